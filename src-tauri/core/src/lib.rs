@@ -1,0 +1,1 @@
+//! kallyai-core: the KallyAI client (skeleton).
