@@ -1,1 +1,165 @@
+//! KallyAI Desktop: the Tauri app shell. `run` builds the app; each module has one concern.
 
+pub mod action;
+pub mod cli;
+mod commands;
+pub mod deep_link;
+mod dispatch;
+pub mod i18n;
+mod lifecycle;
+mod logging;
+mod shell;
+mod tray;
+pub mod windows;
+
+use std::process::ExitCode;
+
+use kallyai_core::config::Config;
+use tauri::{AppHandle, Manager, RunEvent};
+use tauri_plugin_deep_link::DeepLinkExt;
+
+use crate::action::Action;
+use crate::cli::{Invocation, Launch};
+use crate::i18n::{text, Lang};
+use crate::shell::{shell, Shell};
+use crate::tray::Tray;
+
+/// Starts the app, or hands `launch` to the instance that is already running and returns.
+pub fn run(launch: Launch) -> ExitCode {
+    let config = match Config::from_env_or(launch.api_base.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("kallyai-desktop: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let lang = Lang::from_environment();
+    let shell = match Shell::new(config, lang) {
+        Ok(shell) => shell,
+        Err(error) => {
+            eprintln!("kallyai-desktop: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let startup_actions = launch.actions;
+
+    let app = tauri::Builder::default()
+        // Must be first: a second launch hands over its arguments here and exits before
+        // anything else (a tray, windows) is created.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| forwarded_launch(app, argv)))
+        .plugin(tauri_plugin_deep_link::init())
+        .manage(shell)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_state,
+            commands::show_window,
+            commands::take_ask_prefill
+        ])
+        .setup(move |app| {
+            setup(app.handle(), startup_actions)?;
+            Ok(())
+        })
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("kallyai-desktop: the app could not start: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = app.run_return(|_app, event| {
+        // A tray app keeps running with every window hidden; only Quit (an explicit exit code)
+        // ends it.
+        if let RunEvent::ExitRequested { code: None, api, .. } = event {
+            api.prevent_exit();
+        }
+    });
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn setup(app: &AppHandle, startup_actions: Vec<Action>) -> Result<(), Box<dyn std::error::Error>> {
+    logging::init(app.path().app_log_dir().ok().as_deref());
+    let shell = shell(app);
+    let lang = shell.lang();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), api_base = %shell.client.config().api_base(), "starting");
+
+    shell.set_tray(Tray::build(app, lang, dispatch::menu_command)?);
+    windows::create_all(app, |panel| text(lang, &format!("window.{}", panel.label())))?;
+    follow_core_events(app);
+    shell.refresh_views(app);
+
+    register_link_handler(app);
+    app.deep_link().on_open_url({
+        let app = app.clone();
+        move |event| {
+            for url in event.urls() {
+                open_link(&app, url.as_str());
+            }
+        }
+    });
+    // A link that started the app arrives here, not through on_open_url.
+    for url in app.deep_link().get_current().ok().flatten().unwrap_or_default() {
+        open_link(app, url.as_str());
+    }
+    for action in startup_actions {
+        dispatch::perform(app, action);
+    }
+    tracing::info!("ready");
+    Ok(())
+}
+
+/// A second launch's arguments. They were checked by that process before it forwarded them; links
+/// among them arrive separately through the deep-link plugin, so only flags are acted on here.
+fn forwarded_launch(app: &AppHandle, argv: Vec<String>) {
+    match cli::parse(argv.into_iter().skip(1)) {
+        Ok(Invocation::Run(launch)) => {
+            if launch.api_base.is_some() {
+                tracing::warn!(
+                    "--api-base ignored: KallyAI Desktop is already running; quit it first to change the server"
+                );
+            }
+            for action in launch.actions {
+                dispatch::perform(app, action);
+            }
+        }
+        Ok(Invocation::Print(_)) => {}
+        Err(error) => tracing::warn!(%error, "ignored forwarded arguments"),
+    }
+}
+
+fn open_link(app: &AppHandle, link: &str) {
+    match deep_link::parse(link) {
+        Ok(action) => dispatch::perform(app, action),
+        // The link's text may carry a question or a code: log why, not what.
+        Err(error) => tracing::warn!(%error, "refused a kallyai:// link"),
+    }
+}
+
+/// Makes `kallyai://` links open this app for the current user where the OS needs it done at
+/// run time (Linux without a package). Best effort: a failure only means links do not work.
+fn register_link_handler(app: &AppHandle) {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = app.deep_link().register_all() {
+        tracing::warn!(%error, "could not register the kallyai:// link handler");
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
+}
+
+/// Fans core's events out to the tray and the windows.
+fn follow_core_events(app: &AppHandle) {
+    let mut events = shell(app).events.subscribe();
+    let background = shell(app).background.clone();
+    let app = app.clone();
+    background.spawn("core-events", move |_cancel| async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => shell(&app).apply(&app, &event),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "event fan-out fell behind");
+                    shell(&app).refresh_views(&app);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}

@@ -1,0 +1,29 @@
+# KallyAI Desktop. `make demo` to try it, `make test` to check it. See README.md.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/kallyai-desktop/target
+CARGO ?= cargo
+
+.PHONY: deps build demo test lint unit e2e official-cli
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(CARGO) build -p kallyai-sim -p kallyai-desktop
+
+## Start the demo KallyAI (kallyai-sim --seed demo) and the tray app against it; Ctrl-C stops both.
+demo: build
+	@scripts/demo
+
+## Every check: lint, the official KallyAI CLI against the sim, then all tests (unit, sim, core,
+## end-to-end on a headless desktop). Ends with cargo's summary lines.
+test: deps lint official-cli
+	scripts/with-desktop $(CARGO) test --workspace --locked -- --test-threads=2
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+official-cli: deps
+	$(CARGO) build -p kallyai-sim --locked
+	scripts/official-cli-check "$(CARGO_TARGET_DIR)/debug/kallyai-sim"

@@ -1,0 +1,45 @@
+//! Carries out an `Action`, wherever it came from (flag, link, tray, notification).
+
+use tauri::{AppHandle, Emitter};
+
+use crate::action::Action;
+use crate::shell::shell;
+use crate::tray::MenuCommand;
+use crate::windows::{self, Panel};
+
+pub fn perform(app: &AppHandle, action: Action) {
+    tracing::info!(action = action_name(&action), "action");
+    match action {
+        Action::Ask(text) => {
+            if let Some(text) = text {
+                shell(app).set_ask_prefill(Some(text.clone()));
+                let _ = app.emit_to(Panel::Ask.label(), "ask://prefill", text);
+            }
+            windows::show(app, Panel::Ask);
+        }
+        Action::Show(panel) => windows::show(app, panel),
+        Action::AuthCallback(_) => {
+            // Sign-in is not part of this build yet: say so where the user looks.
+            tracing::warn!("sign-in callback received but no sign-in is pending");
+            windows::show(app, Panel::SignIn);
+        }
+        Action::Quit => shell(app).background.quit(app),
+    }
+}
+
+pub fn menu_command(app: &AppHandle, command: MenuCommand) {
+    match command {
+        MenuCommand::Do(action) => perform(app, action),
+        MenuCommand::SignIn | MenuCommand::SignOut => windows::show(app, Panel::SignIn),
+    }
+}
+
+/// Names actions for the log without their payload (a question is the user's business).
+fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Ask(_) => "ask",
+        Action::Show(panel) => panel.label(),
+        Action::AuthCallback(_) => "auth_callback",
+        Action::Quit => "quit",
+    }
+}

@@ -1,0 +1,133 @@
+//! The tray icon and its menu. On Linux the menu is the primary interface (appindicator sends
+//! no clicks), so every action lives in it; the icon tells the state at a glance.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Wry};
+
+use crate::action::Action;
+use crate::i18n::{text, Lang};
+use crate::windows::Panel;
+
+/// What the icon shows, most urgent first when several apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrayState {
+    SignedOut,
+    Offline,
+    Idle,
+    Attention,
+    Ringing,
+}
+
+impl TrayState {
+    fn icon(self) -> Image<'static> {
+        let bytes: &'static [u8] = match self {
+            TrayState::SignedOut => include_bytes!("../../icons/tray-signed-out.png"),
+            TrayState::Offline => include_bytes!("../../icons/tray-offline.png"),
+            TrayState::Idle => include_bytes!("../../icons/tray-idle.png"),
+            TrayState::Attention => include_bytes!("../../icons/tray-attention.png"),
+            TrayState::Ringing => include_bytes!("../../icons/tray-ringing.png"),
+        };
+        Image::from_bytes(bytes).expect("tray icons are valid PNGs")
+    }
+
+    fn status_key(self) -> &'static str {
+        match self {
+            TrayState::SignedOut => "tray.status.signed_out",
+            TrayState::Offline => "tray.status.offline",
+            _ => "tray.status.idle",
+        }
+    }
+}
+
+/// Menu item ids, also what the tests look for through DBusMenu (by label, not id).
+mod id {
+    pub const STATUS: &str = "status";
+    pub const ASK: &str = "ask";
+    pub const CALLS: &str = "calls";
+    pub const CREDITS: &str = "credits";
+    pub const SETTINGS: &str = "settings";
+    pub const ACCOUNT: &str = "account";
+    pub const QUIT: &str = "quit";
+}
+
+/// The tray and the menu items whose text changes with the state.
+pub struct Tray {
+    icon: TrayIcon,
+    status: MenuItem<Wry>,
+    account: MenuItem<Wry>,
+    /// Whether the account item means "Sign out" (read by the menu handler).
+    signed_in: Arc<AtomicBool>,
+}
+
+/// What a click on a menu item asks for.
+pub enum MenuCommand {
+    Do(Action),
+    SignIn,
+    SignOut,
+}
+
+impl Tray {
+    pub fn build(
+        app: &AppHandle,
+        lang: Lang,
+        on_command: impl Fn(&AppHandle, MenuCommand) + Send + Sync + 'static,
+    ) -> tauri::Result<Tray> {
+        let state = TrayState::SignedOut;
+        let item = |id: &str, key: &str| MenuItem::with_id(app, id, text(lang, key), true, None::<&str>);
+        let status = MenuItem::with_id(app, id::STATUS, text(lang, state.status_key()), false, None::<&str>)?;
+        let account = item(id::ACCOUNT, "tray.sign_in")?;
+        let menu = Menu::with_items(
+            app,
+            &[
+                &status,
+                &PredefinedMenuItem::separator(app)?,
+                &item(id::ASK, "tray.ask")?,
+                &item(id::CALLS, "tray.calls")?,
+                &item(id::CREDITS, "tray.credits")?,
+                &item(id::SETTINGS, "tray.settings")?,
+                &PredefinedMenuItem::separator(app)?,
+                &account,
+                &item(id::QUIT, "tray.quit")?,
+            ],
+        )?;
+        let signed_in = Arc::new(AtomicBool::new(false));
+        let menu_signed_in = signed_in.clone();
+        let icon = TrayIconBuilder::with_id("main")
+            .icon(state.icon())
+            .tooltip(text(lang, "tray.tooltip"))
+            .menu(&menu)
+            .show_menu_on_left_click(true)
+            .on_menu_event(move |app, event| {
+                let command = match event.id().as_ref() {
+                    id::ASK => MenuCommand::Do(Action::Ask(None)),
+                    id::CALLS => MenuCommand::Do(Action::Show(Panel::Calls)),
+                    id::CREDITS => MenuCommand::Do(Action::Show(Panel::Credits)),
+                    id::SETTINGS => MenuCommand::Do(Action::Show(Panel::Settings)),
+                    id::QUIT => MenuCommand::Do(Action::Quit),
+                    id::ACCOUNT if menu_signed_in.load(Ordering::Relaxed) => MenuCommand::SignOut,
+                    id::ACCOUNT => MenuCommand::SignIn,
+                    _ => return,
+                };
+                on_command(app, command);
+            })
+            .build(app)?;
+        Ok(Tray { icon, status, account, signed_in })
+    }
+
+    /// Shows `state` in the icon and the first menu line; `status_line` replaces the generic
+    /// status text when there is something more useful to say (e.g. the credits line).
+    pub fn show_state(&self, lang: Lang, state: TrayState, status_line: Option<&str>) {
+        let _ = self.icon.set_icon(Some(state.icon()));
+        let line = status_line.map(str::to_string).unwrap_or_else(|| text(lang, state.status_key()));
+        let _ = self.status.set_text(line);
+        let signed_in = state != TrayState::SignedOut;
+        self.signed_in.store(signed_in, Ordering::Relaxed);
+        let key = if signed_in { "tray.sign_out" } else { "tray.sign_in" };
+        let _ = self.account.set_text(text(lang, key));
+    }
+}

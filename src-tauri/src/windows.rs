@@ -1,0 +1,155 @@
+//! The app's windows. Each is created hidden at start-up, so showing one is `show()` + focus
+//! and never a page load; closing one only hides it again.
+
+use tauri::{AppHandle, Manager, PhysicalPosition, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+
+/// One window per job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Panel {
+    Ask,
+    Call,
+    Credits,
+    Settings,
+    SignIn,
+    Calls,
+}
+
+struct Spec {
+    page: &'static str,
+    width: f64,
+    height: f64,
+    /// A small floating box (quick ask, call popup): no decorations, above other windows,
+    /// not in the task bar.
+    floating: bool,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 6] = [Panel::Ask, Panel::Call, Panel::Credits, Panel::Settings, Panel::SignIn, Panel::Calls];
+
+    /// The window label, also the page name and the i18n key suffix (`window.<label>`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Panel::Ask => "ask",
+            Panel::Call => "call",
+            Panel::Credits => "credits",
+            Panel::Settings => "settings",
+            Panel::SignIn => "signin",
+            Panel::Calls => "calls",
+        }
+    }
+
+    /// Names accepted by `--show` and `kallyai://show/<name>`. The call popup is not one of
+    /// them: it only makes sense when a call is being screened.
+    pub fn from_name(name: &str) -> Option<Panel> {
+        match name {
+            "ask" => Some(Panel::Ask),
+            "credits" => Some(Panel::Credits),
+            "settings" => Some(Panel::Settings),
+            "signin" => Some(Panel::SignIn),
+            "calls" => Some(Panel::Calls),
+            _ => None,
+        }
+    }
+
+    fn from_label(label: &str) -> Option<Panel> {
+        Panel::ALL.into_iter().find(|p| p.label() == label)
+    }
+
+    fn spec(self) -> Spec {
+        let (page, width, height, floating) = match self {
+            Panel::Ask => ("ask.html", 640.0, 420.0, true),
+            Panel::Call => ("call.html", 380.0, 520.0, true),
+            Panel::Credits => ("credits.html", 420.0, 520.0, false),
+            Panel::Settings => ("settings.html", 520.0, 560.0, false),
+            Panel::SignIn => ("signin.html", 440.0, 320.0, false),
+            Panel::Calls => ("calls.html", 520.0, 600.0, false),
+        };
+        Spec { page, width, height, floating }
+    }
+}
+
+/// Creates every window, hidden. Called once from setup.
+pub fn create_all(app: &AppHandle, title_of: impl Fn(Panel) -> String) -> tauri::Result<()> {
+    for panel in Panel::ALL {
+        let spec = panel.spec();
+        let window = WebviewWindowBuilder::new(app, panel.label(), WebviewUrl::App(spec.page.into()))
+            .title(title_of(panel))
+            .inner_size(spec.width, spec.height)
+            .visible(false)
+            .focused(false)
+            .center()
+            .decorations(!spec.floating)
+            .always_on_top(spec.floating)
+            .skip_taskbar(spec.floating)
+            .resizable(!spec.floating)
+            .build()?;
+        hide_on_close(&window);
+    }
+    Ok(())
+}
+
+fn hide_on_close(window: &WebviewWindow) {
+    let handle = window.clone();
+    window.on_window_event(move |event| {
+        if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+            api.prevent_close();
+            let _ = handle.hide();
+        }
+    });
+}
+
+fn window(app: &AppHandle, panel: Panel) -> Option<WebviewWindow> {
+    let window = app.get_webview_window(panel.label());
+    if window.is_none() {
+        tracing::warn!(window = panel.label(), "window missing");
+    }
+    window
+}
+
+/// Shows a window and gives it focus. Floating boxes appear on the monitor under the pointer,
+/// where the user is looking.
+pub fn show(app: &AppHandle, panel: Panel) {
+    let Some(window) = window(app, panel) else { return };
+    if panel.spec().floating {
+        center_on_pointer_monitor(app, &window);
+    }
+    let _ = window.unminimize();
+    if let Err(error) = window.show() {
+        tracing::warn!(window = panel.label(), %error, "could not show window");
+    }
+    let _ = window.set_focus();
+    tracing::info!(window = panel.label(), "window shown");
+}
+
+pub fn hide(app: &AppHandle, panel: Panel) {
+    if let Some(window) = window(app, panel) {
+        let _ = window.hide();
+    }
+}
+
+/// The hotkey toggles the quick-ask box: a second press puts it away.
+pub fn toggle(app: &AppHandle, panel: Panel) {
+    match window(app, panel).map(|w| w.is_visible().unwrap_or(false)) {
+        Some(true) => hide(app, panel),
+        Some(false) => show(app, panel),
+        None => {}
+    }
+}
+
+pub fn panel_of(window: &WebviewWindow) -> Option<Panel> {
+    Panel::from_label(window.label())
+}
+
+fn center_on_pointer_monitor(app: &AppHandle, window: &WebviewWindow) {
+    let monitor = app
+        .cursor_position()
+        .ok()
+        .and_then(|p| app.monitor_from_point(p.x, p.y).ok().flatten())
+        .or_else(|| window.current_monitor().ok().flatten());
+    let (Some(monitor), Ok(size)) = (monitor, window.outer_size()) else { return };
+    let area = monitor.work_area();
+    let x = area.position.x + (area.size.width as i32 - size.width as i32) / 2;
+    // A little above the middle, like a spotlight box.
+    let y = area.position.y + (area.size.height as i32 - size.height as i32) / 3;
+    let _ = window.set_position(PhysicalPosition::new(x, y));
+}

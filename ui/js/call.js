@@ -1,0 +1,3 @@
+import { startWindow } from "./common.js";
+
+await startWindow(() => {});

@@ -1,0 +1,53 @@
+// Shared by every window: strings, the app's state, and the few calls a window may make.
+// Windows never talk to the API; they ask the app shell (invoke) and listen to its events.
+
+const tauri = window.__TAURI__;
+
+export const invoke = (cmd, args) => tauri.core.invoke(cmd, args);
+export const listen = (event, handler) => tauri.event.listen(event, handler);
+export const currentWindow = () => tauri.window.getCurrentWindow();
+
+let strings = {};
+
+/** The string for `key` in the current language (the key itself if missing). */
+export const t = (key) => strings[key] ?? key;
+
+/** Fills every element marked with data-i18n / data-i18n-placeholder / data-i18n-label. */
+export function applyStrings(root = document) {
+  root.querySelectorAll("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n)));
+  root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => (el.placeholder = t(el.dataset.i18nPlaceholder)));
+  root.querySelectorAll("[data-i18n-label]").forEach((el) => el.setAttribute("aria-label", t(el.dataset.i18nLabel)));
+}
+
+async function loadStrings(lang) {
+  const response = await fetch(`i18n/${lang}.json`);
+  strings = await response.json();
+  document.documentElement.lang = lang;
+  applyStrings();
+}
+
+/** Shows exactly one of the elements with class "face" (empty, loading, error, signed out...). */
+export function showFace(id) {
+  document.querySelectorAll(".face").forEach((el) => (el.hidden = el.id !== id));
+}
+
+/**
+ * Starts a window: loads strings, reads the app state, calls `render(state)` now and whenever the
+ * shell says the state changed. Esc hides the window (the shell gives focus back).
+ */
+export async function startWindow(render) {
+  const state = await invoke("app_state");
+  await loadStrings(state.lang);
+  render(state);
+  await listen("app://state", async (event) => {
+    if (event.payload.lang !== document.documentElement.lang) await loadStrings(event.payload.lang);
+    render(event.payload);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !event.defaultPrevented) currentWindow().hide();
+  });
+  document.querySelectorAll("[data-action=signin]").forEach((button) =>
+    button.addEventListener("click", () => invoke("show_window", { name: "signin" })),
+  );
+  document.body.dataset.ready = "true";
+}
