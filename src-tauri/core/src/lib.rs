@@ -1,1 +1,35 @@
-//! kallyai-core: the KallyAI client (skeleton).
+//! kallyai-core: the KallyAI client for KallyAI Desktop. No Tauri in here.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use kallyai_core::{auth::{AuthApi, MemoryStore, Session}, Client, Config, EventBus};
+//!
+//! let config = Config::from_env_or(None)?;
+//! let events = EventBus::default();
+//! let session = Arc::new(
+//!     Session::new(AuthApi::new(config.clone())?, Arc::new(MemoryStore::new())).with_events(events.clone()),
+//! );
+//! let client = Client::with_events(config, session.clone(), events.clone())?;
+//! let balance = client.credits().balance().await?;
+//! println!("{} credits left", balance.credits_remaining);
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod auth;
+mod client;
+pub mod config;
+pub mod error;
+pub mod events;
+mod idempotency;
+pub mod lenient;
+mod retry;
+mod transport;
+
+pub use client::{Client, Fetched};
+pub use config::{Config, ConfigError, RetryPolicy};
+pub use error::ApiError;
+pub use events::{Event, EventBus};
+pub use idempotency::IdempotencyKey;
+pub use lenient::Credits;

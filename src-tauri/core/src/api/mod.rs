@@ -1,0 +1,9 @@
+//! One module per API resource, each reached from `Client` (`client.credits().balance()`).
+
+pub mod budget;
+pub mod calls;
+pub mod coordination;
+pub mod credits;
+pub mod inbound;
+pub mod notifications;
+pub mod subscription;

@@ -1,0 +1,16 @@
+//! Tokens: the redacted newtypes, the `TokenSource` interface the client uses, the auth
+//! endpoints, and `Session` (in-memory tokens with single-flight refresh).
+
+mod api;
+mod secret;
+mod session;
+mod source;
+mod store;
+mod tokens;
+
+pub use api::AuthApi;
+pub use secret::{AccessToken, RefreshToken, Secret};
+pub use session::Session;
+pub use source::{SignedOut, StaticToken, TokenSource};
+pub use store::{MemoryStore, StoreError, TokenStore};
+pub use tokens::{TokenSet, DEFAULT_EXPIRES_IN};

@@ -1,0 +1,178 @@
+//! `Client`: the only place in the app that speaks HTTP to KallyAI. It adds the bearer, retries
+//! what is safe to retry, reports 401s to the `TokenSource` and decodes typed answers.
+//! Resource modules hang off it: `client.credits().balance()`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::auth::{AccessToken, AuthApi, TokenSource};
+use crate::config::Config;
+use crate::error::{codes, ApiError};
+use crate::events::{Event, EventBus};
+use crate::retry::{delay_before_retry, is_transient};
+use crate::transport::{RawResponse, Request, Transport};
+
+/// The answer to a conditional GET of a polled list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fetched<T> {
+    /// New content and the `ETag` to send next time (if the server gave one).
+    Modified { value: T, etag: Option<String> },
+    /// The server answered 304: nothing changed since the `ETag` that was sent.
+    NotModified,
+}
+
+impl<T> Fetched<T> {
+    pub fn into_value(self) -> Option<T> {
+        match self {
+            Fetched::Modified { value, .. } => Some(value),
+            Fetched::NotModified => None,
+        }
+    }
+}
+
+/// A KallyAI API client. Cheap to clone; clones share the connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Transport,
+    tokens: Arc<dyn TokenSource>,
+    events: Option<EventBus>,
+    /// Last known reachability, so `ConnectivityChanged` is published on changes only.
+    online: AtomicBool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("api_base", &self.config().api_base()).finish()
+    }
+}
+
+impl Client {
+    pub fn new(config: Config, tokens: Arc<dyn TokenSource>) -> Result<Self, ApiError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                transport: Transport::new(config)?,
+                tokens,
+                events: None,
+                online: AtomicBool::new(true),
+            }),
+        })
+    }
+
+    /// Like `new`, publishing `ConnectivityChanged` on `events` when reachability changes.
+    pub fn with_events(config: Config, tokens: Arc<dyn TokenSource>, events: EventBus) -> Result<Self, ApiError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                transport: Transport::new(config)?,
+                tokens,
+                events: Some(events),
+                online: AtomicBool::new(true),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        self.inner.transport.config()
+    }
+
+    /// The public auth endpoints (refresh, sign-in URLs); they need no token.
+    pub fn auth(&self) -> AuthApi {
+        AuthApi::from_transport(self.inner.transport.clone())
+    }
+
+    /// Sends `req` and decodes a 2xx body as `T` (an empty body reads as `{}`).
+    pub(crate) async fn json<T: DeserializeOwned>(&self, req: Request) -> Result<T, ApiError> {
+        let raw = self.send(&req).await?;
+        decode(&req, &raw.body)
+    }
+
+    /// Sends a conditional GET; a 304 becomes `Fetched::NotModified`.
+    pub(crate) async fn conditional<T: DeserializeOwned>(&self, req: Request) -> Result<Fetched<T>, ApiError> {
+        let raw = self.send(&req).await?;
+        if raw.status == 304 {
+            return Ok(Fetched::NotModified);
+        }
+        Ok(Fetched::Modified { value: decode(&req, &raw.body)?, etag: raw.etag })
+    }
+
+    /// The retry loop. Every attempt of one call reuses the same request (and so the same
+    /// `Idempotency-Key`); only repeatable requests are retried, at most `max_retries` times.
+    /// A 401 is reported to the token source once and retried once if it has a new token; that
+    /// replay is not counted as a retry because the server refused before doing anything.
+    pub(crate) async fn send(&self, req: &Request) -> Result<RawResponse, ApiError> {
+        let policy = &self.config().retry;
+        let mut retries = 0u32;
+        let mut reauthenticated = false;
+        loop {
+            let token = match req.auth {
+                true => Some(self.inner.tokens.bearer().await?),
+                false => None,
+            };
+            let outcome = self.inner.transport.send_once(req, token.as_ref(), None).await;
+            let err = match outcome {
+                Ok(raw) => {
+                    self.set_online(true);
+                    if (200..300).contains(&raw.status) || raw.status == 304 {
+                        return Ok(raw);
+                    }
+                    let err = redact(ApiError::from_response(raw.status, &raw.body, raw.retry_after), &token);
+                    if raw.status == 401 {
+                        if let Some(rejected) = &token {
+                            if !reauthenticated && self.inner.tokens.on_unauthorized(rejected).await? {
+                                reauthenticated = true;
+                                continue;
+                            }
+                        }
+                        return Err(err);
+                    }
+                    err
+                }
+                Err(err) => err,
+            };
+            if !req.is_repeatable() || retries >= policy.max_retries || !is_transient(&err) {
+                return Err(self.give_up(req, err));
+            }
+            let Some(delay) = delay_before_retry(policy, retries, &err) else {
+                return Err(self.give_up(req, err));
+            };
+            retries += 1;
+            tracing::debug!(request = %req.describe(), code = err.code(), retry = retries, ?delay, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn give_up(&self, req: &Request, err: ApiError) -> ApiError {
+        if err.is_network() && err.code() != codes::TIMEOUT {
+            self.set_online(false);
+        }
+        tracing::debug!(request = %req.describe(), code = err.code(), status = ?err.status(), "request failed");
+        err
+    }
+
+    fn set_online(&self, online: bool) {
+        let was = self.inner.online.swap(online, Ordering::Relaxed);
+        if was != online {
+            if let Some(bus) = &self.inner.events {
+                bus.publish(Event::ConnectivityChanged { online });
+            }
+        }
+    }
+}
+
+fn redact(err: ApiError, token: &Option<AccessToken>) -> ApiError {
+    match token {
+        Some(t) => err.redact(t.expose()),
+        None => err,
+    }
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(req: &Request, body: &[u8]) -> Result<T, ApiError> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::client(codes::DECODE, format!("{}: unexpected answer: {e}", req.describe())))
+}

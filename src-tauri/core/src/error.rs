@@ -1,0 +1,339 @@
+//! `ApiError`: everything the app needs to react to a failed request, and one sentence for the user.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+/// Client-side error codes (they never travel on the wire).
+pub mod codes {
+    /// The server could not be reached at all (DNS, refused, no route).
+    pub const OFFLINE: &str = "offline";
+    /// The server did not answer within the timeout.
+    pub const TIMEOUT: &str = "timeout";
+    /// The connection dropped after the request was sent, before a full answer arrived.
+    pub const CONNECTION_LOST: &str = "connection_lost";
+    /// A 2xx answer whose body is not what the API documents.
+    pub const DECODE: &str = "decode";
+    /// No tokens: the user has to sign in.
+    pub const NOT_SIGNED_IN: &str = "not_signed_in";
+    /// The request could not be built (bad id, bad URL); a programming or input error.
+    pub const INVALID_REQUEST: &str = "invalid_request";
+}
+
+/// A failed KallyAI request. Never contains a token.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    status: Option<u16>,
+    code: String,
+    message: Option<String>,
+    correlation_id: Option<String>,
+    retry_after: Option<Duration>,
+}
+
+/// Longest raw body kept as a message; an HTML error page is not a message.
+const MAX_RAW_MESSAGE: usize = 300;
+
+impl ApiError {
+    /// An error produced on this side of the wire (`codes::*`).
+    pub fn client(code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            status: None,
+            code: code.to_string(),
+            message: (!message.is_empty()).then_some(message),
+            correlation_id: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn not_signed_in() -> Self {
+        Self::client(codes::NOT_SIGNED_IN, "")
+    }
+
+    /// Builds the error from a non-2xx answer, reading any of the three envelope forms
+    /// (reference §1.4): nested `error.message`, older `error.details.message`, flat
+    /// `{"error": "code", "message": ...}`; else the raw body.
+    pub fn from_response(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
+        let parsed: Option<Value> = serde_json::from_slice(body).ok();
+        let envelope = parsed.as_ref().map(read_envelope).unwrap_or_default();
+        let message = envelope.message.or_else(|| raw_message(body, parsed.is_some()));
+        Self {
+            status: Some(status),
+            code: envelope.code.unwrap_or_else(|| format!("http_{status}")),
+            message,
+            correlation_id: envelope.correlation_id,
+            retry_after,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+    /// The server's code (`quota_exceeded`), `http_<status>` without one, or a `codes::*` value.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+    /// The server's own message (or raw body), trimmed; not always user-friendly.
+    pub fn server_message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+    pub fn correlation_id(&self) -> Option<&str> {
+        self.correlation_id.as_deref()
+    }
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// True for failures to reach the server (the app shows its offline state).
+    pub fn is_network(&self) -> bool {
+        self.status.is_none() && matches!(self.code.as_str(), codes::OFFLINE | codes::TIMEOUT | codes::CONNECTION_LOST)
+    }
+    pub fn is_unauthorized(&self) -> bool {
+        self.status == Some(401) || self.code == codes::NOT_SIGNED_IN
+    }
+    pub fn is_quota(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "quota_exceeded" | "budget_exceeded" | "budget_approval_required" | "soft_cap_reached"
+        )
+    }
+
+    /// Removes `secret` from the server message (a defensive measure: a misbehaving server or
+    /// proxy could echo a token back).
+    pub(crate) fn redact(mut self, secret: &str) -> Self {
+        if secret.len() >= 8 {
+            if let Some(m) = self.message.as_mut() {
+                if m.contains(secret) {
+                    *m = m.replace(secret, "***");
+                }
+            }
+        }
+        self
+    }
+
+    /// The sentence shown to the user.
+    pub fn user_message(&self) -> String {
+        self.to_string()
+    }
+}
+
+#[derive(Default)]
+struct Envelope {
+    code: Option<String>,
+    message: Option<String>,
+    correlation_id: Option<String>,
+}
+
+fn read_envelope(v: &Value) -> Envelope {
+    let text =
+        |v: Option<&Value>| v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    match v.get("error") {
+        Some(err @ Value::Object(_)) => Envelope {
+            code: text(err.get("code")),
+            message: text(err.get("message")).or_else(|| text(err.get("details").and_then(|d| d.get("message")))),
+            correlation_id: text(err.get("correlation_id")).or_else(|| text(v.get("correlation_id"))),
+        },
+        Some(code @ Value::String(_)) => Envelope {
+            code: text(Some(code)),
+            message: text(v.get("message")).or_else(|| text(v.get("detail"))),
+            correlation_id: text(v.get("correlation_id")),
+        },
+        // FastAPI-style `{"detail": "..."}` or `{"message": "..."}` without an error object.
+        _ => Envelope {
+            code: text(v.get("code")),
+            message: text(v.get("message")).or_else(|| text(v.get("detail"))),
+            correlation_id: text(v.get("correlation_id")),
+        },
+    }
+}
+
+fn raw_message(body: &[u8], was_json: bool) -> Option<String> {
+    if was_json {
+        return None;
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() || text.starts_with('<') {
+        return None;
+    }
+    Some(text.chars().take(MAX_RAW_MESSAGE).collect())
+}
+
+/// Parses a `Retry-After` value: delay seconds or an HTTP date (RFC 9110 §10.2.3).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&sentence(self))
+    }
+}
+
+fn sentence(e: &ApiError) -> String {
+    let fixed = match e.code.as_str() {
+        "quota_exceeded" => "You are out of KallyAI credits. Top up or change your plan to continue.",
+        "budget_exceeded" => "This goal went over its budget. Raise the budget or cancel the goal.",
+        "budget_approval_required" => "This goal needs your budget approval before KallyAI can continue.",
+        "soft_cap_reached" => "This goal reached its spending cap. Acknowledge it to let KallyAI continue.",
+        codes::OFFLINE => "KallyAI cannot be reached. Check your connection; we will retry.",
+        codes::TIMEOUT => "KallyAI did not answer in time. Try again in a moment.",
+        codes::CONNECTION_LOST => "The connection to KallyAI dropped before it answered. Try again.",
+        codes::DECODE => "KallyAI sent an answer this app cannot read. Try again, or update the app.",
+        codes::NOT_SIGNED_IN | "missing_token" | "token_expired" => {
+            "You are signed out of KallyAI. Sign in again to continue."
+        }
+        "forbidden" => "Your KallyAI account is not allowed to do this. Check your plan or permissions.",
+        "call_not_active" => "This call is no longer live.",
+        "phone_not_provisioned" => "You have no KallyAI phone number yet. Set one up in KallyAI first.",
+        "email_not_connected" => "No email account is connected to KallyAI. Connect one first.",
+        _ => "",
+    };
+    if !fixed.is_empty() {
+        return fixed.to_string();
+    }
+    if e.code == "rate_limited" || e.status == Some(429) {
+        return match e.retry_after {
+            Some(d) if d.as_secs() > 0 => {
+                format!("KallyAI is receiving too many requests. Try again in {} seconds.", d.as_secs())
+            }
+            _ => "KallyAI is receiving too many requests. Wait a moment and try again.".to_string(),
+        };
+    }
+    match e.status {
+        Some(401) => return "You are signed out of KallyAI. Sign in again to continue.".to_string(),
+        Some(s) if s >= 500 => {
+            return "KallyAI is having trouble right now. Try again in a moment.".to_string();
+        }
+        _ => {}
+    }
+    // Validation and refusal codes (422/403/404/409...) carry a message written for people.
+    if let Some(m) = e.message.as_deref() {
+        let one_line = m.lines().next().unwrap_or(m).trim();
+        let mut s = one_line.to_string();
+        if !s.ends_with(['.', '!', '?']) {
+            s.push('.');
+        }
+        return s;
+    }
+    match e.status {
+        Some(404) => "KallyAI could not find that item; it may have been removed.".to_string(),
+        Some(409) => "That is no longer possible; refresh and try again.".to_string(),
+        Some(s) => format!("KallyAI refused the request (HTTP {s}). Try again or contact support."),
+        None => "Something went wrong talking to KallyAI. Try again.".to_string(),
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The UI sees `{code, message}` with the user sentence as the message.
+impl Serialize for ApiError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("ApiError", 2)?;
+        st.serialize_field("code", &self.code)?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_envelope() {
+        let body = br#"{"error":{"code":"quota_exceeded","message":" Out of credits ","details":{"message":"x"},"correlation_id":"c-1"}}"#;
+        let e = ApiError::from_response(402, body, None);
+        assert_eq!(e.code(), "quota_exceeded");
+        assert_eq!(e.server_message(), Some("Out of credits"));
+        assert_eq!(e.correlation_id(), Some("c-1"));
+        assert_eq!(e.status(), Some(402));
+        assert!(e.is_quota());
+        assert_eq!(e.to_string(), "You are out of KallyAI credits. Top up or change your plan to continue.");
+    }
+
+    #[test]
+    fn older_envelope_message_in_details() {
+        let body = br#"{"error":{"code":"emergency_number","details":{"message":"Emergency numbers cannot be called","reason":"911"},"correlation_id":"c-2"}}"#;
+        let e = ApiError::from_response(422, body, None);
+        assert_eq!(e.code(), "emergency_number");
+        assert_eq!(e.server_message(), Some("Emergency numbers cannot be called"));
+        assert_eq!(e.to_string(), "Emergency numbers cannot be called.");
+    }
+
+    #[test]
+    fn flat_envelope() {
+        let e = ApiError::from_response(402, br#"{"error":"quota_exceeded","message":"No credits left"}"#, None);
+        assert_eq!(e.code(), "quota_exceeded");
+        assert_eq!(e.server_message(), Some("No credits left"));
+        assert_eq!(e.correlation_id(), None);
+    }
+
+    #[test]
+    fn null_details_and_raw_bodies() {
+        let e = ApiError::from_response(400, br#"{"error":{"code":"bad","details":null}}"#, None);
+        assert_eq!(e.code(), "bad");
+        assert_eq!(e.server_message(), None);
+        let e = ApiError::from_response(502, b"  Bad Gateway \n", None);
+        assert_eq!(e.code(), "http_502");
+        assert_eq!(e.server_message(), Some("Bad Gateway"));
+        assert_eq!(e.to_string(), "KallyAI is having trouble right now. Try again in a moment.");
+        let e = ApiError::from_response(404, b"<html>nope</html>", None);
+        assert_eq!(e.server_message(), None);
+        assert!(e.to_string().contains("could not find"));
+        let e = ApiError::from_response(422, br#"{"detail":"task_description too short"}"#, None);
+        assert_eq!(e.code(), "http_422");
+        assert_eq!(e.to_string(), "task_description too short.");
+    }
+
+    #[test]
+    fn offline_sentence_and_serialization() {
+        let e = ApiError::client(codes::OFFLINE, "connect refused");
+        assert!(e.is_network());
+        assert_eq!(e.to_string(), "KallyAI cannot be reached. Check your connection; we will retry.");
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"code": "offline", "message": "KallyAI cannot be reached. Check your connection; we will retry."})
+        );
+    }
+
+    #[test]
+    fn rate_limit_sentence_mentions_wait() {
+        let e = ApiError::from_response(429, b"", Some(Duration::from_secs(7)));
+        assert_eq!(e.code(), "http_429");
+        assert!(e.to_string().contains("7 seconds"), "{e}");
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480); // 2015-10-21 07:28:00 GMT
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(Duration::from_secs(30)));
+        // A date in the past means "now".
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn redaction_removes_secrets_from_messages() {
+        let e = ApiError::from_response(
+            401,
+            br#"{"error":{"code":"token_expired","message":"token eyJabcdefgh123 expired"}}"#,
+            None,
+        )
+        .redact("eyJabcdefgh123");
+        assert_eq!(e.server_message(), Some("token *** expired"));
+        assert!(!format!("{e:?}").contains("eyJabcdefgh123"));
+    }
+}

@@ -1,0 +1,85 @@
+//! The one event stream core publishes and the app shell subscribes to (design: "One event
+//! stream"). Events carry ids and display fields, never tokens.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// Something the app shell may want to show. Serialized as `{"type": "call_ringing", ...}` so
+/// the shell can `emit` it to windows unchanged.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// An inbound call is being screened by the AI receptionist.
+    CallRinging {
+        call_id: String,
+        caller_number: String,
+        caller_name: Option<String>,
+        is_vip: bool,
+        summary: Option<String>,
+    },
+    /// A known call changed state (taken over, transferred, ...).
+    CallUpdated { call_id: String, status: String },
+    /// A call is over (`outcome`: completed, missed, rejected, ...).
+    CallEnded { call_id: String, outcome: String },
+    /// A new transcript line of a live call.
+    TranscriptLine { call_id: String, speaker: String, content: String },
+    /// The pending-notification count changed.
+    NotificationsChanged { total_pending: u64 },
+    /// The credit balance changed.
+    CreditsChanged { credits_remaining: f64, credits_allocated: Option<f64> },
+    /// Signed in or out (a refused refresh signs out).
+    AuthChanged { signed_in: bool },
+    /// KallyAI became unreachable or reachable again.
+    ConnectivityChanged { online: bool },
+}
+
+/// A cheap-to-clone broadcast bus. Slow subscribers lose the oldest events (they see
+/// `RecvError::Lagged`) rather than blocking publishers.
+#[derive(Clone, Debug)]
+pub struct EventBus {
+    tx: broadcast::Sender<Event>,
+}
+
+impl EventBus {
+    pub fn new(capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(capacity.max(1));
+        Self { tx }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+
+    /// Publishes to current subscribers; with none, the event is dropped.
+    pub fn publish(&self, event: Event) {
+        tracing::debug!(?event, "event");
+        let _ = self.tx.send(event);
+    }
+}
+
+impl Default for EventBus {
+    fn default() -> Self {
+        Self::new(256)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn subscribers_receive_published_events() {
+        let bus = EventBus::default();
+        let mut rx = bus.subscribe();
+        bus.publish(Event::AuthChanged { signed_in: false });
+        assert_eq!(rx.recv().await.unwrap(), Event::AuthChanged { signed_in: false });
+    }
+
+    #[test]
+    fn events_serialize_with_a_type_tag() {
+        let v = serde_json::to_value(Event::CallEnded { call_id: "c1".into(), outcome: "missed".into() }).unwrap();
+        assert_eq!(v, serde_json::json!({"type": "call_ended", "call_id": "c1", "outcome": "missed"}));
+        let v = serde_json::to_value(Event::ConnectivityChanged { online: true }).unwrap();
+        assert_eq!(v["type"], "connectivity_changed");
+    }
+}

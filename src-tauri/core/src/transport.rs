@@ -1,0 +1,202 @@
+//! One HTTP exchange: build the request, send it once, read the whole answer.
+//! Retries, tokens and decoding live in `client.rs`.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, ETAG, RETRY_AFTER};
+use reqwest::Method;
+use serde_json::Value;
+use url::Url;
+
+use crate::auth::AccessToken;
+use crate::config::Config;
+use crate::error::{codes, parse_retry_after, ApiError};
+use crate::idempotency::IdempotencyKey;
+
+/// A request as the API modules describe it.
+#[derive(Clone, Debug)]
+pub(crate) struct Request {
+    pub method: Method,
+    /// Path segments after the base, e.g. `["v1", "calls", id]`; each is percent-encoded.
+    pub segments: Vec<String>,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+    /// Send `Authorization: Bearer` (false only for the public endpoints).
+    pub auth: bool,
+    pub idempotency_key: Option<IdempotencyKey>,
+    pub if_none_match: Option<String>,
+}
+
+impl Request {
+    pub fn new(method: Method, segments: &[&str]) -> Self {
+        Self {
+            method,
+            segments: segments.iter().map(|s| s.to_string()).collect(),
+            query: Vec::new(),
+            body: None,
+            auth: true,
+            idempotency_key: None,
+            if_none_match: None,
+        }
+    }
+    pub fn get(segments: &[&str]) -> Self {
+        Self::new(Method::GET, segments)
+    }
+    pub fn post(segments: &[&str]) -> Self {
+        Self::new(Method::POST, segments)
+    }
+    pub fn public(mut self) -> Self {
+        self.auth = false;
+        self
+    }
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+    pub fn query(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.query.push((key, value.to_string()));
+        self
+    }
+    pub fn query_opt(self, key: &'static str, value: Option<impl ToString>) -> Self {
+        match value {
+            Some(v) => self.query(key, v),
+            None => self,
+        }
+    }
+    pub fn idempotent(mut self, key: IdempotencyKey) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+    pub fn if_none_match(mut self, etag: Option<&str>) -> Self {
+        self.if_none_match = etag.map(str::to_string);
+        self
+    }
+    /// Safe to send again: reads, and writes the server can recognise as a repeat.
+    pub fn is_repeatable(&self) -> bool {
+        self.method == Method::GET || self.method == Method::HEAD || self.idempotency_key.is_some()
+    }
+    pub fn describe(&self) -> String {
+        format!("{} /{}", self.method, self.segments.join("/"))
+    }
+}
+
+/// A complete answer (any status).
+#[derive(Debug)]
+pub(crate) struct RawResponse {
+    pub status: u16,
+    pub etag: Option<String>,
+    pub retry_after: Option<Duration>,
+    pub body: Vec<u8>,
+}
+
+/// The shared HTTP connection pool plus the settings every request uses.
+#[derive(Clone, Debug)]
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    config: Arc<Config>,
+}
+
+impl Transport {
+    pub fn new(config: Config) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            // Redirects would carry the Authorization header to wherever they point.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ApiError::client(codes::INVALID_REQUEST, e.without_url().to_string()))?;
+        Ok(Self { http, config: Arc::new(config) })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn url(&self, req: &Request) -> Result<Url, ApiError> {
+        let mut url = self.config.url("/");
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| ApiError::client(codes::INVALID_REQUEST, "the API base cannot take a path"))?;
+            path.pop_if_empty();
+            for s in &req.segments {
+                if s.is_empty() || s == "." || s == ".." {
+                    return Err(ApiError::client(codes::INVALID_REQUEST, "an id in the request path is empty"));
+                }
+                path.push(s);
+            }
+        }
+        if !req.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(req.query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        Ok(url)
+    }
+
+    /// Sends `req` once. `timeout` overrides the configured request timeout.
+    pub async fn send_once(
+        &self,
+        req: &Request,
+        token: Option<&AccessToken>,
+        timeout: Option<Duration>,
+    ) -> Result<RawResponse, ApiError> {
+        let url = self.url(req)?;
+        let mut builder = self.http.request(req.method.clone(), url).header(ACCEPT, "application/json");
+        if let Some(t) = token {
+            builder = builder.header(AUTHORIZATION, format!("Bearer {}", t.expose()));
+        }
+        if let Some(k) = &req.idempotency_key {
+            builder = builder.header("Idempotency-Key", k.as_str());
+        }
+        if let Some(tag) = &req.if_none_match {
+            builder = builder.header("If-None-Match", tag.as_str());
+        }
+        if let Some(body) = &req.body {
+            builder = builder.json(body);
+        }
+        if let Some(t) = timeout {
+            builder = builder.timeout(t);
+        }
+        let resp = builder.send().await.map_err(transport_error)?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(transport_error)?.to_vec();
+        Ok(RawResponse {
+            status,
+            etag: header_str(&headers, ETAG),
+            retry_after: header_str(&headers, RETRY_AFTER).and_then(|v| parse_retry_after(&v, SystemTime::now())),
+            body,
+        })
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// Maps a reqwest failure to a client-side code. The URL is dropped from the text: it names the
+/// server and path only, but errors should not carry more than the user needs.
+pub(crate) fn transport_error(e: reqwest::Error) -> ApiError {
+    let code = if e.is_timeout() {
+        codes::TIMEOUT
+    } else if e.is_connect() {
+        codes::OFFLINE
+    } else if e.is_builder() {
+        codes::INVALID_REQUEST
+    } else {
+        codes::CONNECTION_LOST
+    };
+    ApiError::client(code, error_chain(&e.without_url()))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
