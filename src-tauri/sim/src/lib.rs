@@ -1,12 +1,39 @@
-//! kallyai-sim: a local, wire-compatible KallyAI server (skeleton; see docs/sim.md).
+//! kallyai-sim: a local, wire-compatible KallyAI API server (see docs/sim.md).
+//!
+//! It follows the contract in `reference/kallyai-api.md` field by field, keeps its world in
+//! memory, and adds a `/_sim/` control API for tests and demos.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use tokio::sync::{broadcast, watch};
+
+mod assistant;
+mod auth;
+pub mod clock;
+mod conn;
+mod error;
+mod faults;
+mod goals;
+mod inbound_calls;
+mod pricing;
+mod reqlog;
+mod routes;
+mod seed;
+mod state;
+
+use crate::state::{Sim, State};
 
 /// Which starting data the sim has.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Seed {
+    /// Alex Demo on the Pro plan with calls, goals, notifications and inbound history.
     #[default]
     Demo,
+    /// A fresh Starter user with nothing in any list.
     Empty,
 }
 
@@ -14,9 +41,13 @@ pub enum Seed {
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     pub seed: Seed,
+    /// Lifetime of issued access tokens (`expires_in`).
     pub token_ttl_secs: u64,
+    /// Offer `GET /v1/auth/cli` (the official CLIs' loopback login).
     pub cli_flow: bool,
+    /// Offer the OAuth 2 + PKCE extension (metadata, authorize, token, revoke).
     pub oauth_flow: bool,
+    /// Sign-in pages answer with the redirect at once instead of showing a form.
     pub auto_approve: bool,
 }
 
@@ -29,8 +60,9 @@ impl Default for SimConfig {
 /// A running sim; dropping it does not stop it, call `shutdown`.
 pub struct SimServer {
     addr: SocketAddr,
-    shutdown: tokio::sync::oneshot::Sender<()>,
+    shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    ticker: tokio::task::JoinHandle<()>,
 }
 
 impl SimServer {
@@ -41,24 +73,71 @@ impl SimServer {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+    /// Stops accepting, ends open event streams, and waits (at most 5 s) for requests in flight.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(());
-        let _ = self.task.await;
+        let _ = self.shutdown.send(true);
+        self.ticker.abort();
+        let mut task = self.task;
+        if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
+            task.abort();
+        }
     }
 }
 
+/// Advances everything that moves with time: goal steps and live inbound calls.
+pub(crate) fn tick(state: &mut State, now: clock::Millis) {
+    goals::advance_all(state, now);
+    let live_before = state.inbound.iter().filter(|c| c.is_live()).count();
+    inbound_calls::advance_all(state, now);
+    if state.inbound.iter().filter(|c| c.is_live()).count() != live_before {
+        state.notifications_changed(now);
+    }
+}
+
+const TICK: Duration = Duration::from_millis(100);
+
 /// Binds `addr` (use port 0 for an ephemeral port) and serves until shut down.
-pub async fn start(addr: SocketAddr, _config: SimConfig) -> std::io::Result<SimServer> {
+pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimServer> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let app = axum::Router::new();
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (events_tx, _) = broadcast::channel(1024);
+    let clock = clock::Clock::new();
+    let state = State::new(config.seed, clock.now(), events_tx);
+    let sim = Arc::new(Sim { config, clock, state: Mutex::new(state), shutdown: shutdown_rx.clone() });
+
+    let app = routes::api()
+        .layer(DefaultBodyLimit::max(reqlog::BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(sim.clone(), faults::inject))
+        .layer(middleware::from_fn_with_state(sim.clone(), reqlog::record))
+        .layer(middleware::map_response(error::envelope_safety_net))
+        .with_state(sim.clone());
+
+    let ticker = {
+        let sim = sim.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(TICK);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                interval.tick().await;
+                let now = sim.now();
+                tick(&mut sim.lock(), now);
+            }
+        })
+    };
+
+    let mut rx = shutdown_rx;
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
+        let service = app.into_make_service_with_connect_info::<conn::ConnHandle>();
+        let served = axum::serve(conn::SimListener(listener), service)
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
             })
             .await;
+        if let Err(e) = served {
+            tracing::error!("sim server stopped: {e}");
+        }
     });
-    Ok(SimServer { addr, shutdown: tx, task })
+    tracing::info!(%addr, "kallyai-sim listening");
+    Ok(SimServer { addr, shutdown: shutdown_tx, task, ticker })
 }

@@ -1,0 +1,189 @@
+//! Hand-parsed command line (no clap: it would double the sim's build time for a few flags).
+
+use std::net::SocketAddr;
+
+use kallyai_sim::{Seed, SimConfig};
+use serde_json::{json, Map, Value};
+
+pub enum Command {
+    Serve { addr: SocketAddr, config: SimConfig },
+    Ctl { url: String, action: CtlRequest },
+}
+
+/// One request to the `/_sim/` control API.
+pub struct CtlRequest {
+    pub method: &'static str,
+    pub path: String,
+    pub body: Option<Value>,
+}
+
+fn value<'a>(args: &'a [String], i: &mut usize, flag: &str) -> Result<&'a str, String> {
+    *i += 1;
+    args.get(*i).map(String::as_str).ok_or_else(|| format!("{flag} needs a value."))
+}
+
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    if args.first().map(String::as_str) == Some("ctl") {
+        return parse_ctl(&args[1..]);
+    }
+    let mut addr: SocketAddr = "127.0.0.1:0".parse().map_err(|_| "internal: bad default address".to_string())?;
+    let mut config = SimConfig::default();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        match a {
+            "--addr" => {
+                addr =
+                    value(args, &mut i, a)?.parse().map_err(|_| "--addr must look like 127.0.0.1:8080.".to_string())?
+            }
+            "--seed" => {
+                config.seed = match value(args, &mut i, a)? {
+                    "demo" => Seed::Demo,
+                    "empty" => Seed::Empty,
+                    _ => return Err("--seed must be demo or empty.".into()),
+                }
+            }
+            "--token-ttl" => {
+                config.token_ttl_secs = value(args, &mut i, a)?
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or("--token-ttl must be a positive number of seconds.")?
+            }
+            "--auth-flows" => {
+                let flows: Vec<&str> = value(args, &mut i, a)?.split(',').map(str::trim).collect();
+                if flows.is_empty() || flows.iter().any(|f| *f != "cli" && *f != "oauth") {
+                    return Err("--auth-flows takes a comma-separated list of cli and oauth.".into());
+                }
+                config.cli_flow = flows.contains(&"cli");
+                config.oauth_flow = flows.contains(&"oauth");
+            }
+            "--auto-approve" => config.auto_approve = true,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
+        }
+        i += 1;
+    }
+    Ok(Command::Serve { addr, config })
+}
+
+const USAGE: &str = "usage: kallyai-sim [--addr 127.0.0.1:0] [--seed demo|empty] [--token-ttl SECS] \
+[--auth-flows cli,oauth] [--auto-approve] | kallyai-sim ctl --url URL <ring|end|credits|expire-tokens|\
+revoke-tokens|fault|faults-clear|requests|reset|advance|stream> ...";
+
+fn num(s: &str, what: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| format!("{what} must be a non-negative number."))
+}
+
+fn parse_ctl(args: &[String]) -> Result<Command, String> {
+    let mut url = std::env::var("KALLYAI_SIM_URL").ok();
+    let mut rest: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--url" {
+            url = Some(value(args, &mut i, "--url")?.trim_end_matches('/').to_string());
+        } else {
+            rest.push(args[i].clone());
+        }
+        i += 1;
+    }
+    let url = url.ok_or("ctl needs --url http://127.0.0.1:PORT (or KALLYAI_SIM_URL).")?;
+    let (cmd, rest) = rest.split_first().ok_or("ctl needs a command: ring, end, credits, expire-tokens, revoke-tokens, fault, faults-clear, requests, reset, advance, stream.")?;
+    // Flags after the command: --name value, or --flag alone for booleans.
+    let mut positional: Vec<&str> = Vec::new();
+    let mut flags: Map<String, Value> = Map::new();
+    let mut j = 0;
+    while j < rest.len() {
+        let a = rest[j].as_str();
+        if let Some(name) = a.strip_prefix("--") {
+            if name == "vip" {
+                flags.insert("vip".into(), Value::Bool(true));
+            } else {
+                flags.insert(name.to_string(), Value::String(value(rest, &mut j, a)?.to_string()));
+            }
+        } else {
+            positional.push(a);
+        }
+        j += 1;
+    }
+    let flag = |k: &str| flags.get(k).and_then(Value::as_str).map(str::to_string);
+    let pos =
+        |n: usize, what: &str| positional.get(n).map(|s| s.to_string()).ok_or_else(|| format!("{cmd} needs {what}."));
+    let req = |method, path: &str, body| CtlRequest { method, path: path.to_string(), body };
+    let action = match cmd.as_str() {
+        "ring" => {
+            let mut body = json!({"caller_number": flag("number").unwrap_or_else(|| "+34911222333".into()),
+                                  "caller_name": flag("caller-name").unwrap_or_else(|| "Dr. Smith".into()),
+                                  "is_vip": flags.contains_key("vip")});
+            if let Some(s) = flag("summary") {
+                body["summary"] = json!(s);
+            }
+            if let Some(ms) = flag("interval-ms") {
+                body["line_interval_ms"] = json!(num(&ms, "--interval-ms")? as u64);
+            }
+            req("POST", "/_sim/calls/ring", Some(body))
+        }
+        "end" => {
+            let id = pos(0, "a call id")?;
+            req(
+                "POST",
+                &format!("/_sim/calls/{id}/end"),
+                Some(json!({"outcome": flag("outcome").unwrap_or_else(|| "completed".into())})),
+            )
+        }
+        "credits" => {
+            let mut body = json!({"credits_remaining": num(&pos(0, "a number of credits")?, "credits")?});
+            if let Some(a) = flag("allocated") {
+                body["credits_allocated"] = json!(num(&a, "--allocated")?);
+            }
+            req("POST", "/_sim/credits", Some(body))
+        }
+        "expire-tokens" => req("POST", "/_sim/tokens/expire", None),
+        "revoke-tokens" => req("POST", "/_sim/tokens/revoke", None),
+        "fault" => {
+            let route = pos(0, "a route glob like /v1/credits/*")?;
+            let kind = flag("kind").or_else(|| positional.get(1).map(|s| s.to_string())).ok_or(
+                "fault needs a kind (latency, status, rate_limit, drop_before, drop_after, malformed, slow_body).",
+            )?;
+            let mut body = json!({"route": route, "kind": kind});
+            for (name, key) in [
+                ("status", "status"),
+                ("latency-ms", "latency_ms"),
+                ("retry-after", "retry_after_secs"),
+                ("count", "count"),
+            ] {
+                if let Some(v) = flag(name) {
+                    body[key] = json!(num(&v, &format!("--{name}"))? as u64);
+                }
+            }
+            if let Some(p) = flag("probability") {
+                body["probability"] = json!(num(&p, "--probability")?);
+            }
+            if let Some(m) = flag("method") {
+                body["method"] = json!(m.to_uppercase());
+            }
+            req("POST", "/_sim/faults", Some(body))
+        }
+        "faults-clear" => req("DELETE", "/_sim/faults", None),
+        "requests" => req("GET", "/_sim/requests", None),
+        "reset" => req("POST", "/_sim/reset", Some(json!({"seed": flag("seed").unwrap_or_else(|| "demo".into())}))),
+        "advance" => req(
+            "POST",
+            "/_sim/clock/advance",
+            Some(json!({"seconds": num(&pos(0, "a number of seconds")?, "seconds")?})),
+        ),
+        "stream" => {
+            let on = match pos(0, "on or off")?.as_str() {
+                "on" => true,
+                "off" => false,
+                _ => return Err("stream takes on or off.".into()),
+            };
+            req("POST", "/_sim/stream", Some(json!({"enabled": on})))
+        }
+        other => return Err(format!("unknown ctl command {other:?}.")),
+    };
+    Ok(Command::Ctl { url, action })
+}

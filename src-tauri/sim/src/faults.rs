@@ -1,0 +1,155 @@
+//! Fault injection, a middleware in front of every non-`/_sim/` route. Rules come from
+//! `POST /_sim/faults`; each request takes the first matching rule that fires.
+
+use std::time::Duration;
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+
+use crate::conn::ConnHandle;
+use crate::error::{ApiError, Final};
+use crate::state::{Fault, SharedSim, State as World};
+
+pub const KINDS: [&str; 7] = ["latency", "status", "rate_limit", "drop_before", "drop_after", "malformed", "slow_body"];
+
+/// Which fault (if any) shaped a response; the request log records it.
+#[derive(Clone)]
+pub struct FaultApplied(pub String);
+
+/// `*` matches any run of characters (including `/`); everything else is literal.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && p[pi] != '*' && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// A uniform number in [0, 1) from the OS RNG (via uuid, which we depend on anyway).
+fn random_unit() -> f64 {
+    let bits = uuid::Uuid::new_v4().as_u128() as u64;
+    (bits >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn pick(world: &mut World, method: &str, path: &str) -> Option<Fault> {
+    let idx = world.faults.iter().position(|f| {
+        glob_match(&f.route, path)
+            && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && (f.probability >= 1.0 || random_unit() < f.probability)
+    })?;
+    let fault = world.faults[idx].clone();
+    if let Some(left) = world.faults[idx].remaining.as_mut() {
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            world.faults.remove(idx);
+        }
+    }
+    Some(fault)
+}
+
+pub async fn inject(State(sim): State<SharedSim>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/_sim") {
+        return next.run(req).await;
+    }
+    let Some(fault) = pick(&mut sim.lock(), req.method().as_str(), &path) else {
+        return next.run(req).await;
+    };
+    let conn = req.extensions().get::<ConnectInfo<ConnHandle>>().map(|c| c.0.clone());
+    let mut resp = match fault.kind.as_str() {
+        "latency" => {
+            tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+            next.run(req).await
+        }
+        "status" => {
+            let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            ApiError::from_status(status, Some("injected fault".into())).into_response()
+        }
+        "rate_limit" => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests; try again later.")
+                .detail("retry_after_secs", fault.retry_after_secs)
+                .header(header::RETRY_AFTER, &fault.retry_after_secs.to_string())
+                .into_response()
+        }
+        "drop_before" => {
+            if let Some(c) = &conn {
+                c.kill();
+            }
+            dropped()
+        }
+        "drop_after" => {
+            let resp = next.run(req).await;
+            // Let the handler's body finish (its side effects are done), then cut the line.
+            let _ = to_bytes(resp.into_body(), usize::MAX).await;
+            if let Some(c) = &conn {
+                c.kill();
+            }
+            dropped()
+        }
+        "malformed" => {
+            let body = to_bytes(next.run(req).await.into_body(), usize::MAX).await.unwrap_or_default();
+            let cut =
+                if body.len() >= 4 { body.slice(..body.len() / 2) } else { Bytes::from_static(b"{\"malformed\":") };
+            let mut resp = Response::new(Body::from(cut));
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            resp
+        }
+        _ => {
+            // slow_body: the handler's body in 16-byte chunks, one every latency_ms.
+            let (parts, body) = next.run(req).await.into_parts();
+            let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let chunks: Vec<Bytes> = bytes.chunks(16).map(Bytes::copy_from_slice).collect();
+            let delay = Duration::from_millis(fault.latency_ms.max(1));
+            let body = Body::from_stream(stream::unfold(chunks.into_iter(), move |mut it| async move {
+                let chunk = it.next()?;
+                tokio::time::sleep(delay).await;
+                Some((Ok::<_, std::io::Error>(chunk), it))
+            }));
+            let mut resp = Response::from_parts(parts, body);
+            resp.headers_mut().remove(header::CONTENT_LENGTH);
+            resp
+        }
+    };
+    resp.extensions_mut().insert(FaultApplied(fault.kind.clone()));
+    resp.extensions_mut().insert(Final);
+    resp
+}
+
+fn dropped() -> Response {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("/v1/credits/*", "/v1/credits/balance"));
+        assert!(glob_match("*", "/anything"));
+        assert!(glob_match("/v1/*/calls", "/v1/inbound/calls"));
+        assert!(!glob_match("/v1/credits/*", "/v1/calls"));
+        assert!(glob_match("/v1/calls", "/v1/calls"));
+        assert!(!glob_match("/v1/calls", "/v1/calls/x"));
+    }
+}

@@ -1,0 +1,315 @@
+//! The `/_sim/` control API (loopback only): reset, sessions, tokens, faults, request log,
+//! ringing calls, the clock, credits and the event stream switch. See docs/sim.md.
+
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::auth::{mint_pair, triple_json};
+use crate::clock::iso;
+use crate::conn::ConnHandle;
+use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::faults::KINDS;
+use crate::inbound_calls::{self, default_script, Ring};
+use crate::reqlog::entry_json;
+use crate::state::{Event, Fault, SharedSim, State as World, DEMO_USER};
+use crate::Seed;
+
+pub fn router() -> Router<SharedSim> {
+    Router::new()
+        .route("/reset", post(reset))
+        .route("/session", post(session))
+        .route("/tokens", get(tokens))
+        .route("/tokens/expire", post(expire_tokens))
+        .route("/tokens/revoke", post(revoke_tokens))
+        .route("/oauth", get(oauth))
+        .route("/faults", post(add_fault).delete(clear_faults).get(list_faults))
+        .route("/requests", get(requests).delete(clear_requests))
+        .route("/calls/ring", post(ring))
+        .route("/calls/{id}/end", post(end_call))
+        .route("/clock/advance", post(advance))
+        .route("/credits", post(set_credits))
+        .route("/stream", post(stream))
+        .route("/events", delete(clear_events))
+        .layer(middleware::from_fn(loopback_only))
+}
+
+async fn loopback_only(req: Request, next: Next) -> Response {
+    let remote_ok = req.extensions().get::<ConnectInfo<ConnHandle>>().is_none_or(|c| c.0.remote.ip().is_loopback());
+    if !remote_ok {
+        return ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The control API answers loopback clients only.")
+            .into_response();
+    }
+    next.run(req).await
+}
+
+#[derive(Deserialize)]
+struct ResetBody {
+    #[serde(default)]
+    seed: Option<String>,
+}
+
+pub fn parse_seed(s: &str) -> Option<Seed> {
+    match s {
+        "demo" => Some(Seed::Demo),
+        "empty" => Some(Seed::Empty),
+        _ => None,
+    }
+}
+
+async fn reset(State(sim): State<SharedSim>, JsonBody(b): JsonBody<ResetBody>) -> ApiResult<StatusCode> {
+    let now = sim.now();
+    let mut st = sim.lock();
+    let seed = match b.seed.as_deref() {
+        None => st.seed,
+        Some(s) => parse_seed(s)
+            .ok_or_else(|| ApiError::validation("`seed` must be \"demo\" or \"empty\".").detail("field", "seed"))?,
+    };
+    // Keep the event channel (live SSE subscribers) and the sequence, so event ids never repeat.
+    let tx = st.events_tx.clone();
+    let next_seq = st.next_event_seq;
+    *st = World::new(seed, now, tx);
+    st.next_event_seq = next_seq;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn session(State(sim): State<SharedSim>) -> Json<Value> {
+    let ttl = sim.config.token_ttl_secs;
+    let (a, r) = mint_pair(&mut sim.lock(), ttl, sim.now());
+    Json(triple_json(&a, &r, ttl))
+}
+
+async fn tokens(State(sim): State<SharedSim>) -> Json<Value> {
+    let st = sim.lock();
+    Json(json!({"access_tokens": st.tokens.issued_access, "refresh_tokens": st.tokens.issued_refresh,
+                "codes": st.tokens.issued_codes}))
+}
+
+async fn expire_tokens(State(sim): State<SharedSim>) -> StatusCode {
+    let now = sim.now();
+    for t in sim.lock().tokens.access.values_mut() {
+        t.expires_at = t.expires_at.min(now);
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn revoke_tokens(State(sim): State<SharedSim>) -> StatusCode {
+    let mut st = sim.lock();
+    st.tokens.access.values_mut().for_each(|t| t.revoked = true);
+    st.tokens.refresh.values_mut().for_each(|t| t.revoked = true);
+    StatusCode::NO_CONTENT
+}
+
+async fn oauth(State(sim): State<SharedSim>) -> Json<Value> {
+    let st = sim.lock();
+    Json(json!({"pkce_method": st.tokens.pkce_method, "challenge_seen": st.tokens.challenge_seen,
+                "verifier_seen": st.tokens.verifier_seen}))
+}
+
+#[derive(Deserialize)]
+struct FaultBody {
+    route: String,
+    #[serde(default)]
+    method: Option<String>,
+    kind: String,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    latency_ms: Option<u64>,
+    #[serde(default)]
+    retry_after_secs: Option<u64>,
+    #[serde(default)]
+    probability: Option<f64>,
+    #[serde(default)]
+    count: Option<u64>,
+}
+
+fn fault_json(f: &Fault) -> Value {
+    json!({"id": f.id.to_string(), "route": f.route, "method": f.method, "kind": f.kind, "status": f.status,
+           "latency_ms": f.latency_ms, "retry_after_secs": f.retry_after_secs, "probability": f.probability,
+           "remaining": f.remaining})
+}
+
+async fn add_fault(State(sim): State<SharedSim>, JsonBody(b): JsonBody<FaultBody>) -> ApiResult<Json<Value>> {
+    if !KINDS.contains(&b.kind.as_str()) {
+        return Err(
+            ApiError::validation(format!("`kind` must be one of {}.", KINDS.join(", "))).detail("field", "kind")
+        );
+    }
+    let status = b.status.unwrap_or(500);
+    if !(400..=599).contains(&status) {
+        return Err(ApiError::validation("`status` must be 400 to 599.").detail("field", "status"));
+    }
+    let probability = b.probability.unwrap_or(1.0);
+    if !(0.0..=1.0).contains(&probability) {
+        return Err(ApiError::validation("`probability` must be between 0 and 1.").detail("field", "probability"));
+    }
+    if b.route.is_empty() || b.count == Some(0) {
+        return Err(ApiError::validation("`route` must be non-empty and `count` at least 1."));
+    }
+    let default_latency = if b.kind == "slow_body" { 50 } else { 1000 };
+    let fault = Fault {
+        id: Uuid::new_v4(),
+        route: b.route,
+        method: b.method.filter(|m| !m.is_empty()),
+        kind: b.kind,
+        status,
+        latency_ms: b.latency_ms.unwrap_or(default_latency).min(60_000),
+        retry_after_secs: b.retry_after_secs.unwrap_or(1),
+        probability,
+        remaining: b.count,
+    };
+    let body = fault_json(&fault);
+    sim.lock().faults.push(fault);
+    Ok(Json(body))
+}
+
+async fn list_faults(State(sim): State<SharedSim>) -> Json<Value> {
+    let faults: Vec<Value> = sim.lock().faults.iter().map(fault_json).collect();
+    Json(json!({"faults": faults}))
+}
+
+async fn clear_faults(State(sim): State<SharedSim>) -> StatusCode {
+    sim.lock().faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn requests(State(sim): State<SharedSim>) -> Json<Value> {
+    let reqs: Vec<Value> = sim.lock().requests.iter().map(entry_json).collect();
+    Json(json!({"requests": reqs}))
+}
+
+async fn clear_requests(State(sim): State<SharedSim>) -> StatusCode {
+    sim.lock().requests.clear();
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Line {
+    speaker: String,
+    content: String,
+}
+
+#[derive(Deserialize)]
+struct RingBody {
+    caller_number: String,
+    #[serde(default)]
+    caller_name: Option<String>,
+    #[serde(default)]
+    is_vip: Option<bool>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    transcript: Option<Vec<Line>>,
+    #[serde(default)]
+    line_interval_ms: Option<u64>,
+}
+
+async fn ring(State(sim): State<SharedSim>, JsonBody(b): JsonBody<RingBody>) -> ApiResult<Json<Value>> {
+    if b.caller_number.trim().is_empty() {
+        return Err(ApiError::validation("`caller_number` is required.").detail("field", "caller_number"));
+    }
+    let caller_name = b.caller_name.unwrap_or_default();
+    let script = match b.transcript {
+        Some(lines) => lines.into_iter().map(|l| (l.speaker, l.content)).collect(),
+        None => default_script(&caller_name),
+    };
+    let r = Ring {
+        caller_number: b.caller_number,
+        caller_name,
+        is_vip: b.is_vip.unwrap_or(false),
+        summary: b.summary.unwrap_or_default(),
+        script,
+        line_interval_ms: b.line_interval_ms.unwrap_or(1500).clamp(1, 3_600_000) as i64,
+    };
+    let now = sim.now();
+    let mut st = sim.lock();
+    let id = inbound_calls::ring(&mut st, r, now);
+    st.notifications_changed(now);
+    Ok(Json(json!({"id": id.to_string(), "call_id": id.to_string()})))
+}
+
+#[derive(Deserialize)]
+struct EndBody {
+    #[serde(default)]
+    outcome: Option<String>,
+}
+
+async fn end_call(
+    State(sim): State<SharedSim>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<EndBody>,
+) -> ApiResult<StatusCode> {
+    let outcome = b.outcome.unwrap_or_else(|| "completed".into());
+    if outcome != "completed" && outcome != "missed" {
+        return Err(ApiError::validation("`outcome` must be \"completed\" or \"missed\".").detail("field", "outcome"));
+    }
+    let now = sim.now();
+    let mut st = sim.lock();
+    inbound_calls::end(&mut st, DEMO_USER, &id, &outcome, now)?;
+    st.notifications_changed(now);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct AdvanceBody {
+    seconds: f64,
+}
+
+async fn advance(State(sim): State<SharedSim>, JsonBody(b): JsonBody<AdvanceBody>) -> ApiResult<Json<Value>> {
+    if !b.seconds.is_finite() || b.seconds < 0.0 || b.seconds > 366.0 * 86_400.0 {
+        return Err(ApiError::validation("`seconds` must be between 0 and one year.").detail("field", "seconds"));
+    }
+    let now = sim.clock.advance(b.seconds);
+    crate::tick(&mut sim.lock(), now);
+    Ok(Json(json!({"now": iso(now)})))
+}
+
+#[derive(Deserialize)]
+struct CreditsBody {
+    #[serde(default)]
+    credits_remaining: Option<f64>,
+    #[serde(default)]
+    credits_allocated: Option<f64>,
+}
+
+async fn set_credits(State(sim): State<SharedSim>, JsonBody(b): JsonBody<CreditsBody>) -> ApiResult<Json<Value>> {
+    let valid = |v: Option<f64>| v.is_none_or(|x| x.is_finite() && (0.0..=1e9).contains(&x));
+    if !valid(b.credits_remaining) || !valid(b.credits_allocated) {
+        return Err(ApiError::validation("Credits must be numbers between 0 and 1e9."));
+    }
+    let now = sim.now();
+    let mut st = sim.lock();
+    if let Some(a) = b.credits_allocated {
+        st.credits.allocated = a;
+    }
+    if let Some(r) = b.credits_remaining {
+        st.credits.remaining = r;
+    }
+    st.credits_changed(now);
+    Ok(Json(st.credits.to_json()))
+}
+
+#[derive(Deserialize)]
+struct StreamBody {
+    enabled: bool,
+}
+
+async fn stream(State(sim): State<SharedSim>, JsonBody(b): JsonBody<StreamBody>) -> StatusCode {
+    let mut st = sim.lock();
+    st.stream_enabled = b.enabled;
+    // Wake open streams so they notice the switch (seq 0 is never delivered).
+    let _ = st.events_tx.send(Event { seq: 0, kind: "wake", data: Value::Null, at: 0 });
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_events(State(sim): State<SharedSim>) -> StatusCode {
+    sim.lock().events.clear();
+    StatusCode::NO_CONTENT
+}

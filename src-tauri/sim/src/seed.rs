@@ -1,0 +1,337 @@
+//! The demo seed: Alex Demo on the Pro plan with history in every area the desktop app shows.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::assistant::step;
+use crate::clock::Millis;
+use crate::pricing::*;
+use crate::state::*;
+
+const MIN: i64 = 60_000;
+const HOUR: i64 = 60 * MIN;
+const DAY: i64 = 24 * HOUR;
+
+fn lines(script: &[(&str, &str)], gap: i64) -> Vec<TranscriptLine> {
+    script
+        .iter()
+        .enumerate()
+        .map(|(i, (s, c))| TranscriptLine {
+            speaker: s.to_string(),
+            content: c.to_string(),
+            offset_secs: i as i64 * gap,
+        })
+        .collect()
+}
+
+pub fn demo(s: &mut State, now: Millis) {
+    s.credits.plan_type = "pro".into();
+    s.credits.allocated = 600.0;
+    s.credits.remaining = 458.0;
+    for (i, (kind, desc, credits)) in [
+        ("call", "Call to Nobu Madrid", 42.0),
+        ("call", "Call to Clínica Dental Sol", 35.5),
+        ("search", "Search: plumbers open on Saturday", 30.0),
+        ("booking", "Booking at Nobu Madrid", 18.0),
+        ("email_send", "Email to the landlord", 16.5),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.credit_history.push(CreditEntry {
+            id: Uuid::new_v4(),
+            kind: kind.into(),
+            description: desc.into(),
+            credits,
+            at: now - (5 - i as i64) * DAY,
+            goal_id: None,
+        });
+    }
+
+    seed_calls(s, now);
+    seed_goals(s, now);
+    seed_inbound(s, now);
+
+    s.emails.push(PendingEmail {
+        id: Uuid::new_v4(),
+        to: "reception@clinicadentalsol.example".into(),
+        subject: "Moving my appointment to Friday".into(),
+        status: "pending_approval".into(),
+        created_at: now - 2 * HOUR,
+    });
+    for (from, subject, channel, preview, ago) in [
+        ("Clínica Dental Sol", "Appointment confirmed", "email", "Your appointment on Thursday is confirmed", 3 * HOUR),
+        ("+34911222333", "", "sms", "Running 10 minutes late, sorry!", 40 * MIN),
+    ] {
+        s.inbox.push(InboxMessage {
+            id: Uuid::new_v4(),
+            from: from.into(),
+            subject: subject.into(),
+            channel: channel.into(),
+            preview: preview.into(),
+            unread: true,
+            received_at: now - ago,
+        });
+    }
+}
+
+fn seed_calls(s: &mut State, now: Millis) {
+    let nobu = [
+        ("HUMAN", "Nobu Madrid, good evening."),
+        ("AI", "Hello, I'm calling on behalf of Alex Demo to book a table for four tonight at 20:00."),
+        ("HUMAN", "Let me check... yes, 20:00 works. Under which name?"),
+        ("AI", "Alex Demo, please. Thank you!"),
+    ];
+    let dentist = [
+        ("HUMAN", "Clínica Dental Sol, dígame."),
+        ("AI", "Hola, llamo de parte de Alex Demo para mover su cita del jueves."),
+        ("HUMAN", "Tenemos hueco el viernes a las 10:00."),
+        ("AI", "Perfecto, el viernes a las 10:00. Gracias."),
+    ];
+    for (owner, ago, phone, business, desc, status, dur, highlights, next, script) in [
+        (
+            DEMO_USER,
+            3 * DAY,
+            "+34915550101",
+            "Nobu Madrid",
+            "Book a table for four tonight at 20:00",
+            "success",
+            94.0,
+            "Table for 4 booked at 20:00 under Alex Demo.",
+            "Arrive by 19:50.",
+            &nobu[..],
+        ),
+        (
+            DEMO_USER,
+            2 * DAY,
+            "+34915550102",
+            "Clínica Dental Sol",
+            "Move Thursday's dental appointment to Friday",
+            "success",
+            71.5,
+            "Appointment moved to Friday 10:00.",
+            "Add it to the calendar.",
+            &dentist[..],
+        ),
+        (
+            DEMO_USER,
+            DAY,
+            "+34915550000",
+            "Fontanería Rápida",
+            "Ask whether a plumber can come on Saturday",
+            "no_answer",
+            0.0,
+            "Nobody answered.",
+            "Try again later.",
+            &[][..],
+        ),
+        (
+            OTHER_USER,
+            DAY,
+            "+34915550199",
+            "Someone else's call",
+            "A call that belongs to another user",
+            "success",
+            30.0,
+            "Not yours.",
+            "",
+            &[][..],
+        ),
+    ] {
+        let created = now - ago;
+        s.calls.push(OutboundCall {
+            id: Uuid::new_v4(),
+            owner,
+            status: status.into(),
+            submission: json!({"task_category": "general", "task_description": desc, "respondent_phone": phone,
+                               "business_name": business, "language": "en", "call_language": "en"}),
+            timezone: "Europe/Madrid".into(),
+            created_at: created,
+            ended_at: created + (dur as i64) * 1000,
+            duration_seconds: dur,
+            credits_used: if dur > 0.0 { CALL_BASE + (dur / 60.0).ceil() * CALL_PER_MINUTE } else { 0.0 },
+            highlights: highlights.into(),
+            next_steps: next.into(),
+            transcript: lines(script, 12),
+        });
+    }
+}
+
+fn seed_goals(s: &mut State, now: Millis) {
+    let conv = Uuid::new_v4();
+    s.conversations.push(Conversation {
+        id: conv,
+        owner: DEMO_USER,
+        title: "Dinner at Nobu".into(),
+        created_at: now - HOUR,
+        updated_at: now - HOUR,
+        messages: Vec::new(),
+    });
+    let call_cost = CALL_BASE + 2.0 * CALL_PER_MINUTE;
+    let mut goal = |title: &str,
+                    intent: &'static str,
+                    status: &'static str,
+                    steps: Vec<Step>,
+                    current: usize,
+                    ago: i64,
+                    owner: Uuid| {
+        let mut steps = steps;
+        for (i, st) in steps.iter_mut().enumerate() {
+            st.status = if i < current { "completed" } else { "pending" };
+        }
+        let used: f64 = steps.iter().take(current).map(|x| x.cost).sum();
+        let est: f64 = steps.iter().map(|x| x.cost).sum();
+        let id = Uuid::new_v4();
+        s.goals.push(Goal {
+            id,
+            owner,
+            conversation_id: if intent == "booking" { Some(conv) } else { None },
+            parent_goal_id: None,
+            title: title.into(),
+            description: title.into(),
+            intent,
+            status,
+            created_at: now - ago,
+            updated_at: now - ago / 2,
+            credits_used: used,
+            credits_estimated: est,
+            steps,
+            current,
+            step_started_at: now,
+            awaiting: Awaiting::Nothing,
+            escalated: false,
+            outcome: None,
+            cost_items: Vec::new(),
+        });
+        id
+    };
+    let booking = goal(
+        "Book dinner at Nobu for four on Friday",
+        "booking",
+        "needs_input",
+        vec![
+            step("Search for options", SEARCH_PER_QUERY, "search", 0, false),
+            step("Call Nobu to book a table for 4 at 20:00", call_cost, "call", 30, true),
+            step("Confirm the booking", BOOKING_PER_BOOKING, "booking", 20, false),
+        ],
+        1,
+        HOUR,
+        DEMO_USER,
+    );
+    goal(
+        "Find a plumber who can come on Saturday",
+        "search",
+        "active",
+        vec![
+            step("Search the sources", SEARCH_PER_QUERY, "search", 0, false),
+            step("Phone the three best-rated plumbers", call_cost, "call", 600, false),
+        ],
+        1,
+        30 * MIN,
+        DEMO_USER,
+    );
+    goal(
+        "Email the landlord about the heater",
+        "email",
+        "completed",
+        vec![
+            step("Draft the email", 0.0, "email_send", 10, false),
+            step("Send the email", EMAIL_PER_EMAIL, "email_send", 5, false),
+        ],
+        2,
+        2 * DAY,
+        DEMO_USER,
+    );
+    goal(
+        "Cancel the gym membership",
+        "call",
+        "cancelled",
+        vec![step("Place the call", call_cost, "call", 40, false)],
+        0,
+        4 * DAY,
+        DEMO_USER,
+    );
+    goal(
+        "Renew passport appointment",
+        "booking",
+        "archived",
+        vec![step("Confirm the booking", BOOKING_PER_BOOKING, "booking", 20, false)],
+        1,
+        9 * DAY,
+        DEMO_USER,
+    );
+    goal(
+        "Someone else's goal",
+        "search",
+        "active",
+        vec![step("Search", SEARCH_PER_QUERY, "search", 600, false)],
+        0,
+        HOUR,
+        OTHER_USER,
+    );
+
+    // The booking goal waits at its approval step.
+    if let Some(g) = s.goals.iter_mut().find(|g| g.id == booking) {
+        g.awaiting = Awaiting::StepApproval;
+        g.steps[1].status = "awaiting_approval";
+    }
+    if let Some(g) = s.goals.iter_mut().find(|g| g.status == "active" && g.owner == DEMO_USER) {
+        g.steps[1].status = "in_progress";
+    }
+    let c = &mut s.conversations[0];
+    for (role, content, ago) in [
+        ("user", "Book dinner at Nobu for four on Friday", HOUR),
+        ("assistant", "On it: I found a table at 20:00. Shall I phone Nobu to book it?", HOUR - MIN),
+    ] {
+        c.messages.push(ChatMessage {
+            id: Uuid::new_v4(),
+            role,
+            content: content.into(),
+            at: now - ago,
+            goal_id: Some(booking),
+        });
+    }
+}
+
+fn seed_inbound(s: &mut State, now: Millis) {
+    for (owner, name, number, vip, status, ago, dur, summary) in [
+        (
+            DEMO_USER,
+            "Dr. Smith",
+            "+34911222333",
+            true,
+            "completed",
+            5 * HOUR,
+            95,
+            "Wants to move Thursday's appointment to Friday.",
+        ),
+        (DEMO_USER, "", "+34600111222", false, "missed", 26 * HOUR, 0, "Missed call, no message left."),
+        (DEMO_USER, "Unknown caller", "+34900123456", false, "rejected", 2 * DAY, 12, "Sales call, rejected."),
+        (OTHER_USER, "Someone", "+34600999888", false, "completed", DAY, 30, "Not yours."),
+    ] {
+        let script = if dur > 0 { crate::inbound_calls::default_script(name) } else { Vec::new() };
+        let shown = script.len();
+        s.inbound.push(InboundCall {
+            id: Uuid::new_v4(),
+            owner,
+            caller_number: number.into(),
+            caller_name: name.into(),
+            is_vip: vip,
+            status: status.into(),
+            created_at: now - ago,
+            ended_at: Some(now - ago + dur * 1000),
+            summary: summary.into(),
+            action_items: if vip {
+                vec![json!({"description": "Confirm the new slot by email", "status": "pending"})]
+            } else {
+                Vec::new()
+            },
+            phone_number_id: Uuid::from_u128(0x9a8b_7c6d_5e4f_4a3b_8c1d_0e9f_8a7b_6c5d),
+            script,
+            shown,
+            line_interval_ms: 15_000,
+            reason: if status == "rejected" { Some("user_rejected".into()) } else { None },
+            transfer_target: None,
+        });
+    }
+}

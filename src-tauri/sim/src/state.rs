@@ -1,0 +1,515 @@
+//! The sim's in-memory world: one `State` behind a mutex. Handlers lock it briefly, never across
+//! an `.await`. Model types render themselves to the wire shapes of the reference.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{json, Value};
+use tokio::sync::{broadcast, watch};
+use uuid::Uuid;
+
+use crate::clock::{iso, month_bounds, offset_hms, Clock, Millis};
+use crate::{Seed, SimConfig};
+
+/// The seeded user every token belongs to.
+pub const DEMO_USER: Uuid = Uuid::from_u128(0x0a1e_0000_4000_8000_0000_0000_0000_0001);
+/// A second user whose records exist only so "someone else's id" answers 404.
+pub const OTHER_USER: Uuid = Uuid::from_u128(0x0a1e_0000_4000_8000_0000_0000_0000_0002);
+
+pub struct Sim {
+    pub config: SimConfig,
+    pub clock: Clock,
+    pub state: Mutex<State>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub type SharedSim = Arc<Sim>;
+
+impl Sim {
+    /// Locks the state; a poisoned lock is recovered because every mutation is self-contained.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub seq: u64,
+    pub kind: &'static str,
+    pub data: Value,
+    pub at: Millis,
+}
+
+impl Event {
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({"id": self.seq.to_string(), "seq": self.seq, "type": self.kind, "created_at": iso(self.at)});
+        if let (Some(obj), Some(data)) = (v.as_object_mut(), self.data.as_object()) {
+            for (k, val) in data {
+                obj.insert(k.clone(), val.clone());
+            }
+        }
+        v
+    }
+}
+
+pub struct AccessToken {
+    pub user: Uuid,
+    pub expires_at: Millis,
+    pub revoked: bool,
+}
+
+pub struct RefreshToken {
+    /// Set when rotated: the token stays usable until this instant (grace for racing refreshers).
+    pub grace_until: Option<Millis>,
+    pub revoked: bool,
+}
+
+pub struct AuthCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub scope: String,
+    pub expires_at: Millis,
+}
+
+/// A sign-in page that was shown and awaits the user's decision (CSRF-safe: the form posts only
+/// this id back, everything else stays server-side).
+#[derive(Clone)]
+pub enum PendingLogin {
+    Cli {
+        redirect_uri: String,
+        state: Option<String>,
+    },
+    OAuth {
+        client_id: String,
+        redirect_uri: String,
+        state: Option<String>,
+        code_challenge: Option<String>,
+        scope: String,
+    },
+}
+
+#[derive(Default)]
+pub struct Tokens {
+    pub access: HashMap<String, AccessToken>,
+    pub refresh: HashMap<String, RefreshToken>,
+    pub codes: HashMap<String, AuthCode>,
+    pub issued_access: Vec<String>,
+    pub issued_refresh: Vec<String>,
+    pub issued_codes: Vec<String>,
+    pub pending: HashMap<String, PendingLogin>,
+    pub pkce_method: Option<String>,
+    pub challenge_seen: bool,
+    pub verifier_seen: bool,
+}
+
+pub struct Credits {
+    pub remaining: f64,
+    pub allocated: f64,
+    pub plan_type: String,
+    pub period_start: Millis,
+    pub period_end: Millis,
+}
+
+impl Credits {
+    pub fn used(&self) -> f64 {
+        round2((self.allocated - self.remaining).max(0.0))
+    }
+    pub fn to_json(&self) -> Value {
+        json!({
+            "credits_remaining": round2(self.remaining),
+            "credits_used": self.used(),
+            "credits_allocated": round2(self.allocated),
+            "plan_type": self.plan_type,
+            "period_start": iso(self.period_start),
+            "period_end": iso(self.period_end),
+        })
+    }
+}
+
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+pub struct CreditEntry {
+    pub id: Uuid,
+    pub kind: String,
+    pub description: String,
+    pub credits: f64,
+    pub at: Millis,
+    pub goal_id: Option<Uuid>,
+}
+
+pub struct ChatMessage {
+    pub id: Uuid,
+    pub role: &'static str,
+    pub content: String,
+    pub at: Millis,
+    pub goal_id: Option<Uuid>,
+}
+
+pub struct Conversation {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub title: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub messages: Vec<ChatMessage>,
+}
+
+impl Conversation {
+    pub fn summary_json(&self) -> Value {
+        json!({"id": self.id.to_string(), "conversation_id": self.id.to_string(), "title": self.title,
+               "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
+               "message_count": self.messages.len()})
+    }
+}
+
+#[derive(Clone)]
+pub struct Step {
+    pub description: String,
+    pub status: &'static str,
+    pub requires_approval: bool,
+    pub approved: bool,
+    pub cost: f64,
+    pub cost_kind: &'static str,
+    pub duration_secs: i64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Awaiting {
+    Nothing,
+    StepApproval,
+    Outcome,
+}
+
+pub struct Goal {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub conversation_id: Option<Uuid>,
+    pub parent_goal_id: Option<Uuid>,
+    pub title: String,
+    pub description: String,
+    pub intent: &'static str,
+    pub status: &'static str,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub credits_used: f64,
+    pub credits_estimated: f64,
+    pub steps: Vec<Step>,
+    pub current: usize,
+    pub step_started_at: Millis,
+    pub awaiting: Awaiting,
+    pub escalated: bool,
+    pub outcome: Option<String>,
+    pub cost_items: Vec<(String, f64, Millis)>,
+}
+
+impl Goal {
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.status, "completed" | "cancelled" | "archived")
+    }
+    pub fn current_step_description(&self) -> String {
+        self.steps.get(self.current).map(|s| s.description.clone()).unwrap_or_else(|| "Wrapping up".into())
+    }
+    pub fn summary_json(&self, sub_goal_count: usize) -> Value {
+        json!({
+            "id": self.id.to_string(), "title": self.title, "status": self.status,
+            "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
+            "credits_used": round2(self.credits_used), "credits_estimated": round2(self.credits_estimated),
+            "sub_goal_count": sub_goal_count, "intent": self.intent,
+            "current_step_description": self.current_step_description(),
+            "awaiting": match self.awaiting { Awaiting::Nothing => Value::Null, Awaiting::StepApproval => "step_approval".into(), Awaiting::Outcome => "outcome".into() },
+            "escalated": self.escalated,
+        })
+    }
+    pub fn full_json(&self, sub_goal_count: usize) -> Value {
+        let mut v = self.summary_json(sub_goal_count);
+        let steps: Vec<Value> = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                json!({"step": i + 1, "description": s.description, "status": s.status,
+                                  "requires_approval": s.requires_approval, "credits": round2(s.cost)})
+            })
+            .collect();
+        let extra = json!({
+            "description": self.description,
+            "parent_goal_id": self.parent_goal_id.map(|p| p.to_string()),
+            "conversation_id": self.conversation_id.map(|c| c.to_string()),
+            "outcome": self.outcome,
+            "steps": steps,
+        });
+        merge(&mut v, extra);
+        v
+    }
+}
+
+pub fn merge(into: &mut Value, from: Value) {
+    if let (Some(a), Value::Object(b)) = (into.as_object_mut(), from) {
+        a.extend(b);
+    }
+}
+
+pub struct TranscriptLine {
+    pub speaker: String,
+    pub content: String,
+    pub offset_secs: i64,
+}
+
+impl TranscriptLine {
+    pub fn to_json(&self) -> Value {
+        json!({"speaker": self.speaker, "content": self.content, "timestamp": offset_hms(self.offset_secs)})
+    }
+}
+
+pub struct OutboundCall {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub status: String,
+    pub submission: Value,
+    pub timezone: String,
+    pub created_at: Millis,
+    pub ended_at: Millis,
+    pub duration_seconds: f64,
+    pub credits_used: f64,
+    pub highlights: String,
+    pub next_steps: String,
+    pub transcript: Vec<TranscriptLine>,
+}
+
+impl OutboundCall {
+    pub fn to_json(&self) -> Value {
+        let sub = &self.submission;
+        let s = |k: &str| sub.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        json!({
+            "call_id": self.id.to_string(), "id": self.id.to_string(), "status": self.status,
+            "highlights": self.highlights, "next_steps": self.next_steps,
+            "duration_seconds": self.duration_seconds, "credits_used": round2(self.credits_used),
+            "metadata": {"created_at": iso(self.created_at), "ended_at": iso(self.ended_at)},
+            "submission": self.submission, "timezone": self.timezone,
+            "to": s("respondent_phone"), "business_name": s("business_name"),
+            "result_summary": self.highlights,
+            "created_at": iso(self.created_at), "ended_at": iso(self.ended_at),
+        })
+    }
+}
+
+pub struct InboundCall {
+    pub id: Uuid,
+    pub owner: Uuid,
+    pub caller_number: String,
+    pub caller_name: String,
+    pub is_vip: bool,
+    pub status: String,
+    pub created_at: Millis,
+    pub ended_at: Option<Millis>,
+    pub summary: String,
+    pub action_items: Vec<Value>,
+    pub phone_number_id: Uuid,
+    pub script: Vec<(String, String)>,
+    pub shown: usize,
+    pub line_interval_ms: i64,
+    pub reason: Option<String>,
+    pub transfer_target: Option<String>,
+}
+
+impl InboundCall {
+    pub fn is_live(&self) -> bool {
+        self.status == "active"
+    }
+    pub fn duration_seconds(&self, now: Millis) -> i64 {
+        (self.ended_at.unwrap_or(now) - self.created_at).max(0) / 1000
+    }
+    pub fn line(&self, i: usize) -> TranscriptLine {
+        let (speaker, content) = &self.script[i];
+        TranscriptLine {
+            speaker: speaker.clone(),
+            content: content.clone(),
+            offset_secs: i as i64 * self.line_interval_ms / 1000,
+        }
+    }
+    pub fn to_json(&self, now: Millis) -> Value {
+        json!({
+            "id": self.id.to_string(), "call_id": self.id.to_string(),
+            "caller_number": self.caller_number, "caller_name": self.caller_name, "is_vip": self.is_vip,
+            "status": self.status, "created_at": iso(self.created_at),
+            "ended_at": self.ended_at.map(iso), "duration_seconds": self.duration_seconds(now),
+            "summary": self.summary, "action_items": self.action_items,
+            "phone_number_id": self.phone_number_id.to_string(),
+            "transcript_lines": self.shown, "reason": self.reason, "transfer_target": self.transfer_target,
+        })
+    }
+}
+
+pub struct PendingEmail {
+    pub id: Uuid,
+    pub to: String,
+    pub subject: String,
+    pub status: String,
+    pub created_at: Millis,
+}
+
+pub struct InboxMessage {
+    pub id: Uuid,
+    pub from: String,
+    pub subject: String,
+    pub channel: String,
+    pub preview: String,
+    pub unread: bool,
+    pub received_at: Millis,
+}
+
+#[derive(Clone, Debug)]
+pub struct Fault {
+    pub id: Uuid,
+    pub route: String,
+    pub method: Option<String>,
+    pub kind: String,
+    pub status: u16,
+    pub latency_ms: u64,
+    pub retry_after_secs: u64,
+    pub probability: f64,
+    pub remaining: Option<u64>,
+}
+
+pub struct LoggedRequest {
+    pub seq: u64,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub status: u16,
+    pub auth: bool,
+    pub idempotency_key: Option<String>,
+    pub conversation_id: Option<String>,
+    pub fault: Option<String>,
+    pub at: Millis,
+}
+
+pub struct State {
+    pub seed: Seed,
+    pub user_name: String,
+    pub credits: Credits,
+    pub credit_history: Vec<CreditEntry>,
+    pub tokens: Tokens,
+    pub conversations: Vec<Conversation>,
+    pub goals: Vec<Goal>,
+    pub calls: Vec<OutboundCall>,
+    pub inbound: Vec<InboundCall>,
+    pub emails: Vec<PendingEmail>,
+    pub inbox: Vec<InboxMessage>,
+    /// (route, Idempotency-Key) -> (status, body) of the first answer.
+    pub idempotency: HashMap<(String, String), (u16, Value)>,
+    pub faults: Vec<Fault>,
+    pub requests: Vec<LoggedRequest>,
+    pub next_request_seq: u64,
+    pub events: Vec<Event>,
+    pub next_event_seq: u64,
+    pub events_tx: broadcast::Sender<Event>,
+    pub stream_enabled: bool,
+    pub notifications_changed_at: Millis,
+}
+
+const EVENT_LOG_CAP: usize = 2000;
+const REQUEST_LOG_CAP: usize = 10_000;
+
+impl State {
+    pub fn new(seed: Seed, now: Millis, events_tx: broadcast::Sender<Event>) -> Self {
+        let (period_start, period_end) = month_bounds(now);
+        let mut s = State {
+            seed,
+            user_name: "Alex Demo".into(),
+            credits: Credits {
+                remaining: 200.0,
+                allocated: 200.0,
+                plan_type: "starter".into(),
+                period_start,
+                period_end,
+            },
+            credit_history: Vec::new(),
+            tokens: Tokens::default(),
+            conversations: Vec::new(),
+            goals: Vec::new(),
+            calls: Vec::new(),
+            inbound: Vec::new(),
+            emails: Vec::new(),
+            inbox: Vec::new(),
+            idempotency: HashMap::new(),
+            faults: Vec::new(),
+            requests: Vec::new(),
+            next_request_seq: 1,
+            events: Vec::new(),
+            next_event_seq: 1,
+            events_tx,
+            stream_enabled: true,
+            notifications_changed_at: now,
+        };
+        if seed == Seed::Demo {
+            crate::seed::demo(&mut s, now);
+        }
+        s
+    }
+
+    /// Appends to the event log and wakes SSE subscribers.
+    pub fn emit(&mut self, kind: &'static str, data: Value, now: Millis) {
+        let ev = Event { seq: self.next_event_seq, kind, data, at: now };
+        self.next_event_seq += 1;
+        self.events.push(ev.clone());
+        if self.events.len() > EVENT_LOG_CAP {
+            let excess = self.events.len() - EVENT_LOG_CAP;
+            self.events.drain(..excess);
+        }
+        let _ = self.events_tx.send(ev);
+    }
+
+    pub fn log_request(&mut self, mut entry: LoggedRequest) {
+        entry.seq = self.next_request_seq;
+        self.next_request_seq += 1;
+        self.requests.push(entry);
+        if self.requests.len() > REQUEST_LOG_CAP {
+            self.requests.remove(0);
+        }
+    }
+
+    /// Takes up to `amount` credits (the balance never goes below zero) and records it.
+    pub fn charge(&mut self, amount: f64, kind: &str, description: &str, goal_id: Option<Uuid>, now: Millis) -> f64 {
+        let taken = round2(amount.min(self.credits.remaining).max(0.0));
+        if taken <= 0.0 {
+            return 0.0;
+        }
+        self.credits.remaining = round2(self.credits.remaining - taken);
+        self.credit_history.push(CreditEntry {
+            id: Uuid::new_v4(),
+            kind: kind.into(),
+            description: description.into(),
+            credits: taken,
+            at: now,
+            goal_id,
+        });
+        self.credits_changed(now);
+        taken
+    }
+
+    pub fn credits_changed(&mut self, now: Millis) {
+        let data = self.credits.to_json();
+        self.emit("credits_changed", data, now);
+    }
+
+    pub fn notifications_changed(&mut self, now: Millis) {
+        self.notifications_changed_at = now;
+        let total = crate::routes::notifications::pending_counts(self).3;
+        self.emit("notification_changed", json!({"total_pending": total}), now);
+    }
+
+    pub fn sub_goal_count(&self, id: Uuid) -> usize {
+        self.goals.iter().filter(|g| g.parent_goal_id == Some(id)).count()
+    }
+    pub fn inbound_mut(&mut self, user: Uuid, id: &str) -> Option<&mut InboundCall> {
+        let id = Uuid::parse_str(id).ok()?;
+        self.inbound.iter_mut().find(|c| c.id == id && c.owner == user)
+    }
+}
