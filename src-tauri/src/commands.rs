@@ -2,7 +2,7 @@
 //! serializable result; errors are `{code, message}` a window can show as they are.
 
 use serde::Serialize;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, State, WebviewWindow};
 
 use crate::action::Action;
 use crate::shell::{AppState, Shell};
@@ -32,4 +32,10 @@ pub fn show_window(app: AppHandle, name: String) -> Result<(), CommandError> {
 #[tauri::command]
 pub fn take_ask_prefill(shell: State<'_, Shell>) -> Option<String> {
     shell.take_ask_prefill()
+}
+
+/// The window has painted a frame after being shown (reported by the page itself).
+#[tauri::command]
+pub fn window_painted(window: WebviewWindow) {
+    tracing::info!(window = window.label(), "window painted");
 }

@@ -7,6 +7,8 @@ pub mod deep_link;
 mod dispatch;
 pub mod i18n;
 mod lifecycle;
+#[cfg(target_os = "linux")]
+mod link_handler;
 mod logging;
 mod shell;
 mod tray;
@@ -52,7 +54,8 @@ pub fn run(launch: Launch) -> ExitCode {
         .invoke_handler(tauri::generate_handler![
             commands::app_state,
             commands::show_window,
-            commands::take_ask_prefill
+            commands::take_ask_prefill,
+            commands::window_painted
         ])
         .setup(move |app| {
             setup(app.handle(), startup_actions)?;
@@ -138,8 +141,16 @@ fn open_link(app: &AppHandle, link: &str) {
 /// run time (Linux without a package). Best effort: a failure only means links do not work.
 fn register_link_handler(app: &AppHandle) {
     #[cfg(target_os = "linux")]
-    if let Err(error) = app.deep_link().register_all() {
-        tracing::warn!(%error, "could not register the kallyai:// link handler");
+    {
+        let _ = app;
+        // Runs xdg-mime, which takes a while: off the start-up path.
+        std::thread::spawn(|| {
+            let result =
+                std::env::current_exe().map_err(|e| e.to_string()).and_then(|exe| link_handler::register(&exe));
+            if let Err(error) = result {
+                tracing::warn!(%error, "could not register the kallyai:// link handler");
+            }
+        });
     }
     #[cfg(not(target_os = "linux"))]
     let _ = app;

@@ -1,6 +1,7 @@
 //! The app shell's one piece of state: the core client and its event stream, what the windows
 //! and tray show, and the background tasks. The shell translates; core decides.
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock};
 
 use kallyai_core::auth::SignedOut;
@@ -35,10 +36,26 @@ pub struct Shell {
     ask_prefill: Mutex<Option<String>>,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, Default)]
 struct View {
     signed_in: bool,
     online: bool,
+    /// Calls being screened now; the tray rings while there is one.
+    live_calls: BTreeSet<String>,
+    /// Items waiting for the user (approvals, goals needing input, messages).
+    pending: u64,
+}
+
+impl View {
+    fn tray_state(&self) -> TrayState {
+        match (self.signed_in, self.online) {
+            (false, _) => TrayState::SignedOut,
+            (true, false) => TrayState::Offline,
+            _ if !self.live_calls.is_empty() => TrayState::Ringing,
+            _ if self.pending > 0 => TrayState::Attention,
+            _ => TrayState::Idle,
+        }
+    }
 }
 
 impl Shell {
@@ -52,7 +69,7 @@ impl Shell {
             background: Background::default(),
             tray: Mutex::new(None),
             lang: RwLock::new(lang),
-            view: Mutex::new(View { signed_in: false, online: true }),
+            view: Mutex::new(View { online: true, ..View::default() }),
             ask_prefill: Mutex::new(None),
         })
     }
@@ -62,7 +79,7 @@ impl Shell {
     }
 
     pub fn state(&self) -> AppState {
-        let view = *self.view.lock().expect("view lock");
+        let view = self.view.lock().expect("view lock");
         AppState {
             version: env!("CARGO_PKG_VERSION"),
             api_base: self.client.config().api_base().to_string(),
@@ -88,12 +105,27 @@ impl Shell {
     pub fn apply(&self, app: &AppHandle, event: &Event) {
         let changed = {
             let mut view = self.view.lock().expect("view lock");
-            match *event {
-                Event::AuthChanged { signed_in } => view.signed_in = signed_in,
-                Event::ConnectivityChanged { online } => view.online = online,
+            let before = view.tray_state();
+            match event {
+                Event::AuthChanged { signed_in } => {
+                    view.signed_in = *signed_in;
+                    if !signed_in {
+                        view.live_calls.clear();
+                        view.pending = 0;
+                    }
+                }
+                Event::ConnectivityChanged { online } => view.online = *online,
+                Event::CallRinging { call_id, .. } => {
+                    view.live_calls.insert(call_id.clone());
+                }
+                Event::CallEnded { call_id, .. } => {
+                    view.live_calls.remove(call_id);
+                }
+                Event::NotificationsChanged { total_pending } => view.pending = *total_pending,
                 _ => {}
             }
-            matches!(event, Event::AuthChanged { .. } | Event::ConnectivityChanged { .. })
+            before != view.tray_state()
+                || matches!(event, Event::AuthChanged { .. } | Event::ConnectivityChanged { .. })
         };
         if changed {
             self.refresh_views(app);
@@ -104,11 +136,7 @@ impl Shell {
     /// Redraws the tray and tells every window the app state.
     pub fn refresh_views(&self, app: &AppHandle) {
         let state = self.state();
-        let tray_state = match (state.signed_in, state.online) {
-            (false, _) => TrayState::SignedOut,
-            (true, false) => TrayState::Offline,
-            (true, true) => TrayState::Idle,
-        };
+        let tray_state = self.view.lock().expect("view lock").tray_state();
         if let Some(tray) = self.tray.lock().expect("tray lock").as_ref() {
             tray.show_state(state.lang, tray_state, None);
         }

@@ -1,0 +1,45 @@
+//! Helpers for end-to-end tests of the real app on the headless desktop of `scripts/with-desktop`:
+//! the app process, the tray over D-Bus (StatusNotifierItem + DBusMenu), X11 windows, WebDriver.
+//! Everything waits on a condition with a deadline; nothing waits a fixed time.
+#![allow(dead_code)] // each test binary uses a different subset
+
+pub mod app;
+pub mod tray;
+pub mod wait;
+pub mod webdriver;
+pub mod x11;
+
+use std::path::PathBuf;
+
+/// Fails clearly when a desktop test runs outside `scripts/with-desktop`.
+pub fn require_desktop() {
+    assert!(
+        std::env::var_os("KALLYAI_TEST_DESKTOP").is_some(),
+        "end-to-end tests need the headless desktop: run them with `make test` or `scripts/with-desktop cargo test`"
+    );
+}
+
+/// Where a test writes what it produced (logs, screenshots): `test-output/<name>/`.
+pub fn output_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-output").join(name);
+    std::fs::create_dir_all(&dir).expect("create test output dir");
+    dir
+}
+
+/// Only one app instance may run on the session bus at a time (single instance), so the desktop
+/// tests of one binary take turns.
+pub static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Takes a screenshot of the whole screen, as a user would see it.
+pub fn screenshot(path: &std::path::Path) {
+    let status = std::process::Command::new("import").args(["-window", "root"]).arg(path).status();
+    assert!(matches!(status, Ok(s) if s.success()), "screenshot failed: {status:?}");
+}
+
+/// Runs a command line tool and returns its stdout, failing the test if it fails.
+pub fn run(program: &str, args: &[&str]) -> String {
+    let output =
+        std::process::Command::new(program).args(args).output().unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(output.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

@@ -1,0 +1,88 @@
+//! A small W3C WebDriver client over HTTP for tauri-driver (URL in `$TAURI_DRIVER_URL`), which
+//! starts the app itself and drives its real WebKit webviews.
+
+use serde_json::{json, Value};
+
+pub struct Session {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Session {
+    /// Starts the app under WebDriver with `args`.
+    pub async fn start(application: &str, args: &[&str]) -> Session {
+        let driver = std::env::var("TAURI_DRIVER_URL").expect("TAURI_DRIVER_URL (set by scripts/with-desktop)");
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(60)).build().expect("http client");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "wry",
+            "tauri:options": {"application": application, "args": args}
+        }}});
+        let reply: Value =
+            http.post(format!("{driver}/session")).json(&caps).send().await.expect("new session").json().await.unwrap();
+        let id = reply["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {reply}")).to_string();
+        Session { http, base: format!("{driver}/session/{id}") }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply: Value = request.send().await.expect("webdriver request").json().await.expect("webdriver json");
+        if let Some(error) = reply["value"]["error"].as_str() {
+            panic!("webdriver {path}: {error}: {}", reply["value"]["message"]);
+        }
+        reply["value"].clone()
+    }
+
+    pub async fn window_handles(&self) -> Vec<String> {
+        let value = self.call(reqwest::Method::GET, "/window/handles", None).await;
+        value.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect()
+    }
+
+    pub async fn switch_to(&self, handle: &str) {
+        self.call(reqwest::Method::POST, "/window", Some(json!({"handle": handle}))).await;
+    }
+
+    pub async fn execute(&self, script: &str) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Switches to the webview showing `page` (e.g. "credits.html").
+    pub async fn switch_to_page(&self, page: &str) -> bool {
+        for handle in self.window_handles().await {
+            self.switch_to(&handle).await;
+            if self.execute("return location.pathname").await.as_str().is_some_and(|p| p.ends_with(page)) {
+                return true;
+            }
+        }
+        false
+    }
+
+    pub async fn text_of(&self, css: &str) -> Option<String> {
+        let found = self
+            .http
+            .post(format!("{}/element", self.base))
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .await
+            .ok()?
+            .json::<Value>()
+            .await
+            .ok()?;
+        let element = found["value"].as_object()?.values().next()?.as_str()?.to_string();
+        let text = self.call(reqwest::Method::GET, &format!("/element/{element}/text"), None).await;
+        text.as_str().map(String::from)
+    }
+
+    /// A PNG of the current webview (it must be visible).
+    pub async fn screenshot(&self) -> Vec<u8> {
+        use base64::Engine;
+        let value = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        base64::engine::general_purpose::STANDARD.decode(value.as_str().expect("base64 png")).expect("decode png")
+    }
+
+    pub async fn end(self) {
+        let _ = self.http.delete(&self.base).send().await;
+    }
+}
