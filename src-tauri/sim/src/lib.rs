@@ -27,6 +27,14 @@ mod state;
 
 use crate::state::{Sim, State};
 
+/// Fixed ids of records owned by another user in the demo seed: every endpoint must answer 404
+/// for them, exactly as for ids that do not exist.
+pub mod foreign_ids {
+    pub const CALL: &str = "0a1e0000-4000-8000-0000-0000000000f1";
+    pub const GOAL: &str = "0a1e0000-4000-8000-0000-0000000000f2";
+    pub const INBOUND_CALL: &str = "0a1e0000-4000-8000-0000-0000000000f3";
+}
+
 /// Which starting data the sim has.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Seed {

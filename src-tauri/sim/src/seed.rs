@@ -8,6 +8,10 @@ use crate::clock::Millis;
 use crate::pricing::*;
 use crate::state::*;
 
+fn foreign(id: &str) -> Uuid {
+    Uuid::parse_str(id).unwrap_or_default()
+}
+
 const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;
 const DAY: i64 = 24 * HOUR;
@@ -140,7 +144,7 @@ fn seed_calls(s: &mut State, now: Millis) {
     ] {
         let created = now - ago;
         s.calls.push(OutboundCall {
-            id: Uuid::new_v4(),
+            id: if owner == OTHER_USER { foreign(crate::foreign_ids::CALL) } else { Uuid::new_v4() },
             owner,
             status: status.into(),
             submission: json!({"task_category": "general", "task_description": desc, "respondent_phone": phone,
@@ -181,7 +185,7 @@ fn seed_goals(s: &mut State, now: Millis) {
         }
         let used: f64 = steps.iter().take(current).map(|x| x.cost).sum();
         let est: f64 = steps.iter().map(|x| x.cost).sum();
-        let id = Uuid::new_v4();
+        let id = if owner == OTHER_USER { foreign(crate::foreign_ids::GOAL) } else { Uuid::new_v4() };
         s.goals.push(Goal {
             id,
             owner,
@@ -312,7 +316,7 @@ fn seed_inbound(s: &mut State, now: Millis) {
         let script = if dur > 0 { crate::inbound_calls::default_script(name) } else { Vec::new() };
         let shown = script.len();
         s.inbound.push(InboundCall {
-            id: Uuid::new_v4(),
+            id: if owner == OTHER_USER { foreign(crate::foreign_ids::INBOUND_CALL) } else { Uuid::new_v4() },
             owner,
             caller_number: number.into(),
             caller_name: name.into(),

@@ -1,0 +1,128 @@
+//! Shared test harness: a real sim on 127.0.0.1:0 and a reqwest client that talks HTTP to it.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use kallyai_sim::{SimConfig, SimServer};
+use reqwest::{Method, Response, StatusCode};
+use serde_json::Value;
+
+pub struct Harness {
+    pub sim: SimServer,
+    pub url: String,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub refresh: String,
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+pub async fn start() -> Harness {
+    start_with(SimConfig::default()).await
+}
+
+pub async fn start_with(config: SimConfig) -> Harness {
+    let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), config).await.expect("sim starts");
+    let url = sim.url();
+    let client = client();
+    let session: Value = client
+        .post(format!("{url}/_sim/session"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let refresh = session["refresh_token"].as_str().unwrap().to_string();
+    Harness { sim, url, client, token, refresh }
+}
+
+impl Harness {
+    pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{}", self.url, path)).bearer_auth(&self.token)
+    }
+    pub async fn get(&self, path: &str) -> Response {
+        self.req(Method::GET, path).send().await.expect("GET")
+    }
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = self.get(path).await;
+        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
+        resp.json().await.expect("json")
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.req(Method::POST, path).json(&body).send().await.expect("POST")
+    }
+    pub async fn post_json(&self, path: &str, body: Value) -> Value {
+        let resp = self.post(path, body).await;
+        let status = resp.status();
+        let v: Value = resp.json().await.expect("json");
+        assert!(status.is_success(), "POST {path} -> {status}: {v}");
+        v
+    }
+    /// A `/_sim/` control call; returns the JSON body (or Null for 204).
+    pub async fn ctl(&self, method: Method, path: &str, body: Value) -> Value {
+        let resp =
+            self.client.request(method, format!("{}/_sim{}", self.url, path)).json(&body).send().await.expect("ctl");
+        let status = resp.status();
+        assert!(status.is_success(), "ctl {path} -> {status}");
+        if status == StatusCode::NO_CONTENT {
+            Value::Null
+        } else {
+            resp.json().await.expect("ctl json")
+        }
+    }
+    pub async fn advance(&self, seconds: f64) {
+        self.ctl(Method::POST, "/clock/advance", serde_json::json!({"seconds": seconds})).await;
+    }
+}
+
+/// Asserts the nested error envelope of reference §1.4 and returns it.
+pub async fn expect_error(resp: Response, status: u16, code: &str) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "status for expected {code}");
+    let v: Value = resp.json().await.expect("error body is JSON");
+    assert_envelope(&v);
+    assert_eq!(v["error"]["code"], code, "{v}");
+    v
+}
+
+pub fn assert_envelope(v: &Value) {
+    let e = &v["error"];
+    assert!(e["code"].as_str().is_some_and(|c| !c.is_empty()), "code in {v}");
+    let msg = e["message"].as_str().expect("message");
+    assert!(!msg.is_empty());
+    assert_eq!(e["details"]["message"].as_str(), Some(msg), "details.message in {v}");
+    let cid = e["correlation_id"].as_str().expect("correlation_id");
+    assert!(uuid::Uuid::parse_str(cid).is_ok());
+}
+
+/// Polls `check` until it yields Some or the deadline passes (no fixed sleeps in tests).
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn is_uuid(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())
+}
+
+pub fn is_iso(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.len() == 20 && s.ends_with('Z') && s.as_bytes()[10] == b'T')
+}
