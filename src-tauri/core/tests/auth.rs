@@ -210,7 +210,7 @@ async fn a_failed_refresh_keeps_the_session() {
     // Back online: the next request refreshes and succeeds.
     client.credits().balance().await.unwrap();
     let refreshes = sim.requests_to("POST", REFRESH).await;
-    assert_eq!(refreshes.iter().map(|r| r["status"].as_u64().unwrap()).last(), Some(200));
+    assert_eq!(refreshes.iter().map(|r| r["status"].as_u64().unwrap()).next_back(), Some(200));
 
     // A 503 from the refresh endpoint also keeps the session.
     sim.control("POST", "/_sim/tokens/expire", json!({})).await;
