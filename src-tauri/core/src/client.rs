@@ -147,7 +147,9 @@ impl Client {
     }
 
     fn give_up(&self, req: &Request, err: ApiError) -> ApiError {
-        if err.is_network() && err.code() != codes::TIMEOUT {
+        // Only a failed connect says "offline"; a timeout or a dropped answer says the server
+        // was reached, and the next answer flips the state back anyway.
+        if err.code() == codes::OFFLINE {
             self.set_online(false);
         }
         tracing::debug!(request = %req.describe(), code = err.code(), status = ?err.status(), "request failed");

@@ -200,3 +200,34 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url_of(req: &Request) -> Result<String, ApiError> {
+        let t = Transport::new(Config::new("http://127.0.0.1:9/base").unwrap()).unwrap();
+        t.url(req).map(|u| u.to_string())
+    }
+
+    #[test]
+    fn ids_are_escaped_into_one_segment() {
+        let req = Request::get(&["v1", "calls", "a/b?c#d e"]).query("limit", 5).query_opt("x", None::<u32>);
+        assert_eq!(url_of(&req).unwrap(), "http://127.0.0.1:9/base/v1/calls/a%2Fb%3Fc%23d%20e?limit=5");
+    }
+
+    #[test]
+    fn empty_or_dot_ids_are_refused() {
+        for bad in ["", ".", ".."] {
+            let err = url_of(&Request::get(&["v1", "calls", bad])).unwrap_err();
+            assert_eq!(err.code(), codes::INVALID_REQUEST);
+        }
+    }
+
+    #[test]
+    fn only_reads_and_keyed_writes_are_repeatable() {
+        assert!(Request::get(&["v1"]).is_repeatable());
+        assert!(!Request::post(&["v1"]).is_repeatable());
+        assert!(Request::post(&["v1"]).idempotent(IdempotencyKey::new()).is_repeatable());
+    }
+}

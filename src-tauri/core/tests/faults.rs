@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use common::Sim;
 use kallyai_core::api::calls::{NewCall, Submission};
 use kallyai_core::api::inbound::{InboundQuery, InboundStatus};
-use kallyai_core::auth::StaticToken;
+use kallyai_core::auth::{SignedOut, StaticToken};
 use kallyai_core::{Client, Config, Event, EventBus, IdempotencyKey};
 use serde_json::json;
 
@@ -278,22 +278,26 @@ async fn a_retry_after_beyond_the_cap_is_returned_to_the_caller() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreachable_server_is_offline_and_announced() {
-    // A port that was just free: nothing listens there.
+async fn unreachable_server_is_offline_and_announced_until_it_answers() {
+    // A port that was just free: nothing listens there yet.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let config = Config::new(&format!("http://127.0.0.1:{port}")).unwrap().with_retry(common::fast_retry());
     let events = EventBus::default();
     let mut rx = events.subscribe();
-    let client =
-        Client::with_events(config, Arc::new(StaticToken::new(kallyai_core::auth::AccessToken::new("t"))), events)
-            .unwrap();
-    let err = client.credits().balance().await.unwrap_err();
+    let client = Client::with_events(config, Arc::new(SignedOut), events).unwrap();
+    let err = client.credits().plans().await.unwrap_err();
     assert_eq!(err.code(), "offline");
     assert_eq!(err.to_string(), "KallyAI cannot be reached. Check your connection; we will retry.");
     assert_eq!(rx.try_recv().unwrap(), Event::ConnectivityChanged { online: false });
     // Announced once, not per failure.
-    let _ = client.credits().balance().await.unwrap_err();
+    let _ = client.credits().plans().await.unwrap_err();
     assert!(rx.try_recv().is_err());
+
+    // The server comes up on that port: the next answer announces "online".
+    let sim = kallyai_sim::start(format!("127.0.0.1:{port}").parse().unwrap(), Default::default()).await.unwrap();
+    assert!(!client.credits().plans().await.unwrap().plans.is_empty());
+    assert_eq!(rx.try_recv().unwrap(), Event::ConnectivityChanged { online: true });
+    sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
