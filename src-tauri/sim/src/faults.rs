@@ -45,8 +45,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 
 /// A uniform number in [0, 1) from the OS RNG (via uuid, which we depend on anyway).
 fn random_unit() -> f64 {
-    let bits = uuid::Uuid::new_v4().as_u128() as u64;
-    (bits >> 11) as f64 / (1u64 << 53) as f64
+    // The low 62 bits of a v4 UUID are random (the two above them are the fixed variant bits).
+    let bits = uuid::Uuid::new_v4().as_u128() as u64 & ((1u64 << 62) - 1);
+    (bits >> 9) as f64 / (1u64 << 53) as f64
 }
 
 fn pick(world: &mut World, method: &str, path: &str) -> Option<Fault> {

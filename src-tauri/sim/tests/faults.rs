@@ -1,0 +1,166 @@
+//! Fault injection through `/_sim/faults`: every kind, probability, count and method filters,
+//! plus the request log.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::{header, Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn add(h: &Harness, fault: Value) -> Value {
+    h.ctl(Method::POST, "/faults", fault).await
+}
+
+#[tokio::test]
+async fn latency_delays_but_answers() {
+    let h = start().await;
+    add(&h, json!({"route": "/v1/credits/*", "kind": "latency", "latency_ms": 300, "count": 1})).await;
+    let t = Instant::now();
+    assert_eq!(h.get("/v1/credits/balance").await.status(), StatusCode::OK);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    let t = Instant::now();
+    h.get("/v1/credits/balance").await;
+    assert!(t.elapsed() < Duration::from_millis(300), "count 1 fires once");
+}
+
+#[tokio::test]
+async fn status_faults_send_enveloped_5xx_once_per_count() {
+    let h = start().await;
+    add(&h, json!({"route": "/v1/notifications/pending", "kind": "status", "status": 503, "count": 2})).await;
+    expect_error(h.get("/v1/notifications/pending").await, 503, "service_unavailable").await;
+    expect_error(h.get("/v1/notifications/pending").await, 503, "service_unavailable").await;
+    assert_eq!(h.get("/v1/notifications/pending").await.status(), StatusCode::OK);
+    add(&h, json!({"route": "/v1/calls", "kind": "status", "status": 502})).await;
+    expect_error(h.get("/v1/calls").await, 502, "bad_gateway").await;
+    expect_error(h.get("/v1/calls").await, 502, "bad_gateway").await;
+    assert_eq!(h.get("/v1/calls/x").await.status(), StatusCode::NOT_FOUND, "the glob has no star: exact path only");
+    assert_eq!(h.ctl(Method::GET, "/faults", json!(null)).await["faults"].as_array().unwrap().len(), 1);
+    h.ctl(Method::DELETE, "/faults", json!(null)).await;
+    assert_eq!(h.get("/v1/calls").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn rate_limit_sends_429_with_retry_after() {
+    let h = start().await;
+    add(&h, json!({"route": "*", "kind": "rate_limit", "retry_after_secs": 7, "count": 1})).await;
+    let r = h.get("/v1/credits/balance").await;
+    assert_eq!(r.headers()[header::RETRY_AFTER], "7");
+    let e = expect_error(r, 429, "rate_limited").await;
+    assert_eq!(e["error"]["details"]["retry_after_secs"], 7);
+}
+
+#[tokio::test]
+async fn drop_before_closes_without_running_the_handler() {
+    let h = start().await;
+    add(&h, json!({"route": "/v1/coordination/message", "method": "POST", "kind": "drop_before", "count": 1})).await;
+    let before = h.get_json("/v1/coordination/conversations").await["total"].clone();
+    let r =
+        h.req(Method::POST, "/v1/coordination/message").json(&json!({"message": "Search for a florist"})).send().await;
+    assert!(r.is_err(), "the connection was dropped: {r:?}");
+    assert_eq!(h.get_json("/v1/coordination/conversations").await["total"], before, "nothing happened");
+    let log = h.ctl(Method::GET, "/requests", json!(null)).await;
+    assert!(log["requests"].as_array().unwrap().iter().any(|r| r["fault"] == "drop_before"));
+}
+
+#[tokio::test]
+async fn drop_after_runs_the_handler_then_closes() {
+    let h = start().await;
+    add(&h, json!({"route": "/v1/coordination/message", "kind": "drop_after", "count": 1})).await;
+    let before = h.get_json("/v1/coordination/conversations").await["total"].as_u64().unwrap();
+    let r =
+        h.req(Method::POST, "/v1/coordination/message").json(&json!({"message": "Search for a florist"})).send().await;
+    assert!(r.is_err(), "no answer arrives: {r:?}");
+    assert_eq!(
+        h.get_json("/v1/coordination/conversations").await["total"].as_u64().unwrap(),
+        before + 1,
+        "the ask happened"
+    );
+}
+
+#[tokio::test]
+async fn malformed_sends_200_with_broken_json() {
+    let h = start().await;
+    add(&h, json!({"route": "/v1/credits/balance", "kind": "malformed", "count": 1})).await;
+    let r = h.get("/v1/credits/balance").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
+    assert!(h.get("/v1/credits/balance").await.json::<Value>().await.is_ok());
+}
+
+#[tokio::test]
+async fn slow_body_trickles_the_real_body() {
+    let h = start().await;
+    add(&h, json!({"route": "/v1/credits/balance", "kind": "slow_body", "latency_ms": 20, "count": 1})).await;
+    let t = Instant::now();
+    let r = h.get("/v1/credits/balance").await;
+    let body: Value = r.json().await.unwrap();
+    let chunks = serde_json::to_vec(&body).unwrap().len() / 16;
+    assert!(t.elapsed() >= Duration::from_millis(20 * chunks as u64 / 2), "took {:?}", t.elapsed());
+    assert_eq!(body["plan_type"], "pro");
+}
+
+#[tokio::test]
+async fn probability_and_method_filters() {
+    let h = start().await;
+    add(&h, json!({"route": "/v1/calls*", "kind": "status", "probability": 0.0})).await;
+    add(&h, json!({"route": "/v1/credits/*", "method": "POST", "kind": "status", "status": 500})).await;
+    for _ in 0..20 {
+        assert_eq!(h.get("/v1/calls").await.status(), StatusCode::OK);
+    }
+    assert_eq!(h.get("/v1/credits/balance").await.status(), StatusCode::OK, "GET is not POST");
+    add(&h, json!({"route": "/v1/inbound/*", "kind": "status", "probability": 0.5})).await;
+    let mut failures = 0;
+    for _ in 0..60 {
+        if h.get("/v1/inbound/calls").await.status() == StatusCode::INTERNAL_SERVER_ERROR {
+            failures += 1;
+        }
+    }
+    assert!((5..=55).contains(&failures), "about half fail: {failures}");
+}
+
+#[tokio::test]
+async fn bad_fault_requests_are_refused() {
+    let h = start().await;
+    for body in [
+        json!({"route": "*", "kind": "explode"}),
+        json!({"route": "*", "kind": "status", "status": 200}),
+        json!({"route": "*", "kind": "status", "probability": 2}),
+        json!({"route": "*", "kind": "latency", "count": 0}),
+        json!({"kind": "latency"}),
+    ] {
+        let r = h.client.post(format!("{}/_sim/faults", h.url)).json(&body).send().await.unwrap();
+        expect_error(r, 422, "validation_error").await;
+    }
+}
+
+#[tokio::test]
+async fn request_log_records_what_was_sent_and_redacts_secrets() {
+    let h = start().await;
+    let conv = h.post_json("/v1/coordination/conversations", json!(null)).await["id"].as_str().unwrap().to_string();
+    h.req(Method::POST, "/v1/coordination/message")
+        .header("Idempotency-Key", "idem-1")
+        .json(&json!({"message": "hi", "conversation_id": conv}))
+        .send()
+        .await
+        .unwrap();
+    h.client.get(format!("{}/v1/credits/balance?refresh_token=abc&limit=3", h.url)).send().await.unwrap();
+    let log = h.ctl(Method::GET, "/requests", json!(null)).await;
+    let reqs = log["requests"].as_array().unwrap();
+    let msg = reqs.iter().find(|r| r["path"] == "/v1/coordination/message").unwrap();
+    assert_eq!(msg["method"], "POST");
+    assert_eq!(msg["status"], 200);
+    assert_eq!(msg["auth"], true);
+    assert_eq!(msg["idempotency_key"], "idem-1");
+    assert_eq!(msg["conversation_id"], json!(conv));
+    assert!(is_iso(&msg["at"]) && msg["seq"].is_u64());
+    let bal = reqs.iter().find(|r| r["path"] == "/v1/credits/balance").unwrap();
+    assert_eq!(bal["auth"], false);
+    assert_eq!(bal["status"], 401);
+    assert_eq!(bal["query"], "refresh_token=***&limit=3");
+    assert!(!reqs.iter().any(|r| r["path"].as_str().unwrap().starts_with("/_sim")), "control calls are not logged");
+    h.ctl(Method::DELETE, "/requests", json!(null)).await;
+    assert!(h.ctl(Method::GET, "/requests", json!(null)).await["requests"].as_array().unwrap().is_empty());
+}
