@@ -1,0 +1,124 @@
+//! The binary: startup line, `ctl` commands against it, argument errors, clean exit on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kallyai-sim");
+
+struct Running {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> Running {
+    let mut child =
+        Command::new(BIN).args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn sim");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(20)).expect("first stdout line");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    Running { child, url }
+}
+
+fn ctl(url: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).arg("ctl").arg("--url").arg(url).args(args).output().expect("ctl runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn the_binary_serves_and_ctl_drives_it() {
+    let sim = spawn(&["--seed", "empty", "--token-ttl", "60", "--auth-flows", "cli", "--auto-approve"]);
+    let (code, out, err) = ctl(&sim.url, &["ring", "--caller-name", "Dr. Who", "--number", "+34600123123", "--vip"]);
+    assert_eq!(code, 0, "{err}");
+    let id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["id"].as_str().unwrap().to_string();
+    for args in [
+        vec!["advance", "2"],
+        vec!["credits", "12", "--allocated", "200"],
+        vec!["fault", "/v1/credits/*", "status", "--status", "503", "--count", "1"],
+        vec![
+            "fault",
+            "/v1/calls",
+            "--kind",
+            "latency",
+            "--latency-ms",
+            "10",
+            "--method",
+            "get",
+            "--probability",
+            "0.5",
+        ],
+        vec!["faults-clear"],
+        vec!["expire-tokens"],
+        vec!["revoke-tokens"],
+        vec!["end", id.as_str(), "--outcome", "missed"],
+        vec!["requests"],
+        vec!["stream", "off"],
+        vec!["reset", "--seed", "demo"],
+    ] {
+        let (code, _, err) = ctl(&sim.url, &args);
+        assert_eq!(code, 0, "ctl {args:?}: {err}");
+    }
+    let (code, _, err) = ctl(&sim.url, &["end", &id]);
+    assert_eq!(code, 1, "ending a reset call fails");
+    assert!(err.contains("404") || err.contains("call_not_found"), "{err}");
+}
+
+#[test]
+fn bad_arguments_exit_2_with_one_sentence() {
+    for args in [
+        vec!["--seed", "huge"],
+        vec!["--addr", "nowhere"],
+        vec!["--token-ttl", "0"],
+        vec!["--auth-flows", "magic"],
+        vec!["--frobnicate"],
+        vec!["ctl", "ring"],
+        vec!["ctl", "--url", "http://127.0.0.1:9", "explode"],
+        vec!["ctl", "--url", "http://127.0.0.1:9", "credits", "lots"],
+    ] {
+        let out = Command::new(BIN).args(&args).env_remove("KALLYAI_SIM_URL").output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("kallyai-sim: "));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_ends_it_cleanly() {
+    let mut sim = spawn(&[]);
+    let status = Command::new("kill").arg("-TERM").arg(sim.child.id().to_string()).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(s) = sim.child.try_wait().unwrap() {
+            assert!(s.success(), "exit status {s:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not exit on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
