@@ -14,6 +14,9 @@ use crate::events::{Event, EventBus};
 use crate::retry::{delay_before_retry, is_transient};
 use crate::transport::{RawResponse, Request, Transport};
 
+/// Upper bound for one event-stream connection; the server's heartbeats keep it alive meanwhile.
+const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// The answer to a conditional GET of a polled list.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Fetched<T> {
@@ -143,6 +146,32 @@ impl Client {
             retries += 1;
             tracing::debug!(request = %req.describe(), code = err.code(), retry = retries, ?delay, "retrying");
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Opens a long-lived response (an event stream): bearer, one 401 -> refresh -> retry, no
+    /// other retries (the caller reconnects with `Last-Event-ID`). Non-2xx answers are errors.
+    pub(crate) async fn open_stream(&self, req: &Request) -> Result<reqwest::Response, ApiError> {
+        let mut reauthenticated = false;
+        loop {
+            let token = self.inner.tokens.bearer().await?;
+            // The whole-request timeout would cut a healthy stream; idleness is watched instead.
+            let opened = self.inner.transport.open(req, Some(&token), Some(STREAM_LIFETIME)).await;
+            let resp = match opened {
+                Ok(resp) => resp,
+                Err(err) => return Err(self.give_up(req, err)),
+            };
+            self.set_online(true);
+            if resp.status().is_success() {
+                return Ok(resp);
+            }
+            let raw = crate::transport::read_whole(resp).await?;
+            let err = ApiError::from_response(raw.status, &raw.body, raw.retry_after).redact(token.expose());
+            if raw.status == 401 && !reauthenticated && self.inner.tokens.on_unauthorized(&token).await? {
+                reauthenticated = true;
+                continue;
+            }
+            return Err(err);
         }
     }
 

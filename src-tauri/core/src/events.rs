@@ -17,6 +17,29 @@ pub enum Event {
         is_vip: bool,
         summary: Option<String>,
     },
+    /// A call announced before a restart or a sign-out is still live: show it as ringing again,
+    /// without a second notification (the watcher publishes this instead of `CallRinging`).
+    CallStillLive {
+        call_id: String,
+        caller_number: String,
+        caller_name: Option<String>,
+        is_vip: bool,
+        summary: Option<String>,
+    },
+    /// Something waits for the user. `kind`: approval, goal or message; `actions`: what the API
+    /// lets the user do from a notification (approve, cancel, approve_step, mark_read).
+    /// `is_new` is true once per id ever (notify); false when re-listed after a restart or a
+    /// sign-in (list it, do not notify).
+    PendingItem {
+        id: String,
+        kind: String,
+        title: Option<String>,
+        summary: Option<String>,
+        actions: Vec<String>,
+        is_new: bool,
+    },
+    /// A pending item left the list (handled here or in another client).
+    PendingItemResolved { id: String },
     /// A known call changed state (taken over, transferred, ...).
     CallUpdated { call_id: String, status: String },
     /// A call is over (`outcome`: completed, missed, rejected, ...).

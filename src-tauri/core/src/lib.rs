@@ -25,6 +25,7 @@ pub mod events;
 mod idempotency;
 pub mod lenient;
 mod retry;
+pub mod stream;
 mod transport;
 
 pub use client::{Client, Fetched};
@@ -33,3 +34,4 @@ pub use error::ApiError;
 pub use events::{Event, EventBus};
 pub use idempotency::IdempotencyKey;
 pub use lenient::Credits;
+pub use stream::{EventStream, StreamMessage};

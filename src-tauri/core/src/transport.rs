@@ -26,6 +26,9 @@ pub(crate) struct Request {
     pub auth: bool,
     pub idempotency_key: Option<IdempotencyKey>,
     pub if_none_match: Option<String>,
+    pub accept: &'static str,
+    /// Other headers the request needs (e.g. `Last-Event-ID`); never a secret.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Request {
@@ -38,6 +41,8 @@ impl Request {
             auth: true,
             idempotency_key: None,
             if_none_match: None,
+            accept: "application/json",
+            headers: Vec::new(),
         }
     }
     pub fn get(segments: &[&str]) -> Self {
@@ -70,6 +75,16 @@ impl Request {
     }
     pub fn if_none_match(mut self, etag: Option<&str>) -> Self {
         self.if_none_match = etag.map(str::to_string);
+        self
+    }
+    pub fn accept(mut self, accept: &'static str) -> Self {
+        self.accept = accept;
+        self
+    }
+    pub fn header_opt(mut self, name: &'static str, value: Option<&str>) -> Self {
+        if let Some(v) = value {
+            self.headers.push((name, v.to_string()));
+        }
         self
     }
     /// Safe to send again: reads, and writes the server can recognise as a repeat.
@@ -134,15 +149,29 @@ impl Transport {
         Ok(url)
     }
 
-    /// Sends `req` once. `timeout` overrides the configured request timeout.
+    /// Sends `req` once and reads the whole answer. `timeout` overrides the configured one.
     pub async fn send_once(
         &self,
         req: &Request,
         token: Option<&AccessToken>,
         timeout: Option<Duration>,
     ) -> Result<RawResponse, ApiError> {
+        let resp = self.open(req, token, timeout).await?;
+        read_whole(resp).await
+    }
+
+    /// Sends `req` once and returns as soon as the status and headers are in (for streams).
+    pub async fn open(
+        &self,
+        req: &Request,
+        token: Option<&AccessToken>,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response, ApiError> {
         let url = self.url(req)?;
-        let mut builder = self.http.request(req.method.clone(), url).header(ACCEPT, "application/json");
+        let mut builder = self.http.request(req.method.clone(), url).header(ACCEPT, req.accept);
+        for (name, value) in &req.headers {
+            builder = builder.header(*name, value.as_str());
+        }
         if let Some(t) = token {
             builder = builder.header(AUTHORIZATION, format!("Bearer {}", t.expose()));
         }
@@ -158,17 +187,21 @@ impl Transport {
         if let Some(t) = timeout {
             builder = builder.timeout(t);
         }
-        let resp = builder.send().await.map_err(transport_error)?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(transport_error)?.to_vec();
-        Ok(RawResponse {
-            status,
-            etag: header_str(&headers, ETAG),
-            retry_after: header_str(&headers, RETRY_AFTER).and_then(|v| parse_retry_after(&v, SystemTime::now())),
-            body,
-        })
+        builder.send().await.map_err(transport_error)
     }
+}
+
+/// Reads a response to the end.
+pub(crate) async fn read_whole(resp: reqwest::Response) -> Result<RawResponse, ApiError> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.bytes().await.map_err(transport_error)?.to_vec();
+    Ok(RawResponse {
+        status,
+        etag: header_str(&headers, ETAG),
+        retry_after: header_str(&headers, RETRY_AFTER).and_then(|v| parse_retry_after(&v, SystemTime::now())),
+        body,
+    })
 }
 
 fn header_str(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {

@@ -7,7 +7,11 @@ use super::calls::Transcript;
 use crate::client::{Client, Fetched};
 use crate::error::ApiError;
 use crate::lenient::{self, open_enum};
+use crate::stream::EventStream;
 use crate::transport::Request;
+
+/// Without even a heartbeat for this long, the stream counts as dead (the sim beats every 15 s).
+const STREAM_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
 
 open_enum!(
     /// Where an inbound call is in its life.
@@ -267,6 +271,17 @@ impl Inbound<'_> {
             .query_opt("date_to", date_to)
             .query_opt("to", date_to);
         self.client.json(req).await
+    }
+
+    /// Opens the live event stream (sim extension; check `stream_info().enabled` first).
+    /// `last_event_id` resumes after that event. A disabled stream answers 503 with a
+    /// `Retry-After`; then poll instead.
+    pub async fn stream(&self, last_event_id: Option<&str>) -> Result<EventStream, ApiError> {
+        let req = Request::get(&["v1", "inbound", "events"])
+            .accept("text/event-stream")
+            .header_opt("Last-Event-ID", last_event_id);
+        let resp = self.client.open_stream(&req).await?;
+        Ok(EventStream::new(resp, last_event_id.map(str::to_string), STREAM_IDLE_TIMEOUT))
     }
 
     pub async fn stream_info(&self) -> Result<StreamInfo, ApiError> {

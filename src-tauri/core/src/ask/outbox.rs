@@ -1,0 +1,298 @@
+//! `Outbox`: every ask goes through here. It is written to disk before the first send attempt
+//! and leaves the file only once a reply arrived, so nothing typed is lost to a dead network,
+//! a 5xx, a sign-out, a refusal or a restart.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use tokio::sync::{watch, Mutex, Notify};
+use tokio::task::JoinHandle;
+
+use super::conversation::{Thread, DEFAULT_IDLE_TIMEOUT};
+use super::store::{self, AskState, ConversationInfo, OutboxData, OutboxEntry};
+use crate::client::Client;
+use crate::events::{Event, EventBus};
+use crate::idempotency::IdempotencyKey;
+
+/// How the outbox behaves; the shell fills it from its settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxSettings {
+    /// A conversation idle for longer than this is not continued.
+    pub idle_timeout: Duration,
+    /// First wait after a failed send while the service is unreachable; it doubles (with
+    /// jitter) up to `retry_max`. A `Retry-After` from the server is waited out instead.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self { idle_timeout: DEFAULT_IDLE_TIMEOUT, retry_base: Duration::from_secs(2), retry_max: Duration::from_secs(300) }
+    }
+}
+
+/// Why an outbox operation did not happen. Serialized as `{code, message}` for the UI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutboxError {
+    /// Nothing to send (only whitespace).
+    EmptyText,
+    /// No ask with this local id (already answered or discarded).
+    NotFound,
+    /// The ask is being sent right now; wait for its outcome.
+    Busy,
+    /// The outbox file could not be written; the ask was not queued (the text is still in the box).
+    Storage(String),
+}
+
+impl OutboxError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OutboxError::EmptyText => "empty_ask",
+            OutboxError::NotFound => "ask_not_found",
+            OutboxError::Busy => "ask_busy",
+            OutboxError::Storage(_) => "outbox_storage",
+        }
+    }
+}
+
+impl fmt::Display for OutboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutboxError::EmptyText => f.write_str("Type something to ask KallyAI."),
+            OutboxError::NotFound => f.write_str("That ask is no longer waiting; it was answered or discarded."),
+            OutboxError::Busy => f.write_str("That ask is being sent right now. Wait a moment."),
+            OutboxError::Storage(e) => write!(f, "Your ask could not be saved on this computer ({e}). It was not sent."),
+        }
+    }
+}
+
+impl std::error::Error for OutboxError {}
+
+impl Serialize for OutboxError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("OutboxError", 2)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+/// State shared by the `Outbox` handle and its sender task.
+pub(crate) struct Shared {
+    path: PathBuf,
+    pub client: Client,
+    pub events: EventBus,
+    pub settings: OutboxSettings,
+    pub data: Mutex<OutboxData>,
+    /// "Try now": a new ask, back online, signed in, or the shell's `wake()`.
+    pub wake: Notify,
+}
+
+impl Shared {
+    /// Writes `data` atomically. Called with the data lock held, so writes happen in order.
+    pub async fn persist(&self, data: &OutboxData) -> Result<(), OutboxError> {
+        let (path, data) = (self.path.clone(), data.clone());
+        tokio::task::spawn_blocking(move || store::save(&path, &data))
+            .await
+            .map_err(|e| OutboxError::Storage(e.to_string()))?
+            .map_err(|e| OutboxError::Storage(e.to_string()))
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// The quick-ask outbox. Open one per app; `shutdown` (or drop) stops its sender.
+pub struct Outbox {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    tasks: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outbox").field("path", &self.shared.path).finish()
+    }
+}
+
+impl Outbox {
+    /// Loads the outbox at `path` (a missing file is an empty outbox) and starts sending what
+    /// it holds. `events` is where `Ask*` events go and where the outbox hears
+    /// `ConnectivityChanged{online: true}` and `AuthChanged{signed_in: true}`. Needs a Tokio runtime.
+    pub async fn open(
+        path: impl Into<PathBuf>,
+        client: Client,
+        events: EventBus,
+        settings: OutboxSettings,
+    ) -> Result<Self, OutboxError> {
+        let path = path.into();
+        let load_path = path.clone();
+        let data = tokio::task::spawn_blocking(move || store::load(&load_path, now_ms()))
+            .await
+            .map_err(|e| OutboxError::Storage(e.to_string()))?
+            .map_err(|e| OutboxError::Storage(e.to_string()))?;
+        let shared =
+            Arc::new(Shared { path, client, events, settings, data: Mutex::new(data), wake: Notify::new() });
+        let (stop, stop_rx) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(super::sender::run(shared.clone(), stop_rx.clone())),
+            tokio::spawn(super::sender::listen(shared.clone(), stop_rx)),
+        ];
+        Ok(Self { shared, stop, tasks: std::sync::Mutex::new(tasks) })
+    }
+
+    /// Queues `text` (saved to disk before anything is sent) and returns its entry; the reply
+    /// arrives as `Event::AskSent` with the entry's `local_id`. Continues the current
+    /// conversation unless it has been idle for longer than `idle_timeout`.
+    pub async fn ask(&self, text: &str) -> Result<OutboxEntry, OutboxError> {
+        if text.trim().is_empty() {
+            return Err(OutboxError::EmptyText);
+        }
+        let now = now_ms();
+        let mut data = self.shared.data.lock().await;
+        let before = data.clone();
+        if data.current.is_idle(now, self.shared.settings.idle_timeout) {
+            data.current = Thread::fresh(now);
+        }
+        data.current.last_active_at = now;
+        let entry = OutboxEntry {
+            local_id: uuid::Uuid::new_v4().to_string(),
+            text: text.to_string(),
+            conversation_id: data.current.conversation_id.clone(),
+            thread: data.current.thread.clone(),
+            idempotency_key: IdempotencyKey::new().to_string(),
+            queued_at: now,
+            state: AskState::Queued,
+            last_error: None,
+        };
+        data.entries.push(entry.clone());
+        if let Err(e) = self.shared.persist(&data).await {
+            *data = before;
+            return Err(e);
+        }
+        drop(data);
+        self.shared.events.publish(Event::AskQueued { local_id: entry.local_id.clone() });
+        self.shared.wake.notify_one();
+        Ok(entry)
+    }
+
+    /// Every ask still in the outbox, oldest first (queued, sending, failed).
+    pub async fn entries(&self) -> Vec<OutboxEntry> {
+        self.shared.data.lock().await.entries.clone()
+    }
+
+    /// Sends a failed ask again, optionally with edited text; a queued ask is tried now.
+    /// A failed ask gets a fresh idempotency key: the server refused it, so it ran nothing,
+    /// and a server that stored the refusal under the old key would only repeat the refusal.
+    pub async fn resend(&self, local_id: &str, text: Option<&str>) -> Result<OutboxEntry, OutboxError> {
+        if text.is_some_and(|t| t.trim().is_empty()) {
+            return Err(OutboxError::EmptyText);
+        }
+        let mut data = self.shared.data.lock().await;
+        let before = data.clone();
+        let entry = data.entries.iter_mut().find(|e| e.local_id == local_id).ok_or(OutboxError::NotFound)?;
+        match entry.state {
+            AskState::Sending => return Err(OutboxError::Busy),
+            // A queued ask may already have reached the server, so its text and key stay.
+            AskState::Queued if text.is_some() => return Err(OutboxError::Busy),
+            AskState::Queued => {}
+            AskState::Failed { .. } => {
+                if let Some(t) = text {
+                    entry.text = t.to_string();
+                }
+                entry.idempotency_key = IdempotencyKey::new().to_string();
+                entry.state = AskState::Queued;
+                entry.last_error = None;
+            }
+        }
+        let entry = entry.clone();
+        if let Err(e) = self.shared.persist(&data).await {
+            *data = before;
+            return Err(e);
+        }
+        drop(data);
+        self.shared.events.publish(Event::AskQueued { local_id: entry.local_id.clone() });
+        self.shared.wake.notify_one();
+        Ok(entry)
+    }
+
+    /// Removes a queued or failed ask (the user gave up on it).
+    pub async fn discard(&self, local_id: &str) -> Result<(), OutboxError> {
+        let mut data = self.shared.data.lock().await;
+        let before = data.clone();
+        let idx = data.entries.iter().position(|e| e.local_id == local_id).ok_or(OutboxError::NotFound)?;
+        if data.entries[idx].state == AskState::Sending {
+            return Err(OutboxError::Busy);
+        }
+        data.entries.remove(idx);
+        if let Err(e) = self.shared.persist(&data).await {
+            *data = before;
+            return Err(e);
+        }
+        drop(data);
+        self.shared.events.publish(Event::AskDiscarded { local_id: local_id.to_string() });
+        Ok(())
+    }
+
+    /// "New conversation": the next ask starts one. Asks already queued keep theirs.
+    pub async fn new_conversation(&self) -> Result<(), OutboxError> {
+        self.set_thread(Thread::fresh(now_ms())).await
+    }
+
+    /// Continues a conversation the user picked from the conversation list.
+    pub async fn continue_conversation(&self, conversation_id: &str) -> Result<(), OutboxError> {
+        self.set_thread(Thread::resume(conversation_id.to_string(), now_ms())).await
+    }
+
+    async fn set_thread(&self, thread: Thread) -> Result<(), OutboxError> {
+        let mut data = self.shared.data.lock().await;
+        let before = data.clone();
+        data.current = thread;
+        if let Err(e) = self.shared.persist(&data).await {
+            *data = before;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// The conversation the next ask continues (`conversation_id` is `None` when it starts a new
+    /// one, including when the current one has gone idle).
+    pub async fn conversation(&self) -> ConversationInfo {
+        let data = self.shared.data.lock().await;
+        let idle = data.current.is_idle(now_ms(), self.shared.settings.idle_timeout);
+        ConversationInfo {
+            conversation_id: if idle { None } else { data.current.conversation_id.clone() },
+            last_active_at: data.current.last_active_at,
+        }
+    }
+
+    /// Try sending now (e.g. the window was shown, the machine woke up). A `Retry-After` the
+    /// server asked for is still honoured.
+    pub fn wake(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// Stops the sender and waits for it. An ask in flight stays in the file and is sent again
+    /// (same key) by the next `open`.
+    pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Outbox {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            t.abort();
+        }
+    }
+}

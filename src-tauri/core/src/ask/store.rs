@@ -1,0 +1,210 @@
+//! The outbox file: its format, and loading and saving it without ever leaving half a file.
+//!
+//! It holds what the user typed, ids and idempotency keys, never a token (the client adds the
+//! bearer at send time, and nothing here can see it).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::conversation::Thread;
+
+const FORMAT_VERSION: u32 = 1;
+
+/// One ask waiting in the outbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    /// Local id, the handle the UI and the `Ask*` events use.
+    pub local_id: String,
+    pub text: String,
+    /// The server's conversation id when the ask was queued (or learnt later for its thread).
+    pub conversation_id: Option<String>,
+    /// Local conversation id: asks queued together land in the same conversation.
+    pub thread: String,
+    /// Fixed when queued and sent on every retry, so the server runs the ask once.
+    pub idempotency_key: String,
+    /// Epoch milliseconds.
+    pub queued_at: u64,
+    pub state: AskState,
+    /// Why the last attempt did not go through (`offline`, `http_503`, ...), while queued.
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+/// Where an ask is. Serialized as `{"kind": "failed", "code": ..., ...}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AskState {
+    /// Waiting to be sent (first time, or again once the service is reachable).
+    Queued,
+    /// A request is in flight. A file that says so after a crash is read as `Queued`.
+    Sending,
+    /// The server refused it (402, other 4xx) or its answer was unreadable; kept until the user
+    /// resends or discards it. `message` is the sentence to show, `server_message` the server's.
+    Failed { code: String, message: String, server_message: Option<String>, manage_plan: bool },
+}
+
+/// The conversation the next ask continues, for the UI.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ConversationInfo {
+    /// `None` until a reply of this conversation named it (or after "new conversation").
+    pub conversation_id: Option<String>,
+    /// Epoch milliseconds of the last ask or reply.
+    pub last_active_at: u64,
+}
+
+/// Everything persisted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct OutboxData {
+    pub version: u32,
+    pub current: Thread,
+    pub entries: Vec<OutboxEntry>,
+}
+
+impl OutboxData {
+    pub fn empty(now_ms: u64) -> Self {
+        Self { version: FORMAT_VERSION, current: Thread::fresh(now_ms), entries: Vec::new() }
+    }
+}
+
+/// Reads the file; a missing file is an empty outbox. An unreadable file is moved aside (never
+/// deleted: it holds what someone typed) and an empty outbox is started.
+pub(crate) fn load(path: &Path, now_ms: u64) -> std::io::Result<OutboxData> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OutboxData::empty(now_ms)),
+        Err(e) => return Err(e),
+    };
+    match serde_json::from_slice::<OutboxData>(&bytes) {
+        Ok(mut data) => {
+            for e in &mut data.entries {
+                // The app stopped mid-send: the same key makes sending again safe.
+                if e.state == AskState::Sending {
+                    e.state = AskState::Queued;
+                }
+            }
+            Ok(data)
+        }
+        Err(err) => {
+            let aside = sibling(path, &format!("unreadable-{now_ms}"));
+            tracing::warn!(error = %err, aside = %aside.display(), "outbox file unreadable; moved aside");
+            std::fs::rename(path, &aside)?;
+            Ok(OutboxData::empty(now_ms))
+        }
+    }
+}
+
+/// Writes `data` to a temporary file next to `path`, flushes it to disk, renames it over
+/// `path` and flushes the directory, so a crash leaves either the old or the new file.
+pub(crate) fn save(path: &Path, data: &OutboxData) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(data).map_err(std::io::Error::other)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = sibling(path, "tmp");
+    {
+        let mut file = private_file(&tmp)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    sync_dir(path);
+    Ok(())
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "outbox.json".into());
+    name.push(format!(".{suffix}"));
+    path.with_file_name(name)
+}
+
+/// The file holds what the user typed: readable by the user only.
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
+/// Makes the rename itself durable (POSIX); other systems have no directory handles to sync.
+fn sync_dir(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_path(name: &str) -> PathBuf {
+        std::env::temp_dir().join(format!("kallyai-outbox-{}", uuid::Uuid::new_v4())).join(name)
+    }
+
+    fn entry(state: AskState) -> OutboxEntry {
+        OutboxEntry {
+            local_id: "l1".into(),
+            text: "Book a table".into(),
+            conversation_id: None,
+            thread: "t1".into(),
+            idempotency_key: "k1".into(),
+            queued_at: 7,
+            state,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_sending_reads_as_queued() {
+        let path = temp_path("outbox.json");
+        let mut data = OutboxData::empty(1);
+        data.entries.push(entry(AskState::Sending));
+        save(&path, &data).unwrap();
+        let loaded = load(&path, 2).unwrap();
+        assert_eq!(loaded.entries[0].state, AskState::Queued);
+        assert_eq!(loaded.current, data.current);
+        assert!(!sibling(&path, "tmp").exists(), "the temporary file was renamed away");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn missing_file_is_empty_and_garbage_is_moved_aside() {
+        let path = temp_path("outbox.json");
+        assert!(load(&path, 1).unwrap().entries.is_empty());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"{ not json").unwrap();
+        assert!(load(&path, 42).unwrap().entries.is_empty());
+        let aside = sibling(&path, "unreadable-42");
+        assert_eq!(std::fs::read(&aside).unwrap(), b"{ not json");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn failed_state_serializes_with_a_kind() {
+        let failed = AskState::Failed {
+            code: "quota_exceeded".into(),
+            message: "Out".into(),
+            server_message: Some("No credits".into()),
+            manage_plan: true,
+        };
+        let v = serde_json::to_value(entry(failed)).unwrap();
+        assert_eq!(v["state"]["kind"], "failed");
+        assert_eq!(v["state"]["manage_plan"], true);
+        assert_eq!(serde_json::to_value(AskState::Queued).unwrap(), serde_json::json!({"kind": "queued"}));
+    }
+}
