@@ -1,5 +1,5 @@
-//! Subscription, legacy user endpoints and the billing portal (reference §3.13). Legacy
-//! "minutes" mirror credits one to one so `--usage` and the credits widget agree.
+//! Subscription status and the legacy user endpoints (reference §3.13). Legacy "minutes" mirror
+//! credits one to one so the official CLI's `--usage` and the credits widget agree.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::auth::User;
 use crate::clock::iso;
-use crate::pricing::{plans_json, PLANS};
+use crate::pricing::PLANS;
 use crate::state::{round2, SharedSim};
 
 pub fn router() -> Router<SharedSim> {
@@ -16,8 +16,6 @@ pub fn router() -> Router<SharedSim> {
         .route("/v1/subscriptions/status", get(status))
         .route("/v1/users/me/subscription", get(subscription))
         .route("/v1/users/me/statistics", get(statistics))
-        .route("/v1/stripe/billing-portal", get(billing_portal))
-        .route("/v1/stripe/plans", get(|| async { Json(plans_json()) }))
 }
 
 async fn status(State(sim): State<SharedSim>, User(_u): User) -> Json<Value> {
@@ -35,7 +33,7 @@ async fn subscription(State(sim): State<SharedSim>, User(_u): User) -> Json<Valu
         "plan": {"type": c.plan_type, "name": PLANS.iter().find(|p| p.0 == c.plan_type).map_or("Custom", |p| p.1),
                  "period": "monthly", "minutes_included": round2(c.allocated), "credits_included": round2(c.allocated)},
         "status": "active", "expires_at": iso(c.period_end), "auto_renew": true,
-        "management_url": "https://billing.stripe.com/p/session/sim_portal",
+        "management_url": super::billing::PORTAL_URL,
     }))
 }
 
@@ -52,9 +50,4 @@ async fn statistics(State(sim): State<SharedSim>, User(user): User) -> Json<Valu
         "calls_remaining": calls_allocated.saturating_sub(calls_used),
         "usage_percentage": pct, "period_start": iso(c.period_start), "period_end": iso(c.period_end),
     }))
-}
-
-async fn billing_portal(User(_u): User) -> Json<Value> {
-    let url = "https://billing.stripe.com/p/session/sim_portal";
-    Json(json!({"url": url, "portal_url": url}))
 }

@@ -12,6 +12,7 @@ use crate::state::SharedSim;
 
 pub mod account;
 pub mod auth;
+pub mod billing;
 pub mod budget;
 pub mod calls;
 pub mod control;
@@ -32,6 +33,7 @@ pub fn api() -> Router<SharedSim> {
         .merge(credits::router())
         .merge(budget::router())
         .merge(account::router())
+        .merge(billing::router())
         .nest("/_sim", control::router())
 }
 

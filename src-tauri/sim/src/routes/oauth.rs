@@ -179,7 +179,7 @@ async fn authorize_decide(State(sim): State<SharedSim>, headers: HeaderMap, Form
         return off().into_response();
     }
     let pending = form.get("request_id").and_then(|id| sim.lock().tokens.pending.remove(id));
-    let Some(pending @ PendingLogin::OAuth { .. }) = pending else {
+    let Some(PendingLogin::OAuth { redirect_uri, state, .. }) = pending.clone() else {
         return bad_request_page(
             &headers,
             "invalid_request",
@@ -187,9 +187,10 @@ async fn authorize_decide(State(sim): State<SharedSim>, headers: HeaderMap, Form
         );
     };
     if form.get("decision").map(String::as_str) == Some("approve") {
-        return approve(&sim, pending);
+        if let Some(p) = pending {
+            return approve(&sim, p);
+        }
     }
-    let PendingLogin::OAuth { redirect_uri, state, .. } = pending else { unreachable!() };
     let mut pairs = vec![("error", "access_denied")];
     if let Some(s) = state.as_deref() {
         pairs.push(("state", s));
