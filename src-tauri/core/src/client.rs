@@ -116,7 +116,8 @@ impl Client {
                 true => Some(self.inner.tokens.bearer().await?),
                 false => None,
             };
-            let outcome = self.inner.transport.send_once(req, token.as_ref(), None).await;
+            let timeout = self.config().timeout_for(req.method == reqwest::Method::GET);
+            let outcome = self.inner.transport.send_once(req, token.as_ref(), Some(timeout)).await;
             let err = match outcome {
                 Ok(raw) => {
                     self.set_online(true);

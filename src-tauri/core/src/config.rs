@@ -19,6 +19,9 @@ pub struct Config {
     /// Whole-request budget. `POST /v1/calls` blocks until the call ends (reference §1.5), so
     /// this is generous; the per-call timeout can be lowered for polling.
     pub request_timeout: Duration,
+    /// Budget for reads (GET). Reads never block on a phone call, so a stalled one is given up
+    /// well before `request_timeout` (the lower of the two applies).
+    pub read_timeout: Duration,
     pub connect_timeout: Duration,
     /// The refresh endpoint may cold-start (reference §1.1), hence its own budget.
     pub refresh_timeout: Duration,
@@ -88,6 +91,7 @@ impl Config {
         Ok(Self {
             api_base,
             request_timeout: Duration::from_secs(300),
+            read_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             refresh_timeout: Duration::from_secs(30),
             user_agent: format!("KallyAI-Desktop/{}", env!("CARGO_PKG_VERSION")),
@@ -117,6 +121,14 @@ impl Config {
         self.connect_timeout = connect;
         self.refresh_timeout = refresh;
         self
+    }
+
+    /// The timeout for one attempt of a request: reads get the shorter read budget.
+    pub fn timeout_for(&self, is_read: bool) -> Duration {
+        match is_read {
+            true => self.read_timeout.min(self.request_timeout),
+            false => self.request_timeout,
+        }
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
@@ -198,6 +210,15 @@ mod tests {
         assert!(matches!(Config::new("https://x.com/?a=b"), Err(ConfigError::InvalidUrl(_))));
         let sentence = Config::new("file:///etc/passwd").unwrap_err().to_string();
         assert!(sentence.ends_with('.'), "{sentence}");
+    }
+
+    #[test]
+    fn reads_get_the_shorter_timeout() {
+        let c = Config::default();
+        assert_eq!(c.timeout_for(true), Duration::from_secs(30));
+        assert_eq!(c.timeout_for(false), Duration::from_secs(300));
+        let quick = c.with_timeouts(Duration::from_millis(300), Duration::from_secs(1), Duration::from_secs(1));
+        assert_eq!(quick.timeout_for(true), Duration::from_millis(300));
     }
 
     #[test]

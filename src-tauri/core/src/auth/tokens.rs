@@ -2,7 +2,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{AccessToken, RefreshToken};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{AccessToken, RefreshToken, Secret};
+use crate::lenient;
 
 /// Lifetime assumed when the server does not say (reference §2.4).
 pub const DEFAULT_EXPIRES_IN: u64 = 3600;
@@ -30,6 +34,45 @@ impl TokenSet {
     }
 }
 
+#[derive(Deserialize)]
+struct Stored {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    expires_at: Option<u64>,
+}
+
+impl TokenSet {
+    /// The set as JSON for a secret store, in the token-file shape every KallyAI client reads
+    /// (`access_token`, `refresh_token`, integer `expires_at`; reference §2.6). Wrapped in
+    /// `Secret` so it cannot be logged by accident.
+    pub fn to_stored_json(&self) -> Secret {
+        Secret::new(
+            json!({
+                "access_token": self.access.expose(),
+                "refresh_token": self.refresh.as_ref().map(RefreshToken::expose),
+                "expires_at": self.expires_at,
+            })
+            .to_string(),
+        )
+    }
+
+    /// Reads `to_stored_json` output or a CLI token file (float `expires_at`, null refresh
+    /// token). `None` when it is not a token set; a missing expiry counts as expired.
+    pub fn from_stored_json(text: &str) -> Option<Self> {
+        let s: Stored = serde_json::from_str(text).ok()?;
+        if s.access_token.is_empty() {
+            return None;
+        }
+        Some(Self {
+            access: AccessToken::new(s.access_token),
+            refresh: s.refresh_token.filter(|r| !r.is_empty()).map(RefreshToken::new),
+            expires_at: s.expires_at.unwrap_or(0),
+        })
+    }
+}
+
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
@@ -46,5 +89,18 @@ mod tests {
         assert!(t.expires_within(Duration::from_secs(3600)));
         let soon = TokenSet::from_grant(AccessToken::new("a"), None, Some(30));
         assert!(soon.expires_within(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn stored_json_round_trips_and_reads_cli_files() {
+        let t = TokenSet { access: AccessToken::new("at"), refresh: Some(RefreshToken::new("rt")), expires_at: 42 };
+        let stored = t.to_stored_json();
+        assert_eq!(format!("{stored:?}"), "Secret(***)");
+        assert_eq!(TokenSet::from_stored_json(stored.expose()), Some(t));
+        let cli = TokenSet::from_stored_json(r#"{"access_token":"a","refresh_token":null,"expires_at":1795530443.14}"#)
+            .unwrap();
+        assert_eq!((cli.refresh, cli.expires_at), (None, 1795530443));
+        assert_eq!(TokenSet::from_stored_json(r#"{"access_token":""}"#), None);
+        assert_eq!(TokenSet::from_stored_json("garbage"), None);
     }
 }
