@@ -18,7 +18,7 @@ demo: build
 ## Every check: lint, the official KallyAI CLI against the sim, then all tests (unit, sim, core,
 ## end-to-end on a headless desktop). Ends with cargo's summary lines.
 test: deps lint official-cli
-	scripts/with-desktop $(CARGO) test --workspace --locked -- --test-threads=2
+	scripts/with-desktop $(CARGO) test --workspace --locked --no-fail-fast -- --test-threads=2
 
 lint: deps
 	$(CARGO) fmt --all -- --check

@@ -165,7 +165,7 @@ mod tests {
         assert!(error(&["--show", "nope"]).contains("no window called 'nope'"));
         assert!(error(&["--show"]).contains("needs a window name"));
         assert!(error(&["hello"]).contains("--ask"));
-        assert!(error(&["kallyai://nowhere"]).contains("kallyai://"));
+        assert!(error(&["kallyai://nowhere"]).contains("cannot be opened"));
         assert!(error(&["https://evil.example/"]).contains("kallyai://"));
     }
 
