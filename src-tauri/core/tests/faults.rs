@@ -211,8 +211,8 @@ async fn faults_remaining(sim: &Sim) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_beyond_the_timeout_is_retried_on_reads_only() {
     let sim = Sim::start().await;
-    let client = impatient_client(&sim, Duration::from_millis(300)).await;
-    sim.fault(json!({"route": BALANCE, "kind": "latency", "latency_ms": 1500, "count": 2})).await;
+    let client = impatient_client(&sim, Duration::from_millis(600)).await;
+    sim.fault(json!({"route": BALANCE, "kind": "latency", "latency_ms": 2500, "count": 2})).await;
     client.credits().balance().await.unwrap();
     // Two attempts timed out (both fault uses consumed), the third answered.
     assert_eq!(faults_remaining(&sim).await, Vec::<u64>::new());
@@ -226,7 +226,7 @@ async fn latency_beyond_the_timeout_is_retried_on_reads_only() {
 
     let id = ring(&sim).await;
     let path = format!("/v1/inbound/calls/{id}/transfer");
-    sim.fault(json!({"route": path, "kind": "latency", "latency_ms": 1500, "count": 3})).await;
+    sim.fault(json!({"route": path, "kind": "latency", "latency_ms": 2500, "count": 3})).await;
     let err = client.inbound().transfer(&id, "+34911000111").await.unwrap_err();
     assert_eq!(err.code(), "timeout");
     assert_eq!(err.to_string(), "KallyAI did not answer in time. Try again in a moment.");
