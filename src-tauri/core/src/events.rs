@@ -54,6 +54,20 @@ pub enum Event {
     AuthChanged { signed_in: bool },
     /// KallyAI became unreachable or reachable again.
     ConnectivityChanged { online: bool },
+    /// An ask was saved to the quick-ask outbox and waits to be sent (also after `resend`).
+    AskQueued { local_id: String },
+    /// The outbox is sending this ask now.
+    AskSending { local_id: String },
+    /// Sending failed for a passing reason (offline, timeout, 5xx, 429, signed out); the ask
+    /// stays queued and is tried again in about `retry_in_ms` or when the service is back.
+    AskWaiting { local_id: String, code: String, message: String, retry_in_ms: u64 },
+    /// The assistant answered; the ask left the outbox.
+    AskSent { local_id: String, reply: crate::ask::AskReply },
+    /// The server refused the ask (402, other 4xx); it stays in the outbox until the user
+    /// resends or discards it. `manage_plan`: offer the billing portal (out of credits/budget).
+    AskFailed { local_id: String, code: String, message: String, server_message: Option<String>, manage_plan: bool },
+    /// The user discarded a queued or failed ask.
+    AskDiscarded { local_id: String },
 }
 
 /// A cheap-to-clone broadcast bus. Slow subscribers lose the oldest events (they see

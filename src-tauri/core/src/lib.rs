@@ -17,6 +17,7 @@
 //! ```
 
 pub mod api;
+pub mod ask;
 pub mod auth;
 mod client;
 pub mod config;

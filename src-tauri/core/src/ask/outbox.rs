@@ -31,7 +31,11 @@ pub struct OutboxSettings {
 
 impl Default for OutboxSettings {
     fn default() -> Self {
-        Self { idle_timeout: DEFAULT_IDLE_TIMEOUT, retry_base: Duration::from_secs(2), retry_max: Duration::from_secs(300) }
+        Self {
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(300),
+        }
     }
 }
 
@@ -65,7 +69,9 @@ impl fmt::Display for OutboxError {
             OutboxError::EmptyText => f.write_str("Type something to ask KallyAI."),
             OutboxError::NotFound => f.write_str("That ask is no longer waiting; it was answered or discarded."),
             OutboxError::Busy => f.write_str("That ask is being sent right now. Wait a moment."),
-            OutboxError::Storage(e) => write!(f, "Your ask could not be saved on this computer ({e}). It was not sent."),
+            OutboxError::Storage(e) => {
+                write!(f, "Your ask could not be saved on this computer ({e}). It was not sent.")
+            }
         }
     }
 }
@@ -136,8 +142,7 @@ impl Outbox {
             .await
             .map_err(|e| OutboxError::Storage(e.to_string()))?
             .map_err(|e| OutboxError::Storage(e.to_string()))?;
-        let shared =
-            Arc::new(Shared { path, client, events, settings, data: Mutex::new(data), wake: Notify::new() });
+        let shared = Arc::new(Shared { path, client, events, settings, data: Mutex::new(data), wake: Notify::new() });
         let (stop, stop_rx) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(super::sender::run(shared.clone(), stop_rx.clone())),

@@ -39,7 +39,8 @@ mod tests {
 
     #[test]
     fn markup_is_kept_verbatim() {
-        let raw = serde_json::json!({"message": "<script>alert(1)</script> & <b>", "credits_used": "0.5", "goal_id": ""});
+        let raw =
+            serde_json::json!({"message": "<script>alert(1)</script> & <b>", "credits_used": "0.5", "goal_id": ""});
         let reply: AskReply = serde_json::from_value::<Reply>(raw).unwrap().into();
         assert_eq!(reply.text, "<script>alert(1)</script> & <b>");
         assert_eq!(reply.credits_used, Some(0.5));

@@ -1,0 +1,228 @@
+//! The goal a reply created or touched, shaped for the quick-ask box and the tray: title,
+//! status, steps, and the actions that fit its state.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::api::coordination::{Goal, GoalAction, GoalQuery, GoalStatus};
+use crate::client::Client;
+use crate::error::ApiError;
+use crate::transport::Request;
+
+/// What the user can do to a goal from the box.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GoalActionKind {
+    /// Approve the step that waits for the user.
+    ApproveStep,
+    /// Accept the outcome KallyAI reached.
+    AcceptOutcome,
+    /// Ask KallyAI to keep negotiating instead.
+    ContinueNegotiating,
+    Cancel,
+}
+
+impl From<GoalActionKind> for GoalAction {
+    fn from(k: GoalActionKind) -> Self {
+        match k {
+            GoalActionKind::ApproveStep => GoalAction::ApproveStep,
+            GoalActionKind::AcceptOutcome => GoalAction::AcceptOutcome,
+            GoalActionKind::ContinueNegotiating => GoalAction::ContinueNegotiating,
+            GoalActionKind::Cancel => GoalAction::Cancel,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GoalStepView {
+    pub description: String,
+    /// Open string: pending, in_progress, completed, awaiting_approval, ...
+    pub status: String,
+    pub requires_approval: bool,
+    /// This is the step waiting for the user's approval.
+    pub waiting_for_approval: bool,
+}
+
+/// A goal as the box shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GoalView {
+    pub id: String,
+    pub title: String,
+    /// Open string: active, needs_input, in_progress, completed, cancelled, ...
+    pub status: String,
+    pub description: Option<String>,
+    /// What KallyAI reached, when it asks the user to accept it (a sim/real-server extra).
+    pub outcome: Option<String>,
+    pub steps: Vec<GoalStepView>,
+    pub credits_used: Option<f64>,
+    pub credits_estimated: Option<f64>,
+    /// The actions that fit the goal's state, in the order the UI should offer them.
+    pub actions: Vec<GoalActionKind>,
+}
+
+/// An active goal for the tray's submenu.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ActiveGoal {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    /// The goal waits for the user (approval or outcome); the tray marks it.
+    pub needs_input: bool,
+}
+
+fn is_terminal(status: &GoalStatus) -> bool {
+    matches!(status, GoalStatus::Completed | GoalStatus::Cancelled | GoalStatus::Archived | GoalStatus::Failed)
+}
+
+fn step_is_done(status: &GoalStatus) -> bool {
+    matches!(status, GoalStatus::Completed | GoalStatus::InProgress | GoalStatus::Cancelled)
+        || status.as_str() == "skipped"
+}
+
+/// Index of the step waiting for approval: one whose status says so, or (servers that only
+/// say `needs_input` on the goal) the first unfinished step that requires approval.
+fn waiting_step(goal: &Goal) -> Option<usize> {
+    if is_terminal(&goal.status) {
+        return None;
+    }
+    goal.steps.iter().position(|s| s.status.as_str().contains("approval")).or_else(|| {
+        (goal.status == GoalStatus::NeedsInput)
+            .then(|| goal.steps.iter().position(|s| s.requires_approval && !step_is_done(&s.status)))
+            .flatten()
+    })
+}
+
+/// The actions that fit `goal`'s state.
+pub(crate) fn actions_for(goal: &Goal, outcome: Option<&str>) -> Vec<GoalActionKind> {
+    if is_terminal(&goal.status) {
+        return Vec::new();
+    }
+    if waiting_step(goal).is_some() {
+        return vec![GoalActionKind::ApproveStep, GoalActionKind::Cancel];
+    }
+    if goal.status == GoalStatus::NeedsInput || outcome.is_some() {
+        return vec![GoalActionKind::AcceptOutcome, GoalActionKind::ContinueNegotiating, GoalActionKind::Cancel];
+    }
+    vec![GoalActionKind::Cancel]
+}
+
+impl GoalView {
+    fn from_value(v: &Value) -> Result<Self, ApiError> {
+        let goal: Goal = serde_json::from_value(v.clone())
+            .map_err(|e| ApiError::client(crate::error::codes::DECODE, format!("unexpected goal: {e}")))?;
+        let outcome = v.get("outcome").and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty());
+        Ok(Self::build(&goal, outcome))
+    }
+
+    fn build(goal: &Goal, outcome: Option<String>) -> Self {
+        let waiting = waiting_step(goal);
+        let steps = goal
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| GoalStepView {
+                description: s.description.clone().unwrap_or_default(),
+                status: s.status.to_string(),
+                requires_approval: s.requires_approval,
+                waiting_for_approval: waiting == Some(i),
+            })
+            .collect();
+        Self {
+            id: goal.id.clone().unwrap_or_default(),
+            title: goal.title.clone().or_else(|| goal.description.clone()).unwrap_or_else(|| "Goal".to_string()),
+            status: goal.status.to_string(),
+            description: goal.description.clone(),
+            actions: actions_for(goal, outcome.as_deref()),
+            outcome,
+            steps,
+            credits_used: goal.credits_used.map(|c| c.value()),
+            credits_estimated: goal.credits_estimated.map(|c| c.value()),
+        }
+    }
+}
+
+/// Goal requests for the box and the tray.
+#[derive(Clone, Debug)]
+pub struct Goals {
+    client: Client,
+}
+
+impl Goals {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// `GET /v1/coordination/goals/{id}` as a view (read raw so the `outcome` text is kept).
+    pub async fn view(&self, goal_id: &str) -> Result<GoalView, ApiError> {
+        let v: Value = self.client.json(Request::get(&["v1", "coordination", "goals", goal_id])).await?;
+        GoalView::from_value(&v)
+    }
+
+    /// Runs `action` and returns the goal as it is now (refetched: the action's own answer is
+    /// undocumented, reference §3.1).
+    pub async fn act(&self, goal_id: &str, action: GoalActionKind) -> Result<GoalView, ApiError> {
+        self.client.coordination().goal_action(goal_id, action.into()).await?;
+        self.view(goal_id).await
+    }
+
+    /// Up to 20 active goals, most recent first, for the tray.
+    pub async fn active(&self) -> Result<Vec<ActiveGoal>, ApiError> {
+        let query = GoalQuery { status: Some("active".into()), limit: Some(20), offset: None };
+        let list = self.client.coordination().goals(&query).await?;
+        Ok(list
+            .goals
+            .into_iter()
+            .filter(|g| !is_terminal(&g.status))
+            .filter_map(|g| {
+                let id = g.id.clone()?;
+                let needs_input = g.status == GoalStatus::NeedsInput || waiting_step(&g).is_some();
+                let title = g.title.or(g.description).unwrap_or_else(|| "Goal".to_string());
+                Some(ActiveGoal { id, title, status: g.status.to_string(), needs_input })
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn view(v: Value) -> GoalView {
+        GoalView::from_value(&v).unwrap()
+    }
+
+    #[test]
+    fn a_step_awaiting_approval_offers_approve_and_cancel() {
+        let g = view(json!({"id": "g", "title": "Book", "status": "needs_input", "steps": [
+            {"step": 1, "description": "Search", "status": "completed"},
+            {"step": 2, "description": "Phone", "status": "awaiting_approval", "requires_approval": true}]}));
+        assert_eq!(g.actions, vec![GoalActionKind::ApproveStep, GoalActionKind::Cancel]);
+        assert!(g.steps[1].waiting_for_approval && !g.steps[0].waiting_for_approval);
+        // A server that only marks the goal: the first unfinished approval step waits.
+        let g = view(json!({"id": "g", "status": "needs_input", "steps": [
+            {"description": "Phone", "status": "pending", "requires_approval": true}]}));
+        assert_eq!(g.actions[0], GoalActionKind::ApproveStep);
+        assert_eq!(g.title, "Goal");
+    }
+
+    #[test]
+    fn an_outcome_offers_accept_continue_cancel() {
+        let g = view(json!({"id": "g", "title": "Book", "status": "needs_input", "outcome": "Booked",
+                            "steps": [{"status": "completed"}]}));
+        assert_eq!(
+            g.actions,
+            vec![GoalActionKind::AcceptOutcome, GoalActionKind::ContinueNegotiating, GoalActionKind::Cancel]
+        );
+        assert_eq!(g.outcome.as_deref(), Some("Booked"));
+    }
+
+    #[test]
+    fn running_goals_can_be_cancelled_and_finished_ones_offer_nothing() {
+        assert_eq!(view(json!({"id": "g", "status": "active"})).actions, vec![GoalActionKind::Cancel]);
+        for s in ["completed", "cancelled", "archived", "failed"] {
+            assert!(view(json!({"id": "g", "status": s})).actions.is_empty(), "{s}");
+        }
+        assert_eq!(serde_json::to_value(GoalActionKind::ApproveStep).unwrap(), json!("approve_step"));
+    }
+}
