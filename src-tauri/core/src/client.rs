@@ -113,7 +113,7 @@ impl Client {
         let mut reauthenticated = false;
         loop {
             let token = match req.auth {
-                true => Some(self.inner.tokens.bearer().await?),
+                true => Some(self.inner.tokens.bearer().await.map_err(|e| self.give_up(req, e))?),
                 false => None,
             };
             let timeout = self.config().timeout_for(req.method == reqwest::Method::GET);
@@ -126,8 +126,10 @@ impl Client {
                     }
                     let err = redact(ApiError::from_response(raw.status, &raw.body, raw.retry_after), &token);
                     if raw.status == 401 {
-                        if let Some(rejected) = &token {
-                            if !reauthenticated && self.inner.tokens.on_unauthorized(rejected).await? {
+                        if let (Some(rejected), false) = (&token, reauthenticated) {
+                            // A refresh that could not reach the server reports offline here.
+                            let renewed = self.inner.tokens.on_unauthorized(rejected).await;
+                            if renewed.map_err(|e| self.give_up(req, e))? {
                                 reauthenticated = true;
                                 continue;
                             }
@@ -155,7 +157,7 @@ impl Client {
     pub(crate) async fn open_stream(&self, req: &Request) -> Result<reqwest::Response, ApiError> {
         let mut reauthenticated = false;
         loop {
-            let token = self.inner.tokens.bearer().await?;
+            let token = self.inner.tokens.bearer().await.map_err(|e| self.give_up(req, e))?;
             // The whole-request timeout would cut a healthy stream; idleness is watched instead.
             let opened = self.inner.transport.open(req, Some(&token), Some(STREAM_LIFETIME)).await;
             let resp = match opened {
@@ -168,9 +170,12 @@ impl Client {
             }
             let raw = crate::transport::read_whole(resp).await?;
             let err = ApiError::from_response(raw.status, &raw.body, raw.retry_after).redact(token.expose());
-            if raw.status == 401 && !reauthenticated && self.inner.tokens.on_unauthorized(&token).await? {
-                reauthenticated = true;
-                continue;
+            if raw.status == 401 && !reauthenticated {
+                let renewed = self.inner.tokens.on_unauthorized(&token).await;
+                if renewed.map_err(|e| self.give_up(req, e))? {
+                    reauthenticated = true;
+                    continue;
+                }
             }
             return Err(err);
         }
