@@ -3,8 +3,8 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use common::*;
 use proptest::prelude::*;
@@ -54,11 +54,14 @@ async fn garbage_on_the_socket_does_not_hurt_the_server() {
         b"GET / HTTP/9.9\r\n\r\n",
         b"POST /v1/calls HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n",
     ] {
-        let mut s = std::net::TcpStream::connect(addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        s.write_all(garbage).unwrap();
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(garbage).await.unwrap();
+        // Half-close so the server sees the end of our input and finishes the connection.
+        let _ = s.shutdown().await;
         let mut buf = Vec::new();
-        let _ = s.read_to_end(&mut buf);
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut buf))
+            .await
+            .expect("the server answers or closes");
         // hyper answers broken framing with a bare 400 or closes; either is fine, the server lives on.
         if !buf.is_empty() {
             assert!(buf.starts_with(b"HTTP/1.1 4"), "{}", String::from_utf8_lossy(&buf));
@@ -169,7 +172,11 @@ fn fuzz_no_panic_and_every_answer_is_success_or_envelope() {
     let h = rt.block_on(start());
     let started = Instant::now();
     let budget = Duration::from_secs(60);
-    let mut runner = TestRunner::new(Config { cases: 256, failure_persistence: None, ..Config::default() });
+    let mut runner = TestRunner::new(Config {
+        cases: std::env::var("KALLYAI_FUZZ_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+        failure_persistence: None,
+        ..Config::default()
+    });
     let strategy = (
         prop::sample::select(METHODS),
         path(),
