@@ -71,7 +71,9 @@ pub async fn inject(State(sim): State<SharedSim>, req: Request, next: Next) -> R
     if path.starts_with("/_sim") {
         return next.run(req).await;
     }
-    let Some(fault) = pick(&mut sim.lock(), req.method().as_str(), &path) else {
+    // Separate statement: the state lock must be released before the handler runs.
+    let picked = pick(&mut sim.lock(), req.method().as_str(), &path);
+    let Some(fault) = picked else {
         return next.run(req).await;
     };
     let conn = req.extensions().get::<ConnectInfo<ConnHandle>>().map(|c| c.0.clone());
