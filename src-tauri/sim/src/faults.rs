@@ -99,16 +99,18 @@ pub async fn inject(State(sim): State<SharedSim>, req: Request, next: Next) -> R
             dropped()
         }
         "drop_after" => {
-            let resp = next.run(req).await;
             // Let the handler's body finish (its side effects are done), then cut the line.
-            let _ = to_bytes(resp.into_body(), usize::MAX).await;
+            let _ = buffered(next.run(req).await).await;
             if let Some(c) = &conn {
                 c.kill();
             }
             dropped()
         }
         "malformed" => {
-            let body = to_bytes(next.run(req).await.into_body(), usize::MAX).await.unwrap_or_default();
+            let body = match buffered(next.run(req).await).await {
+                Ok((_, body)) => body,
+                Err(stream) => return stream,
+            };
             let cut =
                 if body.len() >= 4 { body.slice(..body.len() / 2) } else { Bytes::from_static(b"{\"malformed\":") };
             let mut resp = Response::new(Body::from(cut));
@@ -117,8 +119,10 @@ pub async fn inject(State(sim): State<SharedSim>, req: Request, next: Next) -> R
         }
         _ => {
             // slow_body: the handler's body in 16-byte chunks, one every latency_ms.
-            let (parts, body) = next.run(req).await.into_parts();
-            let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let (parts, bytes) = match buffered(next.run(req).await).await {
+                Ok(pb) => pb,
+                Err(stream) => return stream,
+            };
             let chunks: Vec<Bytes> = bytes.chunks(16).map(Bytes::copy_from_slice).collect();
             let delay = Duration::from_millis(fault.latency_ms.max(1));
             let body = Body::from_stream(stream::unfold(chunks.into_iter(), move |mut it| async move {
@@ -134,6 +138,26 @@ pub async fn inject(State(sim): State<SharedSim>, req: Request, next: Next) -> R
     resp.extensions_mut().insert(FaultApplied(fault.kind.clone()));
     resp.extensions_mut().insert(Final);
     resp
+}
+
+/// The whole body of a finite response. An event stream never ends, so it comes back untouched
+/// (`Err`): body-rewriting faults do not apply to SSE, and `drop_after` cuts it at once.
+async fn buffered(resp: Response) -> Result<(axum::http::response::Parts, Bytes), Response> {
+    let is_stream = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/event-stream"));
+    if is_stream {
+        return Err(resp);
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = tokio::time::timeout(Duration::from_secs(30), to_bytes(body, usize::MAX))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    Ok((parts, bytes))
 }
 
 fn dropped() -> Response {

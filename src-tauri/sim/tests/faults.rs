@@ -164,3 +164,19 @@ async fn request_log_records_what_was_sent_and_redacts_secrets() {
     h.ctl(Method::DELETE, "/requests", json!(null)).await;
     assert!(h.ctl(Method::GET, "/requests", json!(null)).await["requests"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn body_faults_leave_the_event_stream_alone_and_drop_after_cuts_it_at_once() {
+    let h = start().await;
+    add(&h, json!({"route": "/v1/inbound/events", "kind": "malformed", "count": 1})).await;
+    let sse =
+        h.req(Method::GET, "/v1/inbound/events").header(header::ACCEPT, "text/event-stream").send().await.unwrap();
+    assert_eq!(sse.status(), StatusCode::OK);
+    assert!(sse.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/event-stream"));
+    drop(sse);
+    add(&h, json!({"route": "/v1/inbound/events", "kind": "drop_after", "count": 1})).await;
+    let t = Instant::now();
+    let r = h.req(Method::GET, "/v1/inbound/events").header(header::ACCEPT, "text/event-stream").send().await;
+    assert!(r.is_err(), "dropped: {r:?}");
+    assert!(t.elapsed() < Duration::from_secs(5), "not stuck waiting for an endless body");
+}
