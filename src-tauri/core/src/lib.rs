@@ -26,6 +26,7 @@ pub mod events;
 mod idempotency;
 pub mod lenient;
 mod retry;
+pub mod signin;
 pub mod stream;
 mod transport;
 

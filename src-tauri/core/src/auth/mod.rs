@@ -2,6 +2,7 @@
 //! endpoints, and `Session` (in-memory tokens with single-flight refresh).
 
 mod api;
+mod keychain;
 mod secret;
 mod session;
 mod source;
@@ -9,6 +10,7 @@ mod store;
 mod tokens;
 
 pub use api::AuthApi;
+pub use keychain::{KeychainStore, KEYCHAIN_SERVICE};
 pub use secret::{AccessToken, RefreshToken, Secret};
 pub use session::Session;
 pub use source::{SignedOut, StaticToken, TokenSource};

@@ -1,0 +1,170 @@
+//! `KeychainStore`: the session's tokens in the system keychain (Secret Service on Linux, Keychain
+//! on macOS, Credential Manager on Windows) through the `keyring` crate. One entry per API base:
+//! service `ai.kally.desktop`, user = the API base URL, secret = the `TokenSet` as JSON.
+//!
+//! keyring calls block (D-Bus round trips, possibly an unlock prompt), so each runs on tokio's
+//! blocking pool. Errors are fixed sentences chosen by error kind: a keyring error can carry the
+//! secret's bytes (`BadEncoding`), so it is never formatted.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{AccessToken, RefreshToken, StoreError, TokenSet, TokenStore};
+use crate::config::Config;
+
+/// The keychain service name every entry of the app is filed under.
+pub const KEYCHAIN_SERVICE: &str = "ai.kally.desktop";
+
+/// Keeps tokens in the system keychain. Check `probe()` first and fall back to `MemoryStore`
+/// (telling the user they will need to sign in again next time) when it fails.
+#[derive(Clone, Debug)]
+pub struct KeychainStore {
+    service: String,
+    account: String,
+}
+
+/// The JSON inside the secret.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_at: u64,
+}
+
+impl KeychainStore {
+    /// The entry for `config`'s API base.
+    pub fn new(config: &Config) -> Self {
+        Self::for_api_base(config.api_base())
+    }
+
+    pub fn for_api_base(api_base: &str) -> Self {
+        Self { service: KEYCHAIN_SERVICE.to_string(), account: api_base.trim_end_matches('/').to_string() }
+    }
+
+    /// The keychain user name of the entry (the API base).
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// Whether a keychain is usable now: the platform store initialised and an entry can be
+    /// written and deleted. Writes a throw-away entry (user `probe`), never a token.
+    pub async fn probe() -> Result<(), StoreError> {
+        blocking(|| {
+            if let Err(e) = keyring::Entry::store_status() {
+                return Err(store_error(e));
+            }
+            let entry = keyring::Entry::new(KEYCHAIN_SERVICE, "probe").map_err(|e| store_error(&e))?;
+            entry.set_password("probe").map_err(|e| store_error(&e))?;
+            match entry.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(store_error(&e)),
+            }
+        })
+        .await
+    }
+
+    fn entry(service: &str, account: &str) -> Result<keyring::Entry, StoreError> {
+        keyring::Entry::new(service, account).map_err(|e| store_error(&e))
+    }
+}
+
+#[async_trait]
+impl TokenStore for KeychainStore {
+    async fn load(&self) -> Result<Option<TokenSet>, StoreError> {
+        let (service, account) = (self.service.clone(), self.account.clone());
+        blocking(move || match Self::entry(&service, &account)?.get_password() {
+            Ok(json) => Ok(decode(&json)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(store_error(&e)),
+        })
+        .await
+    }
+
+    async fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
+        let (service, account) = (self.service.clone(), self.account.clone());
+        let json = encode(tokens);
+        blocking(move || Self::entry(&service, &account)?.set_password(&json).map_err(|e| store_error(&e))).await
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        let (service, account) = (self.service.clone(), self.account.clone());
+        blocking(move || match Self::entry(&service, &account)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(store_error(&e)),
+        })
+        .await
+    }
+}
+
+fn encode(tokens: &TokenSet) -> String {
+    let stored = Stored {
+        access_token: tokens.access.expose().to_string(),
+        refresh_token: tokens.refresh.as_ref().map(|r| r.expose().to_string()),
+        expires_at: tokens.expires_at,
+    };
+    serde_json::to_string(&stored).unwrap_or_default()
+}
+
+/// An entry that is not ours or is damaged reads as "signed out" (the next sign-in overwrites it).
+fn decode(json: &str) -> Option<TokenSet> {
+    let Ok(stored) = serde_json::from_str::<Stored>(json) else {
+        tracing::warn!("the keychain entry is unreadable; treating it as signed out");
+        return None;
+    };
+    if stored.access_token.is_empty() {
+        return None;
+    }
+    Some(TokenSet {
+        access: AccessToken::new(stored.access_token),
+        refresh: stored.refresh_token.filter(|r| !r.is_empty()).map(RefreshToken::new),
+        expires_at: stored.expires_at,
+    })
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|_| Err(StoreError("the keychain call stopped unexpectedly".to_string())))
+}
+
+fn store_error(e: &keyring::Error) -> StoreError {
+    let why = match e {
+        keyring::Error::NoStorageAccess(_) => "the keychain is locked or cannot be reached",
+        keyring::Error::NoDefaultStore => "no keychain is available on this computer",
+        keyring::Error::PlatformFailure(_) => "the keychain reported an error",
+        keyring::Error::BadEncoding(_) | keyring::Error::BadDataFormat(..) => "the keychain entry is unreadable",
+        keyring::Error::TooLong(..) => "the sign-in is too large for the keychain",
+        keyring::Error::Ambiguous(_) => "the keychain holds more than one entry for this server",
+        _ => "the keychain refused the request",
+    };
+    StoreError(why.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_and_damaged_entries() {
+        let t = TokenSet { access: AccessToken::new("at"), refresh: Some(RefreshToken::new("rt")), expires_at: 42 };
+        assert_eq!(decode(&encode(&t)), Some(t));
+        let no_refresh = TokenSet { access: AccessToken::new("at"), refresh: None, expires_at: 1 };
+        assert_eq!(decode(&encode(&no_refresh)), Some(no_refresh));
+        assert_eq!(decode("not json"), None);
+        assert_eq!(decode(r#"{"access_token":"","refresh_token":null,"expires_at":1}"#), None);
+    }
+
+    #[test]
+    fn one_entry_per_api_base() {
+        let s = KeychainStore::new(&Config::new("http://127.0.0.1:4000/").unwrap());
+        assert_eq!((s.service.as_str(), s.account()), (KEYCHAIN_SERVICE, "http://127.0.0.1:4000"));
+    }
+
+    #[test]
+    fn errors_never_carry_the_secret() {
+        let e = store_error(&keyring::Error::BadEncoding(b"eyJ-the-token".to_vec()));
+        assert!(!format!("{e} {e:?}").contains("eyJ"));
+    }
+}
