@@ -411,6 +411,10 @@ pub struct State {
     pub next_event_seq: u64,
     pub events_tx: broadcast::Sender<Event>,
     pub stream_enabled: bool,
+    /// A scheduled downgrade: (new plan, effective at).
+    pub pending_plan_change: Option<(String, Millis)>,
+    /// When change-plan was called (for its 3-per-hour limit).
+    pub plan_change_calls: Vec<Millis>,
     pub notifications_changed_at: Millis,
 }
 
@@ -446,6 +450,8 @@ impl State {
             next_event_seq: 1,
             events_tx,
             stream_enabled: true,
+            pending_plan_change: None,
+            plan_change_calls: Vec::new(),
             notifications_changed_at: now,
         };
         if seed == Seed::Demo {

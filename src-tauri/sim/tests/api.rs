@@ -534,3 +534,49 @@ async fn the_background_ticker_moves_live_calls_without_clock_jumps() {
     let t = h.get_json(&format!("/v1/inbound/calls/{id}/transcript")).await;
     assert_eq!(t["entries"].as_array().unwrap().len(), 6);
 }
+
+#[tokio::test]
+async fn change_plan_accepts_both_spellings_schedules_downgrades_and_is_rate_limited() {
+    // A day-long token: the test jumps an hour ahead.
+    let h = start_with(SimConfig { token_ttl_secs: 86_400, ..Default::default() }).await;
+    let up = h.post_json("/v1/subscriptions/change-plan", json!({"new_plan": "power", "annual": false})).await;
+    assert_eq!(up["change_type"], "upgrade");
+    assert_eq!(up["new_plan"], "power");
+    let b = h.get_json("/v1/credits/balance").await;
+    assert_eq!(b["credits_allocated"], 1500.0);
+    assert_eq!(b["plan_type"], "power");
+    let down = h.post_json("/v1/subscriptions/change-plan", json!({"target_plan": "starter"})).await;
+    assert_eq!(down["change_type"], "downgrade_scheduled");
+    let status = h.get_json("/v1/subscriptions/status").await;
+    assert_eq!(status["pending_change"]["new_plan"], "starter");
+    assert!(is_iso(&status["pending_change"]["effective_date"]));
+    expect_error(
+        h.post("/v1/subscriptions/change-plan", json!({"new_plan": "pro"})).await,
+        400,
+        "pending_change_exists",
+    )
+    .await;
+    assert_eq!(
+        h.req(Method::DELETE, "/v1/subscriptions/pending-change").send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    expect_error(
+        h.req(Method::DELETE, "/v1/subscriptions/pending-change").send().await.unwrap(),
+        400,
+        "no_pending_change",
+    )
+    .await;
+    let r = h.post("/v1/subscriptions/change-plan", json!({"new_plan": "power"})).await;
+    assert_eq!(r.status(), StatusCode::OK, "third change this hour");
+    let limited = h.post("/v1/subscriptions/change-plan", json!({"new_plan": "power"})).await;
+    assert!(limited.headers().get(header::RETRY_AFTER).is_some());
+    expect_error(limited, 429, "rate_limited").await;
+    h.advance(3601.0).await;
+    assert_eq!(h.post("/v1/subscriptions/change-plan", json!({"new_plan": "power"})).await.status(), StatusCode::OK);
+    expect_error(
+        h.post("/v1/subscriptions/change-plan", json!({"new_plan": "platinum"})).await,
+        422,
+        "validation_error",
+    )
+    .await;
+}
