@@ -29,6 +29,7 @@ mod retry;
 pub mod signin;
 pub mod stream;
 mod transport;
+pub mod watcher;
 
 pub use client::{Client, Fetched};
 pub use config::{Config, ConfigError, RetryPolicy};
@@ -37,3 +38,4 @@ pub use events::{Event, EventBus};
 pub use idempotency::IdempotencyKey;
 pub use lenient::Credits;
 pub use stream::{EventStream, StreamMessage};
+pub use watcher::{Watcher, WatcherSettings};

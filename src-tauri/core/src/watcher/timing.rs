@@ -77,6 +77,10 @@ mod tests {
         // Ten minutes of wall time while the monotonic clock stood still (suspend).
         assert!(w.jumped_at(wall + Duration::from_secs(605), mono + Duration::from_secs(6), t));
         // The wall clock set back by an hour.
-        assert!(w.jumped_at(wall + Duration::from_secs(605) - Duration::from_secs(3600), mono + Duration::from_secs(7), t));
+        assert!(w.jumped_at(
+            wall + Duration::from_secs(605) - Duration::from_secs(3600),
+            mono + Duration::from_secs(7),
+            t
+        ));
     }
 }

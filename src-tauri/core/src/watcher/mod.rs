@@ -1,0 +1,170 @@
+//! The inbound/attention watcher: turns the server's live calls and pending work into core
+//! `Event`s, once each (design: "Push first, poll second", "One event stream").
+//!
+//! ## Where the facts come from
+//! - **Stream first.** When `GET /v1/inbound/stream/info` says `enabled`, the watcher reads the
+//!   Server-Sent Events of `GET /v1/inbound/events`. A fresh session takes the stream's head id
+//!   from `stream/info`, reconciles a snapshot (live calls, their transcripts, pending items) and
+//!   then follows the stream from that head; after a cut it reconnects with `Last-Event-ID`
+//!   (full-jitter backoff, `Retry-After` honoured), so nothing in between is lost. A stream that
+//!   answers `stream_disabled` (or does not exist) switches to polling at once.
+//! - **Polling otherwise.** `GET /v1/inbound/calls?status=active` with `If-None-Match` every
+//!   `live_poll` while a call is live or a window is open, else every `idle_poll`; the transcript
+//!   of each live call on every such tick; `GET /v1/notifications/pending` every `pending_poll`;
+//!   `stream/info` every `stream_check` to move back to the stream. A call that leaves the live
+//!   list is looked up once (`GET /v1/inbound/calls/{id}`) for its outcome.
+//! - **Pending work with the stream**: polled once on every `notification_changed` message (and
+//!   every `pending_poll_streaming` as a safety net) when `stream/info` lists that event type,
+//!   else every `pending_poll`.
+//!
+//! ## Once each
+//! Every fact passes one dedupe (`tracker.rs`): call ids announced (`ring:`), ended (`end:`),
+//! pending ids (`pending:`), and per live call the number of transcript lines published. The
+//! keys (the newest `seen_capacity`) and the cursors persist as JSON at `seen_path`, written
+//! atomically (temp file + rename) before the event goes out.
+//!
+//! ## Restarts and sign-outs (decided here)
+//! A call announced before (previous run, or before a sign-out) and still live is published as
+//! [`Event::CallStillLive`], never as a second `CallRinging`: the tray keeps ringing, no second
+//! notification. Its `TranscriptLine`s continue after the last line published before; the shell
+//! fetches earlier lines with `client.inbound().transcript(id)` if its popup needs them. Pending
+//! items are re-listed as `PendingItem { is_new: false }`. `CallEnded` goes out once per call and
+//! only for calls that were announced.
+//!
+//! ## Life cycle
+//! Pauses on `AuthChanged { signed_in: false }` or a 401 / `not_signed_in`, resumes on
+//! `AuthChanged { signed_in: true }` (or `wake()`). Catches up at once on [`Watcher::wake`] (sleep,
+//! resume, network change) and when the wall clock drifts from the monotonic clock by more than
+//! `clock_jump` between two checks. Publishes `ConnectivityChanged` only on transitions (and not
+//! again when the client already published the same state). Stops when the cancellation token
+//! fires, after saving what it has seen.
+
+mod pending;
+mod runner;
+mod seen;
+mod timing;
+mod tracker;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Client;
+use crate::events::EventBus;
+
+/// How often the watcher asks. The defaults keep idle load at about 7 requests a minute when
+/// polling and well under 1 a minute with the stream.
+#[derive(Clone, Debug)]
+pub struct WatcherSettings {
+    /// Follow the event stream when the server offers one (else always poll).
+    pub use_stream: bool,
+    /// Live-call list cadence while a call is live or a window is open.
+    pub live_poll: Duration,
+    /// Live-call list cadence otherwise.
+    pub idle_poll: Duration,
+    /// Pending-notifications cadence while polling (or streaming without notification events).
+    pub pending_poll: Duration,
+    /// Pending-notifications safety poll while the stream carries `notification_changed`.
+    pub pending_poll_streaming: Duration,
+    /// While polling: how often to ask `stream/info` whether the stream is back.
+    pub stream_check: Duration,
+    /// Opening the stream may take this long (a proxy can hold the answer back).
+    pub stream_open_timeout: Duration,
+    /// Without a message or heartbeat for this long, the stream counts as cut.
+    pub stream_idle_timeout: Duration,
+    /// Backoff after failures: full jitter in [0, min(backoff_max, backoff_base * 2^n)].
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// How often to compare the clocks, and the drift that means "the machine slept".
+    pub clock_check: Duration,
+    pub clock_jump: Duration,
+    /// How many published ids to remember across restarts.
+    pub seen_capacity: usize,
+}
+
+impl Default for WatcherSettings {
+    fn default() -> Self {
+        Self {
+            use_stream: true,
+            live_poll: Duration::from_secs(2),
+            idle_poll: Duration::from_secs(15),
+            pending_poll: Duration::from_secs(30),
+            pending_poll_streaming: Duration::from_secs(300),
+            stream_check: Duration::from_secs(60),
+            stream_open_timeout: Duration::from_secs(15),
+            stream_idle_timeout: Duration::from_secs(45),
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            clock_check: Duration::from_secs(5),
+            clock_jump: Duration::from_secs(30),
+            seen_capacity: 1000,
+        }
+    }
+}
+
+/// Signals from the shell to a running watcher.
+#[derive(Debug, Default)]
+struct Control {
+    wake: Notify,
+    window_open: AtomicBool,
+    running: AtomicBool,
+}
+
+/// Watches inbound calls and pending work and publishes them on the `EventBus`. Cheap to clone;
+/// clones control the same watcher (`wake`, `set_window_open`).
+#[derive(Clone)]
+pub struct Watcher {
+    client: Client,
+    events: EventBus,
+    seen_path: Option<PathBuf>,
+    settings: WatcherSettings,
+    control: Arc<Control>,
+}
+
+impl std::fmt::Debug for Watcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watcher").field("seen_path", &self.seen_path).field("settings", &self.settings).finish()
+    }
+}
+
+impl Watcher {
+    /// `seen_path`: where the ids already published are kept across restarts (the app data
+    /// dir, e.g. `<data>/watcher-seen.json`); `None` keeps them in memory only.
+    pub fn new(client: Client, events: EventBus, seen_path: Option<PathBuf>, settings: WatcherSettings) -> Self {
+        Self { client, events, seen_path, settings, control: Arc::new(Control::default()) }
+    }
+
+    /// Runs until `cancel` fires. A second concurrent `run` of the same watcher returns at once.
+    pub async fn run(&self, cancel: CancellationToken) {
+        if self.control.running.swap(true, Ordering::SeqCst) {
+            tracing::warn!("watcher already running");
+            return;
+        }
+        runner::Runner::new(self).run(&cancel).await;
+        self.control.running.store(false, Ordering::SeqCst);
+    }
+
+    /// `run` on a new tokio task.
+    pub fn spawn(&self, cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move { me.run(cancel).await })
+    }
+
+    /// Catch up now: after sleep/resume or a network change. Reconnects the stream (resuming
+    /// where it was) or polls at once; also retries at once after a failure or a sign-out.
+    pub fn wake(&self) {
+        self.control.wake.notify_one();
+    }
+
+    /// A window that shows calls is open: poll live calls at the fast cadence meanwhile.
+    pub fn set_window_open(&self, open: bool) {
+        let was = self.control.window_open.swap(open, Ordering::SeqCst);
+        if open && !was {
+            self.wake();
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! The watcher's memory and its one rule: every fact is published once. Whatever the source
+//! (stream message, polled list, replay after a reconnect, a restart), facts go through here and
+//! are dropped when already known.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::api::calls::TranscriptEntry;
+use crate::api::inbound::InboundCall;
+use crate::events::{Event, EventBus};
+
+use super::pending::PendingEntry;
+use super::seen::Seen;
+
+/// What a `CallRinging` says about a call.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CallInfo {
+    pub id: String,
+    pub caller_number: String,
+    pub caller_name: Option<String>,
+    pub is_vip: bool,
+    pub summary: Option<String>,
+    pub status: String,
+}
+
+impl CallInfo {
+    pub fn from_call(c: &InboundCall) -> Option<Self> {
+        Some(Self {
+            id: c.id.clone().filter(|s| !s.is_empty())?,
+            caller_number: c.caller_number.clone().unwrap_or_default(),
+            caller_name: c.caller_name.clone().filter(|s| !s.is_empty()),
+            is_vip: c.is_vip,
+            summary: c.summary.clone().filter(|s| !s.is_empty()),
+            status: c.status.as_str().to_string(),
+        })
+    }
+}
+
+/// What became of a transcript line offered to `line`.
+#[derive(Debug, PartialEq)]
+pub(crate) enum LineFate {
+    Published,
+    /// Already published (a replay).
+    Old,
+    /// Earlier lines are missing: fetch the transcript and call `lines_from`.
+    Gap,
+    /// The call is not live here (not announced, or over).
+    NotLive,
+}
+
+struct Live {
+    status: String,
+    /// Transcript lines published so far.
+    cursor: usize,
+}
+
+pub(crate) struct Tracker {
+    bus: EventBus,
+    seen: Seen,
+    /// Calls announced in this session (since start or sign-in) and not over.
+    live: HashMap<String, Live>,
+    /// Pending ids listed in this session.
+    pending: Option<HashSet<String>>,
+    total_pending: Option<u64>,
+}
+
+fn ring_key(id: &str) -> String {
+    format!("ring:{id}")
+}
+fn end_key(id: &str) -> String {
+    format!("end:{id}")
+}
+fn pending_key(id: &str) -> String {
+    format!("pending:{id}")
+}
+
+impl Tracker {
+    pub fn new(bus: EventBus, seen: Seen) -> Self {
+        Self { bus, seen, live: HashMap::new(), pending: None, total_pending: None }
+    }
+
+    /// After a sign-out the shell forgets what it showed; the next session lists it again
+    /// (as `CallStillLive` / `PendingItem { is_new: false }`).
+    pub fn reset_session(&mut self) {
+        self.live.clear();
+        self.pending = None;
+        self.total_pending = None;
+    }
+
+    pub fn live_ids(&self) -> Vec<String> {
+        self.live.keys().cloned().collect()
+    }
+
+    pub fn has_live_calls(&self) -> bool {
+        !self.live.is_empty()
+    }
+
+    pub fn is_live(&self, id: &str) -> bool {
+        self.live.contains_key(id)
+    }
+
+    pub fn is_over(&self, id: &str) -> bool {
+        self.seen.contains(&end_key(id))
+    }
+
+    /// A call seen live. The first sighting in this session announces it: `CallRinging` if it
+    /// was never announced before (also not before a restart), else `CallStillLive`.
+    pub fn call_live(&mut self, info: CallInfo) {
+        if self.is_over(&info.id) {
+            return;
+        }
+        if let Some(live) = self.live.get_mut(&info.id) {
+            if !info.status.is_empty() && live.status != info.status {
+                live.status.clone_from(&info.status);
+                self.bus.publish(Event::CallUpdated { call_id: info.id, status: info.status });
+            }
+            return;
+        }
+        let first_ever = self.seen.insert(ring_key(&info.id));
+        // Written before publishing: a crash in between costs a notification, never a repeat.
+        self.seen.flush();
+        let cursor = self.seen.cursor(&info.id);
+        self.live.insert(info.id.clone(), Live { status: info.status, cursor });
+        let (call_id, caller_number, caller_name, is_vip, summary) =
+            (info.id, info.caller_number, info.caller_name, info.is_vip, info.summary);
+        self.bus.publish(match first_ever {
+            true => Event::CallRinging { call_id, caller_number, caller_name, is_vip, summary },
+            false => Event::CallStillLive { call_id, caller_number, caller_name, is_vip, summary },
+        });
+    }
+
+    /// A live call's status changed without ending it.
+    pub fn call_status(&mut self, id: &str, status: &str) {
+        if let Some(live) = self.live.get_mut(id) {
+            if live.status != status {
+                live.status = status.to_string();
+                self.bus.publish(Event::CallUpdated { call_id: id.to_string(), status: status.to_string() });
+            }
+        }
+    }
+
+    /// Transcript line number `index` (0-based; `None` = the next one) of a live call.
+    pub fn line(&mut self, call_id: &str, index: Option<usize>, speaker: &str, content: &str) -> LineFate {
+        let Some(live) = self.live.get_mut(call_id) else { return LineFate::NotLive };
+        let index = index.unwrap_or(live.cursor);
+        if index < live.cursor {
+            return LineFate::Old;
+        }
+        if index > live.cursor {
+            return LineFate::Gap;
+        }
+        live.cursor += 1;
+        let cursor = live.cursor;
+        self.seen.set_cursor(call_id, cursor);
+        self.bus.publish(Event::TranscriptLine {
+            call_id: call_id.to_string(),
+            speaker: speaker.to_string(),
+            content: content.to_string(),
+        });
+        LineFate::Published
+    }
+
+    /// The whole transcript so far: publishes the lines not yet published, in order.
+    pub fn lines_from(&mut self, call_id: &str, entries: &[TranscriptEntry]) {
+        let Some(start) = self.live.get(call_id).map(|l| l.cursor) else { return };
+        for (i, e) in entries.iter().enumerate().skip(start) {
+            self.line(call_id, Some(i), &e.speaker, &e.content);
+        }
+    }
+
+    /// The call is over. `CallEnded` goes out once, and only for a call that was announced
+    /// (here or before a restart); a later sighting of it is ignored.
+    pub fn call_over(&mut self, id: &str, outcome: &str) {
+        let announced = self.live.remove(id).is_some() || self.seen.contains(&ring_key(id));
+        self.seen.drop_cursor(id);
+        let first = self.seen.insert(end_key(id));
+        self.seen.flush();
+        if first && announced {
+            self.bus.publish(Event::CallEnded { call_id: id.to_string(), outcome: outcome.to_string() });
+        }
+    }
+
+    /// The full pending list: new ids are announced, ids that left are resolved.
+    pub fn pending_list(&mut self, items: Vec<PendingEntry>) {
+        let listed = self.pending.take().unwrap_or_default();
+        let mut now = HashSet::new();
+        for item in items {
+            if !now.insert(item.id.clone()) || listed.contains(&item.id) {
+                continue;
+            }
+            let is_new = self.seen.insert(pending_key(&item.id));
+            self.seen.flush();
+            self.bus.publish(Event::PendingItem {
+                id: item.id,
+                kind: item.kind.to_string(),
+                title: item.title,
+                summary: item.summary,
+                actions: item.actions,
+                is_new,
+            });
+        }
+        let mut gone: Vec<&String> = listed.difference(&now).collect();
+        gone.sort();
+        for id in gone {
+            self.bus.publish(Event::PendingItemResolved { id: id.clone() });
+        }
+        self.pending = Some(now);
+    }
+
+    pub fn total_pending(&mut self, total: u64) {
+        if self.total_pending != Some(total) {
+            self.total_pending = Some(total);
+            self.bus.publish(Event::NotificationsChanged { total_pending: total });
+        }
+    }
+
+    pub fn flush(&mut self) {
+        self.seen.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: &str) -> CallInfo {
+        CallInfo {
+            id: id.into(),
+            caller_number: "+34600".into(),
+            caller_name: None,
+            is_vip: false,
+            summary: None,
+            status: "active".into(),
+        }
+    }
+
+    fn drain(rx: &mut tokio::sync::broadcast::Receiver<Event>) -> Vec<Event> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn a_call_is_announced_once_and_lines_keep_their_order() {
+        let bus = EventBus::default();
+        let mut rx = bus.subscribe();
+        let mut t = Tracker::new(bus, Seen::load(None, 100));
+        t.call_live(info("c"));
+        t.call_live(info("c"));
+        assert_eq!(t.line("c", Some(1), "AI", "second"), LineFate::Gap);
+        assert_eq!(t.line("c", Some(0), "AI", "first"), LineFate::Published);
+        assert_eq!(t.line("c", Some(0), "AI", "first"), LineFate::Old);
+        let entries: Vec<TranscriptEntry> = ["first", "second", "third"]
+            .iter()
+            .map(|c| TranscriptEntry { speaker: "AI".into(), content: c.to_string(), timestamp: None })
+            .collect();
+        t.lines_from("c", &entries);
+        t.call_over("c", "completed");
+        t.call_over("c", "completed");
+        t.call_live(info("c"));
+        assert_eq!(t.line("c", None, "AI", "late"), LineFate::NotLive);
+        let got = drain(&mut rx);
+        let kinds: Vec<String> = got
+            .iter()
+            .map(|e| match e {
+                Event::CallRinging { .. } => "ring".to_string(),
+                Event::TranscriptLine { content, .. } => content.clone(),
+                Event::CallEnded { outcome, .. } => outcome.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(kinds, vec!["ring", "first", "second", "third", "completed"]);
+    }
+
+    #[test]
+    fn a_reset_session_relists_without_renotifying() {
+        let bus = EventBus::default();
+        let mut rx = bus.subscribe();
+        let mut t = Tracker::new(bus, Seen::load(None, 100));
+        let item = |id: &str| PendingEntry { id: id.into(), kind: "goal", title: None, summary: None, actions: vec![] };
+        t.call_live(info("c"));
+        t.pending_list(vec![item("a"), item("b")]);
+        t.pending_list(vec![item("b")]);
+        t.reset_session();
+        t.call_live(info("c"));
+        t.pending_list(vec![item("b")]);
+        let got = drain(&mut rx);
+        assert!(matches!(got[0], Event::CallRinging { .. }));
+        assert!(matches!(&got[1], Event::PendingItem { id, is_new: true, .. } if id == "a"));
+        assert!(matches!(&got[2], Event::PendingItem { id, is_new: true, .. } if id == "b"));
+        assert_eq!(got[3], Event::PendingItemResolved { id: "a".into() });
+        assert!(matches!(got[4], Event::CallStillLive { .. }));
+        assert!(matches!(&got[5], Event::PendingItem { id, is_new: false, .. } if id == "b"));
+        assert_eq!(got.len(), 6);
+    }
+}

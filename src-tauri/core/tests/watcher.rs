@@ -1,0 +1,696 @@
+//! The inbound/attention watcher against a real sim, in both modes (event stream and polling):
+//! one ringing per call, transcripts in order, outcomes, takeover from the client, fault storms,
+//! a stream cut mid-call, a restart during a live call, pending items, sign-out, wake, offline,
+//! and the idle request rate. Every wait is a condition with a deadline.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use common::Sim;
+use kallyai_core::auth::{AccessToken, StaticToken, TokenSource};
+use kallyai_core::{ApiError, Client, Event, EventBus, Watcher, WatcherSettings};
+use serde_json::{json, Value};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    Stream,
+    Poll,
+}
+
+/// The defaults divided by about 100, so a test sees many rounds in little time.
+fn fast_settings(mode: Mode) -> WatcherSettings {
+    WatcherSettings {
+        use_stream: mode == Mode::Stream,
+        live_poll: Duration::from_millis(40),
+        idle_poll: Duration::from_millis(150),
+        pending_poll: Duration::from_millis(300),
+        pending_poll_streaming: Duration::from_secs(3),
+        stream_check: Duration::from_millis(600),
+        stream_open_timeout: Duration::from_secs(2),
+        stream_idle_timeout: Duration::from_secs(45),
+        backoff_base: Duration::from_millis(20),
+        backoff_max: Duration::from_millis(300),
+        clock_check: Duration::from_secs(1),
+        clock_jump: Duration::from_secs(30),
+        seen_capacity: 1000,
+    }
+}
+
+fn temp_seen_path() -> PathBuf {
+    std::env::temp_dir().join(format!("kallyai-watcher-test-{}.json", uuid::Uuid::new_v4()))
+}
+
+/// Everything published on the bus, and waits on it.
+struct Log {
+    rx: broadcast::Receiver<Event>,
+    events: Vec<Event>,
+}
+
+impl Log {
+    fn new(bus: &EventBus) -> Self {
+        Self { rx: bus.subscribe(), events: Vec::new() }
+    }
+
+    async fn until(&mut self, what: &str, deadline: Duration, mut done: impl FnMut(&[Event]) -> bool) {
+        let (rx, events) = (&mut self.rx, &mut self.events);
+        let outcome = tokio::time::timeout(deadline, async {
+            while !done(events) {
+                match rx.recv().await {
+                    Ok(e) => events.push(e),
+                    Err(e) => panic!("event bus: {e}"),
+                }
+            }
+        })
+        .await;
+        assert!(outcome.is_ok(), "timed out waiting for {what}; events: {:#?}", self.events);
+    }
+
+    fn count(&self, pred: impl Fn(&Event) -> bool) -> usize {
+        self.events.iter().filter(|e| pred(e)).count()
+    }
+}
+
+fn ringing(e: &Event, id: &str) -> bool {
+    matches!(e, Event::CallRinging { call_id, .. } if call_id == id)
+}
+fn still_live(e: &Event, id: &str) -> bool {
+    matches!(e, Event::CallStillLive { call_id, .. } if call_id == id)
+}
+fn ended(e: &Event, id: &str) -> bool {
+    matches!(e, Event::CallEnded { call_id, .. } if call_id == id)
+}
+fn outcome_of(events: &[Event], id: &str) -> Option<String> {
+    events.iter().find_map(|e| match e {
+        Event::CallEnded { call_id, outcome } if call_id == id => Some(outcome.clone()),
+        _ => None,
+    })
+}
+fn lines_of(events: &[Event], id: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TranscriptLine { call_id, content, .. } if call_id == id => Some(content.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+struct Running {
+    watcher: Watcher,
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    fn start(client: Client, bus: &EventBus, seen: Option<PathBuf>, settings: WatcherSettings) -> Self {
+        let watcher = Watcher::new(client, bus.clone(), seen, settings);
+        let cancel = CancellationToken::new();
+        let task = watcher.spawn(cancel.clone());
+        Self { watcher, cancel, task }
+    }
+
+    async fn stop(self) {
+        self.cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(5), self.task).await.expect("watcher stops").unwrap();
+    }
+}
+
+/// A sim, a client with a fixed token, a bus with a log, a running watcher.
+struct Setup {
+    sim: Sim,
+    client: Client,
+    bus: EventBus,
+    log: Log,
+    seen: PathBuf,
+    running: Option<Running>,
+}
+
+impl Setup {
+    async fn new(mode: Mode) -> Self {
+        Self::with_settings(fast_settings(mode)).await
+    }
+
+    async fn with_settings(settings: WatcherSettings) -> Self {
+        let sim = Sim::start().await;
+        let client = sim.client().await;
+        let bus = EventBus::new(8192);
+        let log = Log::new(&bus);
+        let seen = temp_seen_path();
+        let running = Running::start(client.clone(), &bus, Some(seen.clone()), settings);
+        Self { sim, client, bus, log, seen, running: Some(running) }
+    }
+
+    fn watcher(&self) -> &Watcher {
+        &self.running.as_ref().unwrap().watcher
+    }
+
+    async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+
+    async fn finish(mut self) {
+        self.stop().await;
+        let _ = std::fs::remove_file(&self.seen);
+        self.sim.server.shutdown().await;
+    }
+
+    /// Rings a call; `lines` are revealed one per `interval_ms` (the first at once); the call
+    /// completes one interval after its last line.
+    async fn ring(&self, name: &str, lines: &[&str], interval_ms: u64) -> String {
+        let transcript: Vec<Value> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| json!({"speaker": if i % 2 == 0 { "AI" } else { "HUMAN" }, "content": l}))
+            .collect();
+        let v = self
+            .sim
+            .control(
+                "POST",
+                "/_sim/calls/ring",
+                json!({"caller_number": "+34600111222", "caller_name": name, "is_vip": true,
+                       "summary": format!("{name} calls about Friday"), "transcript": transcript,
+                       "line_interval_ms": interval_ms}),
+            )
+            .await;
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    /// A call that stays live until ended (one line, the next due in an hour).
+    async fn ring_long(&self, name: &str) -> String {
+        self.ring(name, &[&format!("Hello {name}")], 3_600_000).await
+    }
+
+    async fn end(&self, id: &str, outcome: &str) {
+        self.sim.control("POST", &format!("/_sim/calls/{id}/end"), json!({"outcome": outcome})).await;
+    }
+
+    async fn stream(&self, enabled: bool) {
+        self.sim.control("POST", "/_sim/stream", json!({"enabled": enabled})).await;
+    }
+}
+
+// ---- one call ---------------------------------------------------------------------------
+
+async fn one_call_rings_once_streams_lines_in_order_and_ends(mode: Mode) {
+    let mut s = Setup::new(mode).await;
+    let script = ["Hello, Alex's assistant.", "Hi, it's Marta.", "How can I help?", "Move Friday, please."];
+    let id = s.ring("Marta", &script, 150).await;
+    s.log.until("the call to end", Duration::from_secs(10), |ev| ev.iter().any(|e| ended(e, &id))).await;
+    assert_eq!(s.log.count(|e| ringing(e, &id)), 1);
+    assert_eq!(s.log.count(|e| still_live(e, &id)), 0);
+    let ring = s.log.events.iter().find(|e| ringing(e, &id)).unwrap().clone();
+    assert_eq!(
+        ring,
+        Event::CallRinging {
+            call_id: id.clone(),
+            caller_number: "+34600111222".into(),
+            caller_name: Some("Marta".into()),
+            is_vip: true,
+            summary: Some("Marta calls about Friday".into()),
+        }
+    );
+    assert_eq!(lines_of(&s.log.events, &id), script.to_vec(), "{mode:?}");
+    assert_eq!(outcome_of(&s.log.events, &id).as_deref(), Some("completed"));
+    // Ringing, then lines, then the end.
+    let pos = |f: &dyn Fn(&Event) -> bool| s.log.events.iter().position(f).unwrap();
+    let last_line = s.log.events.iter().rposition(|e| matches!(e, Event::TranscriptLine { .. })).unwrap();
+    assert!(pos(&|e| ringing(e, &id)) < pos(&|e| matches!(e, Event::TranscriptLine { .. })));
+    assert!(last_line < pos(&|e| ended(e, &id)));
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_one_call_rings_once_streams_lines_in_order_and_ends() {
+    one_call_rings_once_streams_lines_in_order_and_ends(Mode::Stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_one_call_rings_once_streams_lines_in_order_and_ends() {
+    one_call_rings_once_streams_lines_in_order_and_ends(Mode::Poll).await;
+}
+
+// ---- outcomes ---------------------------------------------------------------------------
+
+async fn outcomes_from_the_sim_and_from_the_client(mode: Mode) {
+    let mut s = Setup::new(mode).await;
+    let ids: Vec<String> = futures_join(["Missed", "Taken", "Rejected", "Transferred"].map(|n| s.ring_long(n))).await;
+    s.log
+        .until("four ringing calls", Duration::from_secs(10), |ev| {
+            ids.iter().all(|id| ev.iter().any(|e| ringing(e, id)))
+        })
+        .await;
+    s.end(&ids[0], "missed").await;
+    let inbound = s.client.inbound();
+    inbound.takeover(&ids[1]).await.unwrap();
+    inbound.reject(&ids[2], Some("user_rejected")).await.unwrap();
+    inbound.transfer(&ids[3], "+34911222333").await.unwrap();
+    s.log.until("four ends", Duration::from_secs(10), |ev| ids.iter().all(|id| ev.iter().any(|e| ended(e, id)))).await;
+    let outcomes: Vec<_> = ids.iter().map(|id| outcome_of(&s.log.events, id).unwrap()).collect();
+    assert_eq!(outcomes, vec!["missed", "taken_over", "rejected", "transferred"]);
+    for id in &ids {
+        assert_eq!(s.log.count(|e| ringing(e, id)), 1);
+        assert_eq!(s.log.count(|e| ended(e, id)), 1);
+    }
+    s.finish().await;
+}
+
+async fn futures_join<F: std::future::Future<Output = String>, const N: usize>(futs: [F; N]) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in futs {
+        out.push(f.await);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_outcomes_from_the_sim_and_from_the_client() {
+    outcomes_from_the_sim_and_from_the_client(Mode::Stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_outcomes_from_the_sim_and_from_the_client() {
+    outcomes_from_the_sim_and_from_the_client(Mode::Poll).await;
+}
+
+// ---- fault storm ------------------------------------------------------------------------
+
+/// Every kind of failure the sim has, each with probability `p`, on the watcher's routes.
+async fn storm(sim: &Sim, p: f64) {
+    for route in ["/v1/inbound/*", "/v1/notifications/*"] {
+        for spec in [
+            json!({"kind": "latency", "latency_ms": 30}),
+            json!({"kind": "status", "status": 503}),
+            json!({"kind": "status", "status": 500}),
+            json!({"kind": "rate_limit", "retry_after_secs": 1}),
+            json!({"kind": "drop_before"}),
+            json!({"kind": "drop_after"}),
+            json!({"kind": "malformed"}),
+            json!({"kind": "slow_body", "latency_ms": 1}),
+        ] {
+            let mut spec = spec;
+            spec["route"] = json!(route);
+            spec["probability"] = json!(p);
+            sim.fault(spec).await;
+        }
+    }
+}
+
+async fn twenty_rings_in_a_storm(mode: Mode, cut_stream: bool) {
+    let mut s = Setup::new(mode).await;
+    storm(&s.sim, 0.1).await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(s.ring_long(&format!("Caller {i}")).await);
+        if cut_stream && i == 9 {
+            s.stream(false).await;
+        }
+        if cut_stream && i == 14 {
+            s.stream(true).await;
+        }
+    }
+    s.log
+        .until("20 ringing calls", Duration::from_secs(60), |ev| ids.iter().all(|id| ev.iter().any(|e| ringing(e, id))))
+        .await;
+    for id in &ids {
+        s.end(id, "completed").await;
+    }
+    s.log.until("20 ends", Duration::from_secs(60), |ev| ids.iter().all(|id| ev.iter().any(|e| ended(e, id)))).await;
+    // A barrier: one more call through the same storm; anything repeated would be out by then.
+    let last = s.ring_long("Barrier").await;
+    s.log.until("the barrier call", Duration::from_secs(30), |ev| ev.iter().any(|e| ringing(e, &last))).await;
+    let rings = s.log.count(|e| matches!(e, Event::CallRinging { .. }));
+    let ends = s.log.count(|e| matches!(e, Event::CallEnded { .. }));
+    let still = s.log.count(|e| matches!(e, Event::CallStillLive { .. }));
+    assert_eq!((rings, ends, still), (21, 20, 0), "{mode:?}");
+    for id in &ids {
+        assert_eq!(s.log.count(|e| ringing(e, id)), 1);
+        assert_eq!(lines_of(&s.log.events, id).len(), 1, "each call's one line, once");
+        assert_eq!(outcome_of(&s.log.events, id).as_deref(), Some("completed"));
+    }
+    // The storm really hit the watcher.
+    let faulted = s.sim.requests().await.iter().filter(|r| r["status"].as_u64().is_some_and(|c| c >= 500)).count();
+    assert!(faulted > 0, "no faults were injected");
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_twenty_rings_in_a_fault_storm() {
+    twenty_rings_in_a_storm(Mode::Stream, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_twenty_rings_in_a_fault_storm_with_the_stream_cut() {
+    twenty_rings_in_a_storm(Mode::Stream, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_twenty_rings_in_a_fault_storm() {
+    twenty_rings_in_a_storm(Mode::Poll, false).await;
+}
+
+// ---- stream cut mid-call ----------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_cut_mid_call_loses_and_repeats_no_line() {
+    let mut s = Setup::new(Mode::Stream).await;
+    let script: Vec<String> = (0..10).map(|i| format!("line {i}")).collect();
+    let refs: Vec<&str> = script.iter().map(String::as_str).collect();
+    let id = s.ring("Cut", &refs, 120).await;
+    s.log.until("two lines", Duration::from_secs(10), |ev| lines_of(ev, &id).len() >= 2).await;
+    s.stream(false).await;
+    s.log.until("two more lines while polling", Duration::from_secs(10), |ev| lines_of(ev, &id).len() >= 4).await;
+    s.stream(true).await;
+    s.log.until("the end", Duration::from_secs(15), |ev| ev.iter().any(|e| ended(e, &id))).await;
+    assert_eq!(lines_of(&s.log.events, &id), script);
+    assert_eq!(s.log.count(|e| ringing(e, &id)), 1);
+    assert_eq!(s.log.count(|e| ended(e, &id)), 1);
+    s.finish().await;
+}
+
+// ---- restart ----------------------------------------------------------------------------
+
+async fn restart_during_a_live_call(mode: Mode) {
+    let mut s = Setup::new(mode).await;
+    let id = s.ring_long("Restart").await;
+    s.log
+        .until("ringing and its first line", Duration::from_secs(10), |ev| {
+            ev.iter().any(|e| ringing(e, &id)) && !lines_of(ev, &id).is_empty()
+        })
+        .await;
+    s.stop().await;
+    let before = s.log.events.len();
+    // A new watcher (a new process) with the same seen-ids file.
+    s.running = Some(Running::start(s.client.clone(), &s.bus, Some(s.seen.clone()), fast_settings(mode)));
+    s.log.until("CallStillLive", Duration::from_secs(10), |ev| ev.iter().any(|e| still_live(e, &id))).await;
+    // It still works for new calls, and ends the old one once.
+    let fresh = s.ring_long("After restart").await;
+    s.log.until("the new call", Duration::from_secs(10), |ev| ev.iter().any(|e| ringing(e, &fresh))).await;
+    s.end(&id, "missed").await;
+    s.log.until("the old call's end", Duration::from_secs(10), |ev| ev.iter().any(|e| ended(e, &id))).await;
+    let after = &s.log.events[before..];
+    assert_eq!(after.iter().filter(|e| ringing(e, &id)).count(), 0, "no second CallRinging: {after:#?}");
+    assert_eq!(after.iter().filter(|e| still_live(e, &id)).count(), 1);
+    assert!(lines_of(after, &id).is_empty(), "the line was published before the restart");
+    assert_eq!(outcome_of(after, &id).as_deref(), Some("missed"));
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_restart_during_a_live_call_rings_no_second_time() {
+    restart_during_a_live_call(Mode::Stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_restart_during_a_live_call_rings_no_second_time() {
+    restart_during_a_live_call(Mode::Poll).await;
+}
+
+// ---- pending items ----------------------------------------------------------------------
+
+fn pending_ids(events: &[Event], new: bool) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PendingItem { id, is_new, .. } if *is_new == new => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn pending_items_once_each(mode: Mode) {
+    let mut s = Setup::new(mode).await;
+    let pending = s.client.notifications().pending().await.unwrap();
+    let ids: HashSet<String> = [&pending.actions, &pending.goals, &pending.inbox]
+        .iter()
+        .flat_map(|g| g.items.iter().filter_map(|i| i.id.clone()))
+        .collect();
+    assert!(ids.len() >= 3, "the demo seed has pending work: {pending:?}");
+    let total = pending.total_pending;
+    s.log
+        .until("every pending item", Duration::from_secs(10), |ev| {
+            let seen: HashSet<String> = pending_ids(ev, true).into_iter().collect();
+            seen == ids && ev.contains(&Event::NotificationsChanged { total_pending: total })
+        })
+        .await;
+    let message = pending.inbox.items[0].id.clone().unwrap();
+    let kinds: HashMap<String, String> = s
+        .log
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PendingItem { id, kind, .. } => Some((id.clone(), kind.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds[&message], "message");
+    // Mark the message read elsewhere: it is resolved, the count drops, nothing is repeated.
+    let token = s.sim.tokens().await.access;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/messages/mark-read", s.sim.url))
+        .bearer_auth(token.expose())
+        .json(&json!({"message_ids": [message]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    s.log
+        .until("the message resolved", Duration::from_secs(10), |ev| {
+            ev.contains(&Event::PendingItemResolved { id: message.clone() })
+                && ev.contains(&Event::NotificationsChanged { total_pending: total - 1 })
+        })
+        .await;
+    let mut announced = pending_ids(&s.log.events, true);
+    announced.sort();
+    let unique: HashSet<_> = announced.iter().cloned().collect();
+    assert_eq!(announced.len(), unique.len(), "an item was announced twice: {announced:?}");
+    assert!(pending_ids(&s.log.events, false).is_empty());
+    // A restart lists what is still pending, without notifying again.
+    s.stop().await;
+    let before = s.log.events.len();
+    s.running = Some(Running::start(s.client.clone(), &s.bus, Some(s.seen.clone()), fast_settings(mode)));
+    let remaining: HashSet<String> = ids.iter().filter(|i| **i != message).cloned().collect();
+    s.log
+        .until("the re-listed items", Duration::from_secs(10), |ev| {
+            pending_ids(&ev[before..], false).into_iter().collect::<HashSet<_>>() == remaining
+        })
+        .await;
+    assert!(pending_ids(&s.log.events[before..], true).is_empty());
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_pending_items_once_each() {
+    pending_items_once_each(Mode::Stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_pending_items_once_each() {
+    pending_items_once_each(Mode::Poll).await;
+}
+
+// ---- sign-out ---------------------------------------------------------------------------
+
+async fn sign_out_pauses_and_sign_in_resumes(mode: Mode) {
+    let sim = Sim::start().await;
+    let bus = EventBus::new(8192);
+    let mut log = Log::new(&bus);
+    let (client, session) = sim.session_client(&bus).await;
+    let running = Running::start(client, &bus, None, fast_settings(mode));
+    let ring = |name: &'static str| {
+        let sim = &sim;
+        async move {
+            let v = sim
+                .control(
+                    "POST",
+                    "/_sim/calls/ring",
+                    json!({"caller_number": "+34600", "caller_name": name,
+                "transcript": [{"speaker": "AI", "content": "Hi"}], "line_interval_ms": 3_600_000}),
+                )
+                .await;
+            v["id"].as_str().unwrap().to_string()
+        }
+    };
+    let a = ring("Before").await;
+    log.until("the first call", Duration::from_secs(10), |ev| ev.iter().any(|e| ringing(e, &a))).await;
+    session.sign_out().await.unwrap();
+    let b = ring("While signed out").await;
+    session.sign_in(sim.tokens().await).await.unwrap();
+    log.until("both calls after sign-in", Duration::from_secs(10), |ev| {
+        ev.iter().any(|e| still_live(e, &a)) && ev.iter().any(|e| ringing(e, &b))
+    })
+    .await;
+    assert_eq!(log.count(|e| ringing(e, &a)), 1);
+    assert_eq!(log.count(|e| ringing(e, &b)), 1);
+    running.stop().await;
+    sim.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_sign_out_pauses_and_sign_in_resumes() {
+    sign_out_pauses_and_sign_in_resumes(Mode::Stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_sign_out_pauses_and_sign_in_resumes() {
+    sign_out_pauses_and_sign_in_resumes(Mode::Poll).await;
+}
+
+// ---- wake -------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wake_catches_up_at_once_instead_of_waiting_an_interval() {
+    let slow = WatcherSettings {
+        idle_poll: Duration::from_secs(600),
+        pending_poll: Duration::from_secs(600),
+        stream_check: Duration::from_secs(600),
+        ..fast_settings(Mode::Poll)
+    };
+    let mut s = Setup::with_settings(slow).await;
+    s.log
+        .until("the first round", Duration::from_secs(10), |ev| {
+            ev.iter().any(|e| matches!(e, Event::NotificationsChanged { .. }))
+        })
+        .await;
+    let id = s.ring_long("Wake").await;
+    let asked = Instant::now();
+    s.watcher().wake();
+    s.log.until("the call after wake()", Duration::from_secs(5), |ev| ev.iter().any(|e| ringing(e, &id))).await;
+    assert!(asked.elapsed() < Duration::from_secs(5));
+    s.finish().await;
+}
+
+// ---- offline and back -------------------------------------------------------------------
+
+/// A token that tests can swap, counting how often the client asked for one.
+struct Swappable {
+    token: Mutex<AccessToken>,
+    asked: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenSource for Swappable {
+    async fn bearer(&self) -> Result<AccessToken, ApiError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(self.token.lock().unwrap().clone())
+    }
+    async fn on_unauthorized(&self, _rejected: &AccessToken) -> Result<bool, ApiError> {
+        Ok(false)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_and_back_is_one_change_each_way() {
+    let first = Sim::start().await;
+    let addr = first.server.addr();
+    let config = first.config();
+    let tokens = Arc::new(Swappable { token: Mutex::new(first.tokens().await.access), asked: AtomicUsize::new(0) });
+    first.server.shutdown().await;
+    let bus = EventBus::new(8192);
+    let mut log = Log::new(&bus);
+    // The client publishes connectivity too, on the same bus: no duplicates either way.
+    let client = Client::with_events(config, tokens.clone(), bus.clone()).unwrap();
+    let running = Running::start(client, &bus, None, fast_settings(Mode::Poll));
+    common::wait_for(Duration::from_secs(20), || async { tokens.asked.load(Ordering::SeqCst) >= 20 }).await;
+    log.until("offline", Duration::from_secs(5), |ev| ev.contains(&Event::ConnectivityChanged { online: false })).await;
+    let second = kallyai_sim::start(addr, kallyai_sim::SimConfig::default()).await.expect("same port again");
+    let sim2 = reqwest::Client::new();
+    let v: Value =
+        sim2.post(format!("http://{addr}/_sim/session")).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    *tokens.token.lock().unwrap() = AccessToken::new(v["access_token"].as_str().unwrap());
+    running.watcher.wake();
+    log.until("online again", Duration::from_secs(10), |ev| ev.contains(&Event::ConnectivityChanged { online: true }))
+        .await;
+    log.until("the pending count", Duration::from_secs(10), |ev| {
+        ev.iter().any(|e| matches!(e, Event::NotificationsChanged { .. }))
+    })
+    .await;
+    let changes: Vec<&Event> = log.events.iter().filter(|e| matches!(e, Event::ConnectivityChanged { .. })).collect();
+    assert_eq!(
+        changes,
+        vec![&Event::ConnectivityChanged { online: false }, &Event::ConnectivityChanged { online: true }]
+    );
+    running.stop().await;
+    second.shutdown().await;
+}
+
+// ---- idle request rate ------------------------------------------------------------------
+
+/// Counts the watcher's requests over a stretch of idle time (settings scaled down by
+/// `scale`) and returns requests per scaled minute.
+async fn idle_rate(mode: Mode, scale: u32) -> f64 {
+    let d = WatcherSettings::default();
+    let settings = WatcherSettings {
+        use_stream: mode == Mode::Stream,
+        live_poll: d.live_poll / scale,
+        idle_poll: d.idle_poll / scale,
+        pending_poll: d.pending_poll / scale,
+        pending_poll_streaming: d.pending_poll_streaming / scale,
+        stream_check: d.stream_check / scale,
+        ..fast_settings(mode)
+    };
+    let mut s = Setup::with_settings(settings.clone()).await;
+    s.log
+        .until("the first round", Duration::from_secs(10), |ev| {
+            ev.iter().any(|e| matches!(e, Event::NotificationsChanged { .. }))
+        })
+        .await;
+    s.sim.clear_requests().await;
+    let start = Instant::now();
+    // Enough time for several rounds of the slowest periodic request.
+    let slowest = if mode == Mode::Stream { settings.pending_poll_streaming } else { settings.stream_check };
+    let sim = &s.sim;
+    let seen_enough = common::wait_for(Duration::from_secs(30), || async {
+        let n = sim.requests_to("GET", "/v1/notifications/pending").await.len();
+        n >= 2 && start.elapsed() >= slowest * 2
+    })
+    .await;
+    assert!(seen_enough, "{mode:?}: the periodic requests did not happen");
+    let elapsed = start.elapsed();
+    let requests = s.sim.requests().await;
+    if mode == Mode::Poll {
+        let not_modified = requests.iter().filter(|r| r["status"] == 304).count();
+        assert!(not_modified > 0, "polling sends If-None-Match and gets 304s");
+    }
+    let minute = Duration::from_secs(60) / scale;
+    let rate = requests.len() as f64 * minute.as_secs_f64() / elapsed.as_secs_f64();
+    s.finish().await;
+    rate
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_request_rate_is_within_the_targets() {
+    let polling = idle_rate(Mode::Poll, 100).await;
+    assert!(polling <= 20.0, "polling: {polling:.1} requests per minute");
+    let streaming = idle_rate(Mode::Stream, 100).await;
+    assert!(streaming <= 4.0, "streaming: {streaming:.1} requests per minute");
+    eprintln!("idle requests per minute: polling {polling:.1}, streaming {streaming:.1}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_of_the_same_watcher_returns_at_once() {
+    let sim = Sim::start().await;
+    let tokens = sim.tokens().await;
+    let client = Client::new(sim.config(), Arc::new(StaticToken::new(tokens.access))).unwrap();
+    let bus = EventBus::default();
+    let mut log = Log::new(&bus);
+    let running = Running::start(client, &bus, None, fast_settings(Mode::Poll));
+    log.until("the first round", Duration::from_secs(10), |ev| {
+        ev.iter().any(|e| matches!(e, Event::NotificationsChanged { .. }))
+    })
+    .await;
+    let second = tokio::time::timeout(Duration::from_secs(5), running.watcher.run(CancellationToken::new())).await;
+    assert!(second.is_ok(), "a second run must not run");
+    running.stop().await;
+    sim.server.shutdown().await;
+}
