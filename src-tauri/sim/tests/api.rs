@@ -580,3 +580,29 @@ async fn change_plan_accepts_both_spellings_schedules_downgrades_and_is_rate_lim
     )
     .await;
 }
+
+#[tokio::test]
+async fn recordings_and_inbound_summary() {
+    let h = start().await;
+    let calls = h.get_json("/v1/calls").await;
+    let ok = calls["calls"].as_array().unwrap().iter().find(|c| c["status"] == "success").unwrap();
+    let rec = h.get_json(&format!("/v1/calls/{}/recording", ok["id"].as_str().unwrap())).await;
+    assert_eq!(rec["format"], "mp3");
+    assert!(rec["url"].is_string() && rec["duration_seconds"].is_number());
+    let silent = calls["calls"].as_array().unwrap().iter().find(|c| c["status"] == "no_answer").unwrap();
+    expect_error(
+        h.get(&format!("/v1/calls/{}/recording", silent["id"].as_str().unwrap())).await,
+        404,
+        "recording_not_found",
+    )
+    .await;
+
+    let s = h.get_json("/v1/inbound/calls/summary").await;
+    assert_eq!(s["total"], 3);
+    assert_eq!(s["missed"], 1);
+    assert!(s["average_duration_seconds"].as_f64().unwrap() > 0.0);
+    let live = h.ctl(Method::POST, "/calls/ring", json!({"caller_number": "+34600000011"})).await;
+    let id = live["id"].as_str().unwrap();
+    expect_error(h.get(&format!("/v1/inbound/calls/{id}/recording")).await, 404, "recording_not_found").await;
+    assert_eq!(h.get_json("/v1/inbound/calls/summary").await["active"], 1);
+}

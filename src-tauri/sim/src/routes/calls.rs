@@ -22,6 +22,7 @@ pub fn router() -> Router<SharedSim> {
         .route("/v1/calls", get(list).post(create))
         .route("/v1/calls/{id}", get(get_one))
         .route("/v1/calls/{id}/transcript", get(transcript))
+        .route("/v1/calls/{id}/recording", get(recording))
 }
 
 async fn list(State(sim): State<SharedSim>, User(user): User, Query(q): Query<Params>) -> ApiResult<Json<Value>> {
@@ -54,6 +55,16 @@ async fn transcript(State(sim): State<SharedSim>, User(user): User, Path(id): Pa
     }
     let entries: Vec<Value> = call.transcript.iter().map(TranscriptLine::to_json).collect();
     Ok(Json(json!({"call_id": id, "entries": entries})))
+}
+
+async fn recording(State(sim): State<SharedSim>, User(user): User, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let st = sim.lock();
+    let call = find(&st, user, &id)?;
+    if call.transcript.is_empty() {
+        return Err(ApiError::not_found("recording_not_found", "This call has no recording."));
+    }
+    Ok(Json(json!({"url": format!("https://recordings.kallyai.example/calls/{id}.mp3"),
+                   "duration_seconds": call.duration_seconds, "format": "mp3"})))
 }
 
 #[derive(Deserialize)]

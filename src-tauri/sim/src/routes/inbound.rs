@@ -29,7 +29,9 @@ const HEARTBEAT_SECS: u64 = 15;
 pub fn router() -> Router<SharedSim> {
     Router::new()
         .route("/v1/inbound/calls", get(list))
+        .route("/v1/inbound/calls/summary", get(summary))
         .route("/v1/inbound/calls/{id}", get(get_one))
+        .route("/v1/inbound/calls/{id}/recording", get(recording))
         .route("/v1/inbound/calls/{id}/transcript", get(transcript))
         .route("/v1/inbound/calls/{id}/takeover", post(takeover))
         .route("/v1/inbound/calls/{id}/reject", post(reject))
@@ -64,6 +66,32 @@ async fn list(
         .collect();
     let items = page(&calls, limit, offset);
     Ok(conditional_json(&headers, json!({"calls": items.clone(), "items": items, "total": calls.len()})))
+}
+
+/// Totals for `inbound summary` (field names undocumented; these are the sim's choice).
+async fn summary(State(sim): State<SharedSim>, User(user): User) -> Json<Value> {
+    let now = sim.now();
+    let st = sim.lock();
+    let mine: Vec<&InboundCall> = st.inbound.iter().filter(|c| c.owner == user).collect();
+    let count = |s: &str| mine.iter().filter(|c| c.status == s).count();
+    let ended: Vec<i64> = mine.iter().filter(|c| !c.is_live()).map(|c| c.duration_seconds(now)).collect();
+    let average = if ended.is_empty() { 0.0 } else { ended.iter().sum::<i64>() as f64 / ended.len() as f64 };
+    Json(
+        json!({"total": mine.len(), "active": count("active"), "completed": count("completed"), "missed": count("missed"),
+                "rejected": count("rejected"), "taken_over": count("taken_over"), "transferred": count("transferred"),
+                "vip": mine.iter().filter(|c| c.is_vip).count(), "average_duration_seconds": (average * 10.0).round() / 10.0}),
+    )
+}
+
+async fn recording(State(sim): State<SharedSim>, User(user): User, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let now = sim.now();
+    let st = sim.lock();
+    let call = find(&st, user, &id)?;
+    if call.is_live() || call.script.is_empty() {
+        return Err(ApiError::not_found("recording_not_found", "This call has no recording (yet)."));
+    }
+    Ok(Json(json!({"url": format!("https://recordings.kallyai.example/inbound/{id}.mp3"),
+                   "duration_seconds": call.duration_seconds(now), "format": "mp3"})))
 }
 
 fn find<'a>(st: &'a World, user: Uuid, id: &str) -> ApiResult<&'a InboundCall> {
