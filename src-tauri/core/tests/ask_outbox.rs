@@ -400,3 +400,31 @@ async fn a_restart_continues_the_conversation_unless_it_went_idle() {
     assert_eq!(log.last().unwrap()["conversation_id"], json!(conv));
     outbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_online_or_a_wake_up_cuts_the_backoff_short() {
+    let sim = Sim::start().await;
+    let events = EventBus::default();
+    let mut rx = events.subscribe();
+    let dir = TempDir::new();
+    sim.fault(json!({"route": MESSAGE, "kind": "status", "status": 502, "count": 2})).await;
+    // A backoff far beyond the test's deadline: only the wake-ups can bring the ask out.
+    let settings = OutboxSettings {
+        retry_base: Duration::from_secs(120),
+        retry_max: Duration::from_secs(120),
+        ..Default::default()
+    };
+    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), settings).await.unwrap();
+
+    let a = outbox.ask("Find a vet open late").await.unwrap();
+    let is_waiting = |e: &Event| matches!(e, Event::AskWaiting { local_id, .. } if *local_id == a.local_id);
+    next_event(&mut rx, "AskWaiting", is_waiting).await;
+    events.publish(Event::ConnectivityChanged { online: true });
+    next_event(&mut rx, "AskWaiting", is_waiting).await;
+    outbox.wake();
+    reply_to(&mut rx, &a.local_id).await;
+    let log = message_requests(&sim).await;
+    assert_eq!(log.iter().map(|r| r["status"].as_u64().unwrap()).collect::<Vec<_>>(), vec![502, 502, 200]);
+    assert!(log.iter().all(|r| r["idempotency_key"] == json!(a.idempotency_key)));
+    outbox.shutdown().await;
+}

@@ -146,7 +146,8 @@ impl Outbox {
         let (stop, stop_rx) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(super::sender::run(shared.clone(), stop_rx.clone())),
-            tokio::spawn(super::sender::listen(shared.clone(), stop_rx)),
+            // Subscribed here, not in the task, so no event published after `open` is missed.
+            tokio::spawn(super::sender::listen(shared.clone(), shared.events.subscribe(), stop_rx)),
         ];
         Ok(Self { shared, stop, tasks: std::sync::Mutex::new(tasks) })
     }

@@ -113,7 +113,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             }
             continue;
         }
-        let Some(entry) = begin_send(&shared, head.as_deref().unwrap_or_default()).await else {
+        let Some(entry) = begin_send(&shared, head.as_deref()).await else {
             continue;
         };
         shared.events.publish(Event::AskSending { local_id: entry.local_id.clone() });
@@ -142,8 +142,7 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 }
 
 /// Wakes the sender when the service may be reachable again.
-pub(crate) async fn listen(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    let mut rx = shared.events.subscribe();
+pub(crate) async fn listen(shared: Arc<Shared>, mut rx: broadcast::Receiver<Event>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
@@ -167,7 +166,8 @@ async fn next_queued(shared: &Shared) -> Option<String> {
 
 /// Marks the entry as sending, filling in its conversation id if its conversation has one by
 /// now (an earlier ask of the same conversation was answered after this one was queued).
-async fn begin_send(shared: &Shared, local_id: &str) -> Option<OutboxEntry> {
+async fn begin_send(shared: &Shared, local_id: Option<&str>) -> Option<OutboxEntry> {
+    let local_id = local_id?;
     let mut data = shared.data.lock().await;
     let current = data.current.clone();
     let entry = data.entries.iter_mut().find(|e| e.local_id == local_id && e.state == AskState::Queued)?;
