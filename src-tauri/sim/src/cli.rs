@@ -6,6 +6,7 @@ use kallyai_sim::{Seed, SimConfig};
 use serde_json::{json, Map, Value};
 
 pub enum Command {
+    Help,
     Serve { addr: SocketAddr, config: SimConfig },
     Ctl { url: String, action: CtlRequest },
 }
@@ -59,7 +60,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 config.oauth_flow = flows.contains(&"oauth");
             }
             "--auto-approve" => config.auto_approve = true,
-            "-h" | "--help" => return Err(USAGE.into()),
+            "-h" | "--help" => return Ok(Command::Help),
             other => return Err(format!("unknown argument {other:?}; {USAGE}")),
         }
         i += 1;
@@ -67,7 +68,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     Ok(Command::Serve { addr, config })
 }
 
-const USAGE: &str = "usage: kallyai-sim [--addr 127.0.0.1:0] [--seed demo|empty] [--token-ttl SECS] \
+pub const USAGE: &str = "usage: kallyai-sim [--addr 127.0.0.1:0] [--seed demo|empty] [--token-ttl SECS] \
 [--auth-flows cli,oauth] [--auto-approve] | kallyai-sim ctl --url URL <ring|end|credits|expire-tokens|\
 revoke-tokens|fault|faults-clear|requests|reset|advance|stream> ...";
 

@@ -24,6 +24,10 @@ fn main() -> ExitCode {
         }
     };
     match command {
+        cli::Command::Help => {
+            println!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
         cli::Command::Serve { addr, config } => runtime.block_on(serve(addr, config)),
         cli::Command::Ctl { url, action } => runtime.block_on(ctl::run(&url, action)),
     }
