@@ -428,3 +428,25 @@ async fn back_online_or_a_wake_up_cuts_the_backoff_short() {
     assert!(log.iter().all(|r| r["idempotency_key"] == json!(a.idempotency_key)));
     outbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ask_into_a_conversation_the_server_forgot_starts_a_new_one() {
+    let sim = Sim::start().await;
+    let events = EventBus::default();
+    let mut rx = events.subscribe();
+    let dir = TempDir::new();
+    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let gone = "0a1e0000-4000-8000-0000-00000000dead";
+    outbox.continue_conversation(gone).await.unwrap();
+    let a = outbox.ask("What is on my calendar tomorrow?").await.unwrap();
+    let reply = reply_to(&mut rx, &a.local_id).await;
+    let conv = reply.conversation_id.unwrap();
+    assert_ne!(conv, gone);
+    assert_eq!(outbox.conversation().await.conversation_id.as_deref(), Some(conv.as_str()));
+    let log = message_requests(&sim).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!((log[0]["status"].as_u64(), &log[0]["conversation_id"]), (Some(404), &json!(gone)));
+    assert_eq!((log[1]["status"].as_u64(), &log[1]["conversation_id"]), (Some(200), &Value::Null));
+    assert_eq!(user_messages(&sim, &conv).await, vec!["What is on my calendar tomorrow?"]);
+    outbox.shutdown().await;
+}

@@ -15,6 +15,9 @@ use crate::error::{codes, ApiError};
 use crate::events::Event;
 use crate::idempotency::IdempotencyKey;
 
+/// The server no longer knows the conversation (deleted, or another account's).
+const CONVERSATION_GONE: &str = "conversation_not_found";
+
 /// What to do with an ask whose send failed.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Disposition {
@@ -130,6 +133,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
                 pause.succeeded();
                 finish(&shared, &entry, reply.into()).await;
             }
+            Err(err) if err.code() == CONVERSATION_GONE && entry.conversation_id.is_some() => {
+                forget_conversation(&shared, &entry).await;
+            }
             Err(err) => match disposition(&err) {
                 Disposition::Retry => {
                     let wait = pause.failed(&err, shared.settings.retry_base, shared.settings.retry_max);
@@ -198,6 +204,26 @@ async fn finish(shared: &Shared, entry: &OutboxEntry, reply: AskReply) {
     save_or_warn(shared, &data).await;
     drop(data);
     shared.events.publish(Event::AskSent { local_id: entry.local_id.clone(), reply });
+}
+
+/// The ask's conversation is gone on the server: rather than failing the same way on every
+/// resend, the ask (and the rest of its conversation) starts a new one. It gets a fresh key
+/// because its body changes and the refusal ran nothing.
+async fn forget_conversation(shared: &Shared, entry: &OutboxEntry) {
+    let mut data = shared.data.lock().await;
+    let gone = entry.conversation_id.clone();
+    for e in data.entries.iter_mut().filter(|e| e.thread == entry.thread && e.conversation_id == gone) {
+        e.conversation_id = None;
+        if e.local_id == entry.local_id {
+            e.state = AskState::Queued;
+            e.idempotency_key = IdempotencyKey::new().to_string();
+        }
+    }
+    if data.current.thread == entry.thread && data.current.conversation_id == gone {
+        data.current.conversation_id = None;
+    }
+    save_or_warn(shared, &data).await;
+    tracing::debug!("conversation gone on the server; the ask starts a new one");
 }
 
 async fn requeue(shared: &Shared, entry: &OutboxEntry, err: &ApiError, wait: Duration) {
