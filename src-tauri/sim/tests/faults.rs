@@ -180,3 +180,22 @@ async fn body_faults_leave_the_event_stream_alone_and_drop_after_cuts_it_at_once
     assert!(r.is_err(), "dropped: {r:?}");
     assert!(t.elapsed() < Duration::from_secs(5), "not stuck waiting for an endless body");
 }
+
+#[tokio::test]
+async fn a_retry_after_drop_after_with_the_same_key_gets_the_stored_reply() {
+    let h = start().await;
+    add(&h, json!({"route": "/v1/coordination/message", "kind": "drop_after", "count": 1})).await;
+    let send = || {
+        h.req(Method::POST, "/v1/coordination/message")
+            .header("Idempotency-Key", "retry-1")
+            .json(&json!({"message": "Search for a florist"}))
+            .send()
+    };
+    assert!(send().await.is_err(), "first attempt: the answer is lost");
+    let retry = send().await.unwrap();
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let reply: Value = retry.json().await.unwrap();
+    let conv = reply["conversation_id"].as_str().unwrap();
+    let hist = h.get_json(&format!("/v1/coordination/history?conversation_id={conv}")).await;
+    assert_eq!(hist["total"], 2, "one ask, one answer");
+}
