@@ -1,8 +1,20 @@
 fn main() {
     // Declaring the app's commands generates an `allow-<command>` permission for each, so every
     // window's capability file can grant just the commands that window uses.
-    let commands =
-        tauri_build::AppManifest::new().commands(&["app_state", "show_window", "take_ask_prefill", "window_painted"]);
+    let commands = tauri_build::AppManifest::new().commands(&[
+        "app_state",
+        "show_window",
+        "take_ask_prefill",
+        "window_painted",
+        "call_details",
+        "call_action",
+        "recent_calls",
+        "show_call",
+        "signin_start",
+        "signin_reopen",
+        "signin_cancel",
+        "sign_out",
+    ]);
     tauri_build::try_build(
         tauri_build::Attributes::new()
             .capabilities_path_pattern("src-tauri/capabilities/*.json")

@@ -18,10 +18,9 @@ pub fn perform(app: &AppHandle, action: Action) {
             windows::show(app, Panel::Ask);
         }
         Action::Show(panel) => windows::show(app, panel),
-        Action::AuthCallback(_) => {
-            // Sign-in is not part of this build yet: say so where the user looks.
-            tracing::warn!("sign-in callback received but no sign-in is pending");
-            windows::show(app, Panel::SignIn);
+        Action::AuthCallback(link) => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move { crate::signin::deliver(&app, &link).await });
         }
         Action::Quit => shell(app).background.quit(app),
     }
@@ -30,7 +29,29 @@ pub fn perform(app: &AppHandle, action: Action) {
 pub fn menu_command(app: &AppHandle, command: MenuCommand) {
     match command {
         MenuCommand::Do(action) => perform(app, action),
-        MenuCommand::SignIn | MenuCommand::SignOut => windows::show(app, Panel::SignIn),
+        MenuCommand::SignIn => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                // Failures are shown in the sign-in window.
+                let _ = crate::signin::start(&app).await;
+            });
+        }
+        MenuCommand::SignOut => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                let _ = crate::signin::sign_out(&app).await;
+            });
+        }
+        MenuCommand::OpenCall(call_id) => {
+            let _ = app.emit_to(Panel::Call.label(), "call://select", call_id);
+            windows::show(app, Panel::Call);
+        }
+        MenuCommand::Call(call_id, action) => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                let _ = crate::calls::act(&app, &call_id, action).await;
+            });
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! KallyAI Desktop: the Tauri app shell. `run` builds the app; each module has one concern.
 
 pub mod action;
+mod calls;
 pub mod cli;
 mod commands;
 pub mod deep_link;
@@ -10,13 +11,19 @@ mod lifecycle;
 #[cfg(target_os = "linux")]
 mod link_handler;
 mod logging;
+mod notify;
 mod shell;
+mod signin;
 mod tray;
 pub mod windows;
 
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
+use kallyai_core::auth::{KeychainStore, MemoryStore, TokenStore};
 use kallyai_core::config::Config;
+use kallyai_core::{Watcher, WatcherSettings};
 use tauri::{AppHandle, Manager, RunEvent};
 use tauri_plugin_deep_link::DeepLinkExt;
 
@@ -36,7 +43,8 @@ pub fn run(launch: Launch) -> ExitCode {
         }
     };
     let lang = Lang::from_environment();
-    let shell = match Shell::new(config, lang) {
+    let (store, session_saved) = token_store(&config);
+    let shell = match Shell::new(config, lang, store, session_saved) {
         Ok(shell) => shell,
         Err(error) => {
             eprintln!("kallyai-desktop: {error}");
@@ -50,12 +58,21 @@ pub fn run(launch: Launch) -> ExitCode {
         // anything else (a tray, windows) is created.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| forwarded_launch(app, argv)))
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
         .manage(shell)
         .invoke_handler(tauri::generate_handler![
             commands::app_state,
             commands::show_window,
             commands::take_ask_prefill,
-            commands::window_painted
+            commands::window_painted,
+            commands::call_details,
+            commands::call_action,
+            commands::recent_calls,
+            commands::show_call,
+            commands::signin_start,
+            commands::signin_reopen,
+            commands::signin_cancel,
+            commands::sign_out
         ])
         .setup(move |app| {
             setup(app.handle(), startup_actions)?;
@@ -79,6 +96,17 @@ pub fn run(launch: Launch) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
+/// The keychain when one is usable; otherwise memory, and the UI says the sign-in is not kept.
+fn token_store(config: &Config) -> (Arc<dyn TokenStore>, bool) {
+    match tauri::async_runtime::block_on(KeychainStore::probe()) {
+        Ok(()) => (Arc::new(KeychainStore::new(config)), true),
+        Err(error) => {
+            eprintln!("kallyai-desktop: no usable keychain ({error}); the sign-in will last until the app quits");
+            (Arc::new(MemoryStore::new()), false)
+        }
+    }
+}
+
 fn setup(app: &AppHandle, startup_actions: Vec<Action>) -> Result<(), Box<dyn std::error::Error>> {
     logging::init(app.path().app_log_dir().ok().as_deref());
     let shell = shell(app);
@@ -89,6 +117,8 @@ fn setup(app: &AppHandle, startup_actions: Vec<Action>) -> Result<(), Box<dyn st
     windows::create_all(app, |panel| text(lang, &format!("window.{}", panel.label())))?;
     follow_core_events(app);
     shell.refresh_views(app);
+    start_watcher(app);
+    restore_session(app);
 
     register_link_handler(app);
     app.deep_link().on_open_url({
@@ -154,6 +184,29 @@ fn register_link_handler(app: &AppHandle) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = app;
+}
+
+/// Starts following inbound calls and pending items. The ids already notified are kept in the
+/// app's data dir, so a restart never notifies the same call twice.
+fn start_watcher(app: &AppHandle) {
+    let shell = shell(app);
+    let seen = app.path().app_data_dir().ok().map(|dir| dir.join("seen-events.json"));
+    let watcher = Arc::new(Watcher::new(shell.client.clone(), shell.events.clone(), seen, WatcherSettings::default()));
+    let _ = shell.watcher.set(watcher.clone());
+    shell.background.spawn("watcher", move |cancel| async move { watcher.run(cancel).await });
+}
+
+/// Signs back in from the keychain, without a browser.
+fn restore_session(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let shell = shell(&app);
+        match shell.session.restore().await {
+            Ok(true) => shell.load_account(&app).await,
+            Ok(false) => tracing::info!("not signed in"),
+            Err(error) => tracing::warn!(%error, "could not read the saved sign-in"),
+        }
+    });
 }
 
 /// Fans core's events out to the tray and the windows.

@@ -4,15 +4,18 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, RwLock};
 
-use kallyai_core::auth::SignedOut;
+use kallyai_core::auth::{AuthApi, Session, TokenStore};
 use kallyai_core::config::Config;
 use kallyai_core::events::{Event, EventBus};
 use kallyai_core::Client;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 
+use crate::calls::Calls;
 use crate::i18n::Lang;
 use crate::lifecycle::Background;
+use crate::notify::Notifier;
+use crate::signin::{SignInState, SignInView};
 use crate::tray::{Tray, TrayState};
 
 /// What every window may know about the app (never a token).
@@ -23,10 +26,25 @@ pub struct AppState {
     pub lang: Lang,
     pub signed_in: bool,
     pub online: bool,
+    /// Who is signed in, when the server says.
+    pub account_name: Option<String>,
+    /// False when no keychain could be used: the sign-in lasts until the app quits.
+    pub session_saved: bool,
+    pub signin: SignInView,
 }
 
 pub struct Shell {
     pub client: Client,
+    pub session: Arc<Session>,
+    /// Where the session's tokens persist (the keychain, or memory when there is none).
+    pub store: Arc<dyn TokenStore>,
+    session_saved: bool,
+    pub signin: SignInState,
+    /// Follows inbound calls and pending items (started in setup, once the data dir is known).
+    pub watcher: std::sync::OnceLock<Arc<kallyai_core::Watcher>>,
+    account_name: Mutex<Option<String>>,
+    pub calls: Calls,
+    pub notifier: Arc<dyn Notifier>,
     pub events: EventBus,
     pub background: Background,
     tray: Mutex<Option<Tray>>,
@@ -59,12 +77,25 @@ impl View {
 }
 
 impl Shell {
-    pub fn new(config: Config, lang: Lang) -> Result<Shell, kallyai_core::ApiError> {
+    pub fn new(
+        config: Config,
+        lang: Lang,
+        store: Arc<dyn TokenStore>,
+        session_saved: bool,
+    ) -> Result<Shell, kallyai_core::ApiError> {
         let events = EventBus::default();
-        // Until sign-in exists in this build, the session is signed out.
-        let client = Client::with_events(config, Arc::new(SignedOut), events.clone())?;
+        let session = Arc::new(Session::new(AuthApi::new(config.clone())?, store.clone()).with_events(events.clone()));
+        let client = Client::with_events(config, session.clone(), events.clone())?;
         Ok(Shell {
             client,
+            session,
+            store,
+            session_saved,
+            signin: SignInState::default(),
+            watcher: std::sync::OnceLock::new(),
+            account_name: Mutex::new(None),
+            calls: Calls::default(),
+            notifier: crate::notify::platform_notifier(),
             events,
             background: Background::default(),
             tray: Mutex::new(None),
@@ -86,6 +117,9 @@ impl Shell {
             lang: self.lang(),
             signed_in: view.signed_in,
             online: view.online,
+            account_name: self.account_name.lock().expect("account lock").clone(),
+            session_saved: self.session_saved,
+            signin: self.signin.view(),
         }
     }
 
@@ -108,6 +142,11 @@ impl Shell {
             let before = view.tray_state();
             match event {
                 Event::AuthChanged { signed_in } => {
+                    if view.signed_in && !signed_in {
+                        let app = app.clone();
+                        // After this lock is released: it reads the view too.
+                        tauri::async_runtime::spawn(async move { crate::signin::on_signed_out(&app) });
+                    }
                     view.signed_in = *signed_in;
                     if !signed_in {
                         view.live_calls.clear();
@@ -130,6 +169,7 @@ impl Shell {
         if changed {
             self.refresh_views(app);
         }
+        crate::calls::on_event(app, event);
         let _ = app.emit("core://event", event);
     }
 
@@ -141,6 +181,33 @@ impl Shell {
             tray.show_state(state.lang, tray_state, None);
         }
         let _ = app.emit("app://state", &state);
+    }
+}
+
+impl Shell {
+    /// Reads who is signed in, for the sign-in window and settings.
+    pub async fn load_account(&self, app: &AppHandle) {
+        match self.client.users().me().await {
+            Ok(me) => *self.account_name.lock().expect("account lock") = me.display_name(),
+            Err(error) => tracing::info!(code = error.code(), "could not read the account"),
+        }
+        self.refresh_views(app);
+    }
+
+    /// Drops everything cached about the user (at sign-out, or when the server ends the session).
+    pub fn forget_user_data(&self, app: &AppHandle) {
+        self.account_name.lock().expect("account lock").take();
+        self.calls.clear();
+        self.ask_prefill.lock().expect("prefill lock").take();
+        self.refresh_tray_calls(app);
+        self.refresh_views(app);
+    }
+
+    /// Redraws the live-call entries of the tray menu.
+    pub fn refresh_tray_calls(&self, app: &AppHandle) {
+        if let Some(tray) = self.tray.lock().expect("tray lock").as_ref() {
+            tray.show_calls(app, self.lang(), &self.calls.live());
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Wry};
 
 use crate::action::Action;
+use crate::calls::{CallAction, LiveCall};
 use crate::i18n::{text, Lang};
 use crate::windows::Panel;
 
@@ -58,6 +59,9 @@ mod id {
 /// The tray and the menu items whose text changes with the state.
 pub struct Tray {
     icon: TrayIcon,
+    menu: Menu<Wry>,
+    /// Entries for the calls being screened now, at the top of the menu.
+    call_items: std::sync::Mutex<Vec<MenuItem<Wry>>>,
     status: MenuItem<Wry>,
     account: MenuItem<Wry>,
     /// Whether the account item means "Sign out" (read by the menu handler).
@@ -69,7 +73,14 @@ pub enum MenuCommand {
     Do(Action),
     SignIn,
     SignOut,
+    OpenCall(String),
+    Call(String, CallAction),
 }
+
+/// Prefixes of the ids of live-call entries; the call id follows.
+const CALL_OPEN: &str = "call-open:";
+const CALL_TAKEOVER: &str = "call-takeover:";
+const CALL_REJECT: &str = "call-reject:";
 
 impl Tray {
     pub fn build(
@@ -111,12 +122,15 @@ impl Tray {
                     id::QUIT => MenuCommand::Do(Action::Quit),
                     id::ACCOUNT if menu_signed_in.load(Ordering::Relaxed) => MenuCommand::SignOut,
                     id::ACCOUNT => MenuCommand::SignIn,
-                    _ => return,
+                    other => match call_command(other) {
+                        Some(command) => command,
+                        None => return,
+                    },
                 };
                 on_command(app, command);
             })
             .build(app)?;
-        Ok(Tray { icon, status, account, signed_in })
+        Ok(Tray { icon, menu, call_items: Default::default(), status, account, signed_in })
     }
 
     /// Shows `state` in the icon and the first menu line; `status_line` replaces the generic
@@ -129,5 +143,45 @@ impl Tray {
         self.signed_in.store(signed_in, Ordering::Relaxed);
         let key = if signed_in { "tray.sign_out" } else { "tray.sign_in" };
         let _ = self.account.set_text(text(lang, key));
+    }
+}
+
+fn call_command(id: &str) -> Option<MenuCommand> {
+    if let Some(call) = id.strip_prefix(CALL_OPEN) {
+        return Some(MenuCommand::OpenCall(call.to_string()));
+    }
+    if let Some(call) = id.strip_prefix(CALL_TAKEOVER) {
+        return Some(MenuCommand::Call(call.to_string(), CallAction::Takeover));
+    }
+    let call = id.strip_prefix(CALL_REJECT)?;
+    Some(MenuCommand::Call(call.to_string(), CallAction::Reject { reason: Some("user_rejected".into()) }))
+}
+
+impl Tray {
+    /// Puts the live calls, with their actions, at the top of the menu (or takes them away).
+    pub fn show_calls(&self, app: &AppHandle, lang: Lang, calls: &[LiveCall]) {
+        let mut items = self.call_items.lock().expect("tray calls lock");
+        for item in items.drain(..) {
+            let _ = self.menu.remove(&item);
+        }
+        let mut position = 1; // after the status line
+        for call in calls {
+            let vip = if call.is_vip { "★ " } else { "" };
+            let entries = [
+                (
+                    format!("{CALL_OPEN}{}", call.call_id),
+                    format!("{vip}{}", text(lang, "tray.call").replace("{caller}", &call.caller)),
+                ),
+                (format!("{CALL_TAKEOVER}{}", call.call_id), format!("    {}", text(lang, "call.takeover"))),
+                (format!("{CALL_REJECT}{}", call.call_id), format!("    {}", text(lang, "call.reject"))),
+            ];
+            for (id, label) in entries {
+                let Ok(item) = MenuItem::with_id(app, id, label, true, None::<&str>) else { continue };
+                if self.menu.insert(&item, position).is_ok() {
+                    position += 1;
+                    items.push(item);
+                }
+            }
+        }
     }
 }

@@ -1,3 +1,102 @@
-import { startWindow } from "./common.js";
+import { startWindow, showFace, invoke, listen, t } from "./common.js";
+
+const $ = (id) => document.getElementById(id);
+let current = null; // { callId, live }
+
+function line(entry) {
+  const li = document.createElement("li");
+  const who = document.createElement("strong");
+  who.textContent = `${entry.speaker}: `;
+  li.append(who, document.createTextNode(entry.content)); // server text is never HTML
+  return li;
+}
+
+function showEnded(status) {
+  current.live = false;
+  $("live").hidden = true;
+  $("actions").hidden = true;
+  $("reject-form").hidden = true;
+  $("transfer-form").hidden = true;
+  $("ended").textContent = t(`call.ended.${status}`) === `call.ended.${status}` ? t("call.ended.completed") : t(`call.ended.${status}`);
+  $("ended").hidden = false;
+}
+
+async function load(callId) {
+  const details = await invoke("call_details", { callId: callId ?? null }).catch(() => null);
+  if (!details) {
+    current = null;
+    showFace("face-idle");
+    return;
+  }
+  current = { callId: details.call.id, live: details.live };
+  $("caller").textContent = (details.call.is_vip ? "★ " : "") + details.caller;
+  $("number").textContent = details.call.caller_number ?? "";
+  $("summary").textContent = details.call.summary ?? "";
+  $("action-items").replaceChildren(
+    ...details.call.action_items.map((item) => {
+      const li = document.createElement("li");
+      li.textContent = item.description ?? "";
+      return li;
+    }),
+  );
+  $("transcript").replaceChildren(...details.transcript.map(line));
+  $("transcript-empty").hidden = details.transcript.length > 0;
+  $("error").textContent = "";
+  $("ended").hidden = true;
+  $("live").hidden = !details.live;
+  $("actions").hidden = !details.live;
+  if (!details.live) showEnded(details.call.status);
+  showFace("face-call");
+}
+
+async function act(action) {
+  if (!current?.live) return;
+  $("error").textContent = "";
+  try {
+    await invoke("call_action", { callId: current.callId, action });
+    showEnded(action.action === "takeover" ? "taken_over" : action.action === "reject" ? "rejected" : "transferred");
+  } catch (error) {
+    $("error").textContent = error.message ?? String(error);
+    if (error.code === "call_not_found" || error.code === "conflict" || /ended/.test(error.message)) await load(current.callId);
+  }
+}
+
+$("takeover").addEventListener("click", () => act({ action: "takeover" }));
+$("reject").addEventListener("click", () => {
+  $("reject-form").hidden = false;
+  $("reject-reason").focus();
+});
+$("transfer").addEventListener("click", () => {
+  $("transfer-form").hidden = false;
+  $("transfer-number").focus();
+});
+$("reject-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act({ action: "reject", reason: $("reject-reason").value.trim() || "user_rejected" });
+});
+$("transfer-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act({ action: "transfer", number: $("transfer-number").value.trim() });
+});
+document.addEventListener("keydown", (event) => {
+  if (event.target instanceof HTMLInputElement || event.ctrlKey || event.altKey || event.metaKey) return;
+  const key = event.key.toLowerCase();
+  if (key === "t") act({ action: "takeover" });
+  else if (key === "r") $("reject").click();
+  else if (key === "f") $("transfer").click();
+  else return;
+  event.preventDefault();
+});
 
 await startWindow(() => {});
+await listen("core://event", ({ payload: event }) => {
+  if (event.type === "call_ringing" || event.type === "call_still_live") load(event.call_id);
+  else if (event.call_id !== current?.callId) return;
+  else if (event.type === "transcript_line") {
+    $("transcript").append(line(event));
+    $("transcript-empty").hidden = true;
+  } else if (event.type === "call_ended") showEnded(event.outcome);
+});
+await listen("call://select", ({ payload: callId }) => load(callId));
+window.addEventListener("focus", () => current && load(current.callId));
+await load(null);

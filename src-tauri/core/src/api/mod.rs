@@ -7,3 +7,4 @@ pub mod credits;
 pub mod inbound;
 pub mod notifications;
 pub mod subscription;
+pub mod users;
