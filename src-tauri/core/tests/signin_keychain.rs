@@ -1,0 +1,112 @@
+//! `KeychainStore` against a real Secret Service (gnome-keyring), which `scripts/with-desktop`
+//! provides (as `make test` does). Without it these tests fail on purpose: a keychain test that
+//! silently passes without a keychain proves nothing.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use common::Sim;
+use kallyai_core::auth::{AuthApi, KeychainStore, Session, TokenSet, TokenStore, KEYCHAIN_SERVICE};
+use kallyai_core::Client;
+
+fn require_desktop() {
+    if std::env::var_os("KALLYAI_TEST_DESKTOP").is_none() {
+        panic!(
+            "This test needs a real keychain (gnome-keyring on a D-Bus session). Run it under \
+             scripts/with-desktop, e.g. `scripts/with-desktop cargo test -p kallyai-core --test signin_keychain`, \
+             or `make test`."
+        );
+    }
+}
+
+/// `secret-tool search --all service ai.kally.desktop`, stdout and stderr (it splits its output).
+fn secret_tool_search() -> String {
+    let out = Command::new("secret-tool")
+        .args(["search", "--all", "service", KEYCHAIN_SERVICE])
+        .output()
+        .expect("secret-tool (libsecret-tools) is installed");
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &str, found: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            files_containing(&path, needle, found);
+        } else if meta.is_file() && meta.len() < 64 * 1024 * 1024 {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+}
+
+fn assert_not_on_disk(tokens: &TokenSet) {
+    let home = std::env::var("HOME").expect("HOME is set");
+    let mut secrets = vec![tokens.access.expose().to_string()];
+    secrets.extend(tokens.refresh.as_ref().map(|r| r.expose().to_string()));
+    for secret in secrets {
+        let mut found = Vec::new();
+        files_containing(Path::new(&home), &secret, &mut found);
+        assert!(found.is_empty(), "a token is in plaintext in {found:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_live_in_the_system_keychain() {
+    require_desktop();
+    KeychainStore::probe().await.expect("the keychain of scripts/with-desktop is usable");
+    let sim = Sim::start().await;
+    let store = KeychainStore::new(&sim.config());
+    assert_eq!(store.account(), sim.url);
+    assert_eq!(store.load().await.unwrap(), None, "nothing saved yet for this API base");
+
+    let tokens = sim.tokens().await;
+    store.save(&tokens).await.unwrap();
+    assert_eq!(store.load().await.unwrap(), Some(tokens.clone()));
+    let listing = secret_tool_search();
+    assert!(listing.contains(&format!("attribute.username = {}", sim.url)), "{listing}");
+    assert!(listing.contains(&format!("attribute.service = {KEYCHAIN_SERVICE}")), "{listing}");
+    assert_not_on_disk(&tokens);
+
+    // A rotated token replaces the entry (one entry per API base).
+    let rotated = sim.tokens().await;
+    store.save(&rotated).await.unwrap();
+    assert_eq!(store.load().await.unwrap(), Some(rotated.clone()));
+    let listing = secret_tool_search();
+    assert_eq!(listing.matches(&format!("attribute.username = {}", sim.url)).count(), 1, "{listing}");
+
+    store.clear().await.unwrap();
+    assert_eq!(store.load().await.unwrap(), None);
+    assert!(!secret_tool_search().contains(&format!("attribute.username = {}", sim.url)));
+    store.clear().await.expect("clearing twice is fine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_stays_signed_in_without_a_browser() {
+    require_desktop();
+    let sim = Sim::start().await;
+    let tokens = sim.tokens().await;
+    {
+        let store = Arc::new(KeychainStore::new(&sim.config()));
+        let session = Session::new(AuthApi::new(sim.config()).unwrap(), store);
+        session.sign_in(tokens.clone()).await.unwrap();
+    }
+    // "Restart": a new store and session that only know the API base.
+    let store = Arc::new(KeychainStore::new(&sim.config()));
+    let session = Arc::new(Session::new(AuthApi::new(sim.config()).unwrap(), store.clone()));
+    assert!(session.restore().await.unwrap(), "signed in from the keychain");
+    let client = Client::new(sim.config(), session.clone()).unwrap();
+    client.credits().balance().await.expect("the restored token works");
+    assert_not_on_disk(&tokens);
+
+    session.sign_out().await.unwrap();
+    assert_eq!(store.load().await.unwrap(), None, "sign-out removes the keychain entry");
+}
