@@ -17,6 +17,7 @@ use crate::state::{round2, SharedSim, State as World};
 pub fn router() -> Router<SharedSim> {
     Router::new()
         .route("/v1/subscriptions/status", get(status))
+        .route("/v1/users/me", get(me))
         .route("/v1/users/me/subscription", get(subscription))
         .route("/v1/users/me/statistics", get(statistics))
         .route("/v1/subscriptions/change-plan", post(change_plan))
@@ -116,6 +117,13 @@ async fn subscription(State(sim): State<SharedSim>, User(_u): User) -> Json<Valu
         "status": "active", "expires_at": iso(c.period_end), "auto_renew": true,
         "management_url": super::billing::PORTAL_URL,
     }))
+}
+
+/// Who is signed in (extension: no source documents a profile endpoint; see docs/sim.md).
+async fn me(State(sim): State<SharedSim>, User(user): User) -> Json<Value> {
+    let st = sim.lock();
+    let email = format!("{}@example.com", st.user_name.to_lowercase().replace(' ', "."));
+    Json(json!({"id": user.to_string(), "name": st.user_name, "email": email}))
 }
 
 async fn statistics(State(sim): State<SharedSim>, User(user): User) -> Json<Value> {
