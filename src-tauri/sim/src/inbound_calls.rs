@@ -73,7 +73,8 @@ pub fn advance_all(state: &mut State, now: Millis) {
             ));
             c.shown += 1;
         }
-        if c.shown >= c.script.len() && due > c.script.len() {
+        // A call rung with an empty script stays live until someone ends it.
+        if !c.script.is_empty() && c.shown >= c.script.len() && due > c.script.len() {
             c.status = "completed".into();
             c.ended_at = Some(now);
             if c.summary.is_empty() {

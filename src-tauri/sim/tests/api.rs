@@ -606,3 +606,41 @@ async fn recordings_and_inbound_summary() {
     expect_error(h.get(&format!("/v1/inbound/calls/{id}/recording")).await, 404, "recording_not_found").await;
     assert_eq!(h.get_json("/v1/inbound/calls/summary").await["active"], 1);
 }
+
+#[tokio::test]
+async fn a_call_rung_without_a_script_stays_live_until_ended() {
+    let h = start().await;
+    let rung = h.ctl(Method::POST, "/calls/ring", json!({"caller_number": "+34600000012", "transcript": []})).await;
+    let id = rung["id"].as_str().unwrap();
+    h.advance(3600.0).await;
+    let s = h.session_token().await;
+    let call: Value = h
+        .client
+        .get(format!("{}/v1/inbound/calls/{id}", h.url))
+        .bearer_auth(&s)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(call["status"], "active");
+    expect_error(
+        h.client.get(format!("{}/v1/inbound/calls/{id}/transcript", h.url)).bearer_auth(&s).send().await.unwrap(),
+        404,
+        "transcript_not_found",
+    )
+    .await;
+    h.ctl(Method::POST, &format!("/calls/{id}/end"), json!({})).await;
+    let call: Value = h
+        .client
+        .get(format!("{}/v1/inbound/calls/{id}", h.url))
+        .bearer_auth(&s)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(call["status"], "completed");
+}

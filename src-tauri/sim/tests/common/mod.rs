@@ -79,6 +79,10 @@ impl Harness {
             resp.json().await.expect("ctl json")
         }
     }
+    /// A fresh access token (for tests that jump past the first token's lifetime).
+    pub async fn session_token(&self) -> String {
+        self.ctl(Method::POST, "/session", serde_json::json!({})).await["access_token"].as_str().unwrap().to_string()
+    }
     pub async fn advance(&self, seconds: f64) {
         self.ctl(Method::POST, "/clock/advance", serde_json::json!({"seconds": seconds})).await;
     }
