@@ -450,3 +450,22 @@ async fn an_ask_into_a_conversation_the_server_forgot_starts_a_new_one() {
     assert_eq!(user_messages(&sim, &conv).await, vec!["What is on my calendar tomorrow?"]);
     outbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ask_that_cannot_be_saved_is_refused_not_half_queued() {
+    let sim = Sim::start().await;
+    let events = EventBus::default();
+    let dir = TempDir::new();
+    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    // The data dir turns into a file: nothing can be written there any more.
+    std::fs::remove_dir_all(&dir.0).unwrap();
+    std::fs::write(&dir.0, b"not a directory").unwrap();
+    let err = outbox.ask("Find a locksmith").await.unwrap_err();
+    assert!(matches!(err, OutboxError::Storage(_)), "{err:?}");
+    assert_eq!(serde_json::to_value(&err).unwrap()["code"], "outbox_storage");
+    assert!(outbox.entries().await.is_empty(), "the text stays in the box, not in a queue that is not on disk");
+    assert!(message_requests(&sim).await.is_empty(), "an unsaved ask is not sent");
+    outbox.shutdown().await;
+    std::fs::remove_file(&dir.0).unwrap();
+    std::fs::create_dir_all(&dir.0).unwrap();
+}

@@ -19,3 +19,41 @@ pub use goals::{ActiveGoal, GoalActionKind, GoalStepView, GoalView, Goals};
 pub use outbox::{Outbox, OutboxError, OutboxSettings};
 pub use reply::AskReply;
 pub use store::{AskState, ConversationInfo, OutboxEntry};
+
+#[cfg(test)]
+mod tests {
+    use crate::events::Event;
+    use serde_json::json;
+
+    #[test]
+    fn ask_events_serialize_for_the_windows() {
+        let sent = Event::AskSent {
+            local_id: "l1".into(),
+            reply: super::AskReply { text: "<b>hi</b>".into(), credits_used: Some(0.5), ..Default::default() },
+        };
+        let v = serde_json::to_value(sent).unwrap();
+        assert_eq!(v["type"], "ask_sent");
+        assert_eq!(v["reply"]["text"], "<b>hi</b>");
+        assert_eq!(v["reply"]["credits_used"], json!(0.5));
+        let failed = Event::AskFailed {
+            local_id: "l2".into(),
+            code: "quota_exceeded".into(),
+            message: "Out of credits.".into(),
+            server_message: None,
+            manage_plan: true,
+        };
+        let v = serde_json::to_value(failed).unwrap();
+        assert_eq!((v["type"].as_str(), v["manage_plan"].as_bool()), (Some("ask_failed"), Some(true)));
+        let v = serde_json::to_value(Event::AskWaiting {
+            local_id: "l3".into(),
+            code: "offline".into(),
+            message: "m".into(),
+            retry_in_ms: 2000,
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"type": "ask_waiting", "local_id": "l3", "code": "offline", "message": "m", "retry_in_ms": 2000})
+        );
+    }
+}
