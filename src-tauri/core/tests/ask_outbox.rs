@@ -469,3 +469,36 @@ async fn an_ask_that_cannot_be_saved_is_refused_not_half_queued() {
     std::fs::remove_file(&dir.0).unwrap();
     std::fs::create_dir_all(&dir.0).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_asks_is_sent_one_at_a_time_in_order_in_one_conversation() {
+    fn shareable<T: Send + Sync + 'static>() {}
+    shareable::<Outbox>(); // the shell keeps it in Tauri's managed state
+
+    let sim = Sim::start().await;
+    let events = EventBus::default();
+    let mut rx = events.subscribe();
+    let dir = TempDir::new();
+    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let texts: Vec<String> = (1..=5).map(|i| format!("Question number {i}?")).collect();
+    let mut ids = Vec::new();
+    for t in &texts {
+        ids.push(outbox.ask(t).await.unwrap().local_id);
+    }
+    let mut order = Vec::new();
+    let mut conversations = Vec::new();
+    while order.len() < ids.len() {
+        if let Event::AskSent { local_id, reply } =
+            next_event(&mut rx, "AskSent", |e| matches!(e, Event::AskSent { .. })).await
+        {
+            order.push(local_id);
+            conversations.push(reply.conversation_id.unwrap());
+        }
+    }
+    assert_eq!(order, ids);
+    assert!(conversations.iter().all(|c| *c == conversations[0]), "{conversations:?}");
+    assert_eq!(user_messages(&sim, &conversations[0]).await, texts);
+    let log = message_requests(&sim).await;
+    assert_eq!(log.len(), 5);
+    outbox.shutdown().await;
+}
