@@ -4,6 +4,29 @@
 //! The shell opens one [`Outbox`] at start (file in the app data dir), calls `ask`, and shows the
 //! `Ask*` events it publishes on the [`EventBus`](crate::EventBus). Goals and the cost preview are
 //! plain request helpers ([`Goals`], [`CostPreview`]).
+//!
+//! ```no_run
+//! # async fn demo(client: kallyai_core::Client, events: kallyai_core::EventBus) -> Result<(), Box<dyn std::error::Error>> {
+//! use kallyai_core::ask::{Goals, Outbox, OutboxSettings};
+//! use kallyai_core::Event;
+//!
+//! let outbox = Outbox::open("/data/dir/outbox.json", client.clone(), events.clone(), OutboxSettings::default()).await?;
+//! let mut rx = events.subscribe();
+//! let queued = outbox.ask("Book a table at Nobu for 4 tonight").await?; // on disk now
+//! while let Ok(event) = rx.recv().await {
+//!     if let Event::AskSent { local_id, reply } = event {
+//!         if local_id == queued.local_id {
+//!             if let Some(goal_id) = &reply.goal_id {
+//!                 let goal = Goals::new(client.clone()).view(goal_id).await?;
+//!                 println!("{}: {} ({:?})", goal.title, goal.status, goal.actions);
+//!             }
+//!             break;
+//!         }
+//!     }
+//! }
+//! outbox.shutdown().await;
+//! # Ok(()) }
+//! ```
 
 mod conversation;
 mod cost;
