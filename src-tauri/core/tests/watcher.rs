@@ -309,23 +309,32 @@ async fn storm(sim: &Sim, p: f64) {
 async fn twenty_rings_in_a_storm(mode: Mode, cut_stream: bool) {
     let mut s = Setup::new(mode).await;
     storm(&s.sim, 0.1).await;
+    // One at a time, so every ring changes the live list while the others are still on it
+    // (each poll and each reconnect sees them all again).
     let mut ids = Vec::new();
     for i in 0..20 {
-        ids.push(s.ring_long(&format!("Caller {i}")).await);
+        let id = s.ring_long(&format!("Caller {i}")).await;
+        s.log.until("the next ringing call", Duration::from_secs(30), |ev| ev.iter().any(|e| ringing(e, &id))).await;
+        ids.push(id);
         if cut_stream && i == 9 {
             s.stream(false).await;
         }
         if cut_stream && i == 14 {
             s.stream(true).await;
+            s.watcher().wake(); // else the watcher honours the 503's Retry-After (30 s)
         }
     }
-    s.log
-        .until("20 ringing calls", Duration::from_secs(60), |ev| ids.iter().all(|id| ev.iter().any(|e| ringing(e, id))))
-        .await;
-    for id in &ids {
+    for (i, id) in ids.iter().enumerate() {
         s.end(id, "completed").await;
+        s.log.until("the next end", Duration::from_secs(30), |ev| ev.iter().any(|e| ended(e, id))).await;
+        if cut_stream && i == 4 {
+            s.stream(false).await;
+        }
+        if cut_stream && i == 9 {
+            s.stream(true).await;
+            s.watcher().wake();
+        }
     }
-    s.log.until("20 ends", Duration::from_secs(60), |ev| ids.iter().all(|id| ev.iter().any(|e| ended(e, id)))).await;
     // A barrier: one more call through the same storm; anything repeated would be out by then.
     let last = s.ring_long("Barrier").await;
     s.log.until("the barrier call", Duration::from_secs(30), |ev| ev.iter().any(|e| ringing(e, &last))).await;
@@ -370,8 +379,16 @@ async fn stream_cut_mid_call_loses_and_repeats_no_line() {
     s.log.until("two lines", Duration::from_secs(10), |ev| lines_of(ev, &id).len() >= 2).await;
     s.stream(false).await;
     s.log.until("two more lines while polling", Duration::from_secs(10), |ev| lines_of(ev, &id).len() >= 4).await;
+    s.sim.clear_requests().await;
     s.stream(true).await;
+    s.watcher().wake(); // the 503 said Retry-After: 30; a wake looks again at once
     s.log.until("the end", Duration::from_secs(15), |ev| ev.iter().any(|e| ended(e, &id))).await;
+    let sim = &s.sim;
+    let back = common::wait_for(Duration::from_secs(10), || async {
+        sim.requests_to("GET", "/v1/inbound/events").await.iter().any(|r| r["status"] == 200)
+    })
+    .await;
+    assert!(back, "the watcher went back to the stream");
     assert_eq!(lines_of(&s.log.events, &id), script);
     assert_eq!(s.log.count(|e| ringing(e, &id)), 1);
     assert_eq!(s.log.count(|e| ended(e, &id)), 1);

@@ -54,6 +54,10 @@ pub(super) struct Runner {
     /// The bus, read for `AuthChanged` and the client's own `ConnectivityChanged`.
     rx: broadcast::Receiver<Event>,
     signed_in: bool,
+    /// Sign-outs seen on the bus; a change means "pause", even if a sign-in followed at once.
+    sign_outs: u64,
+    /// `sign_outs` when this session began.
+    session_sign_outs: u64,
     online: bool,
     failures: u32,
     network_failures: u32,
@@ -81,6 +85,8 @@ impl Runner {
             control: w.control.clone(),
             tracker: Tracker::new(w.events.clone(), Seen::load(w.seen_path.clone(), w.settings.seen_capacity)),
             signed_in: true,
+            sign_outs: 0,
+            session_sign_outs: 0,
             online: true,
             failures: 0,
             network_failures: 0,
@@ -122,7 +128,12 @@ impl Runner {
 
     fn observe(&mut self, event: Result<Event, broadcast::error::RecvError>) {
         match event {
-            Ok(Event::AuthChanged { signed_in }) => self.signed_in = signed_in,
+            Ok(Event::AuthChanged { signed_in }) => {
+                self.signed_in = signed_in;
+                if !signed_in {
+                    self.sign_outs += 1;
+                }
+            }
             Ok(Event::ConnectivityChanged { online }) => self.online = online,
             _ => {}
         }
@@ -136,6 +147,12 @@ impl Runner {
                 Err(_) => break,
             }
         }
+    }
+
+    /// A sign-out was seen since this session began (even if a sign-in followed): the shell
+    /// forgot what it showed, so the session starts over.
+    fn signed_out_meanwhile(&self) -> bool {
+        self.sign_outs != self.session_sign_outs
     }
 
     fn clock_jumped(&mut self) -> bool {
@@ -237,18 +254,18 @@ impl Runner {
     async fn paused(&mut self, cancel: &CancellationToken) -> Next {
         tracing::info!("watcher paused until sign-in");
         self.forget_session();
-        self.signed_in = false;
         let far = Instant::now() + Duration::from_secs(86_400 * 365);
-        loop {
+        // Already signed in again (the sign-in came right after the sign-out): resume at once.
+        while !self.signed_in {
             match self.wait_until(cancel, far).await {
                 Interrupt::Cancelled => return Next::Stop,
                 Interrupt::Woken => break,
-                Interrupt::AuthFlip if self.signed_in => break,
                 _ => {}
             }
         }
         tracing::info!("watcher resumed");
         self.signed_in = true;
+        self.session_sign_outs = self.sign_outs;
         self.failures = 0;
         self.first_mode()
     }
@@ -257,6 +274,9 @@ impl Runner {
 
     async fn stream(&mut self, cancel: &CancellationToken) -> Next {
         loop {
+            if self.signed_out_meanwhile() {
+                return Next::Paused;
+            }
             if !self.synced {
                 match self.start_stream_session().await {
                     Ok(true) => self.succeeded(),
@@ -337,6 +357,9 @@ impl Runner {
         let control = self.control.clone();
         self.pending_due = Instant::now() + self.pending_interval();
         loop {
+            if self.signed_out_meanwhile() {
+                return Some(Next::Paused);
+            }
             let step = tokio::select! {
                 biased;
                 _ = cancel.cancelled() => Step::Cancelled,
@@ -502,6 +525,9 @@ impl Runner {
         self.pending_due = calls_due;
         let far = calls_due + Duration::from_secs(86_400 * 365);
         loop {
+            if self.signed_out_meanwhile() {
+                return Next::Paused;
+            }
             let stream_due = if self.settings.use_stream { self.stream_check_due } else { far };
             let deadline = calls_due.min(self.pending_due).min(stream_due);
             match self.wait_until(cancel, deadline).await {
