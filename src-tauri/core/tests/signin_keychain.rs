@@ -110,3 +110,31 @@ async fn a_restart_stays_signed_in_without_a_browser() {
     session.sign_out().await.unwrap();
     assert_eq!(store.load().await.unwrap(), None, "sign-out removes the keychain entry");
 }
+
+/// Without a Secret Service the probe says so (the shell then keeps the session in memory and
+/// tells the user). keyring decides once per process, so the check runs in a child process of
+/// this test binary whose session bus address leads nowhere.
+#[test]
+fn probe_fails_without_a_secret_service() {
+    require_desktop();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "probe_child_without_bus", "--ignored", "--nocapture"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/kallyai-no-bus")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
+
+#[tokio::test]
+#[ignore = "run by probe_fails_without_a_secret_service in a child process without a session bus"]
+async fn probe_child_without_bus() {
+    let err = KeychainStore::probe().await.expect_err("no keychain without a session bus");
+    println!("probe: {err}");
+    assert!(err.to_string().starts_with("The sign-in could not be saved"), "{err}");
+    let store = KeychainStore::for_api_base("http://127.0.0.1:1");
+    assert!(store
+        .save(&TokenSet::from_grant(kallyai_core::auth::AccessToken::new("tok-en"), None, None))
+        .await
+        .is_err());
+}
