@@ -371,3 +371,27 @@ async fn a_new_sign_in_replaces_the_old_one() {
     slot.deliver(&browser(&started, "approve").await).await.unwrap();
     assert!(second.wait().await.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_code_exchange_ends_the_sign_in_after_one_attempt() {
+    let sim = Sim::start().await;
+    let flow = oauth_flow(&sim).await;
+
+    // A code the server does not know (right state): refused by the token endpoint, once.
+    let (started, handle) = SignIn::start(&sim.config(), &flow, Redirect::DeepLink).await.unwrap();
+    let state = query(&started.browser_url, "state").unwrap();
+    let forged = format!("kallyai://auth/callback?code=not-a-real-code&state={state}");
+    assert_eq!(handle.deliver(&forged).await, Err(SignInError::CodeRefused));
+    assert_eq!(handle.wait().await, Err(SignInError::CodeRefused));
+    assert_eq!(handle.deliver(&forged).await, Err(SignInError::AlreadyUsed));
+    assert_eq!(sim.requests_to("POST", TOKEN).await.len(), 1);
+
+    // The connection drops during the exchange: a network error (offline state), not a retry.
+    sim.fault(json!({"route": TOKEN, "kind": "drop_before"})).await;
+    let (started, handle) = SignIn::start(&sim.config(), &flow, Redirect::DeepLink).await.unwrap();
+    let err = handle.deliver(&browser(&started, "approve").await).await.unwrap_err();
+    let SignInError::Api(api) = &err else { panic!("{err:?}") };
+    assert!(api.is_network(), "{api:?}");
+    assert_eq!(handle.wait().await.unwrap_err(), err);
+    assert!(!err.to_string().is_empty());
+}

@@ -52,7 +52,7 @@ pub enum SignInError {
     /// code when it looks like one; `description` is the server's text, trimmed and shortened.
     Denied { error: String, description: Option<String> },
     /// The token endpoint did not accept the authorization code (or answered nonsense).
-    CodeRefused { status: Option<u16> },
+    CodeRefused,
     /// The server could not be reached (discovery, code exchange); see `ApiError::is_network`.
     Api(ApiError),
     /// Nothing came back before the timeout.
@@ -75,7 +75,7 @@ impl SignInError {
             SignInError::NoSignInPending => "no_sign_in_pending",
             SignInError::AlreadyUsed => "callback_already_used",
             SignInError::Denied { .. } => "sign_in_denied",
-            SignInError::CodeRefused { .. } => "code_refused",
+            SignInError::CodeRefused => "code_refused",
             SignInError::Api(e) => e.code(),
             SignInError::TimedOut => "sign_in_timeout",
             SignInError::Cancelled => "sign_in_cancelled",
@@ -115,7 +115,7 @@ impl fmt::Display for SignInError {
             SignInError::Denied { error, .. } => {
                 return write!(f, "KallyAI did not sign you in ({error}). Start the sign-in again.");
             }
-            SignInError::CodeRefused { .. } => "KallyAI did not accept this sign-in. Start the sign-in again.",
+            SignInError::CodeRefused => "KallyAI did not accept this sign-in. Start the sign-in again.",
             SignInError::Api(e) => return write!(f, "{e}"),
             SignInError::TimedOut => "The sign-in was not finished in time. Start it again when you are ready.",
             SignInError::Cancelled => "The sign-in was cancelled.",
@@ -183,7 +183,7 @@ mod tests {
             SignInError::AlreadyUsed,
             SignInError::Denied { error: "access_denied".into(), description: None },
             SignInError::Denied { error: "server_error".into(), description: Some("x".into()) },
-            SignInError::CodeRefused { status: Some(400) },
+            SignInError::CodeRefused,
             SignInError::TimedOut,
             SignInError::Cancelled,
             SignInError::NoFreePort,

@@ -231,7 +231,7 @@ impl Inner {
 
     async fn exchange(&self, code: AuthorizationCode) -> Result<TokenSet, SignInError> {
         match &self.exchange {
-            Exchange::None => Err(SignInError::CodeRefused { status: None }),
+            Exchange::None => Err(SignInError::CodeRefused),
             Exchange::OAuth { http, metadata, redirect_uri, verifier } => {
                 let verifier = verifier.lock().unwrap_or_else(|p| p.into_inner()).take();
                 let Some(verifier) = verifier else { return Err(SignInError::AlreadyUsed) };

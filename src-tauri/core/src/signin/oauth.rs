@@ -84,7 +84,7 @@ pub async fn exchange(
         .map_err(exchange_error)?;
     let access = answer.access_token().secret();
     if access.is_empty() {
-        return Err(SignInError::CodeRefused { status: None });
+        return Err(SignInError::CodeRefused);
     }
     let refresh = answer.refresh_token().map(|r| RefreshToken::new(r.secret().clone()));
     let expires_in = answer.expires_in().as_ref().map(Duration::as_secs);
@@ -98,7 +98,7 @@ fn exchange_error<T: oauth2::ErrorResponse>(e: RequestTokenError<HttpClientError
         // A standard error body, a KallyAI envelope that is not one, or a broken 2xx body: the
         // server did not give tokens for this code, and the code is spent either way.
         RequestTokenError::ServerResponse(_) | RequestTokenError::Parse(..) | RequestTokenError::Other(_) => {
-            SignInError::CodeRefused { status: None }
+            SignInError::CodeRefused
         }
     }
 }
