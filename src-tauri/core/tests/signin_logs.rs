@@ -1,0 +1,124 @@
+//! Sign-in at TRACE level: every `tracing` event and span field the whole process emits during
+//! the sign-in flows is captured, and none of the secrets the sim issued (tokens, codes) nor the
+//! sign-in states appear in it. Its own test binary, because the capture is process-global.
+
+mod common;
+
+use std::fmt::{Debug, Write};
+use std::sync::{Arc, Mutex};
+
+use common::Sim;
+use kallyai_core::auth::{AuthApi, MemoryStore, Session};
+use kallyai_core::signin::{discover, sign_out, Flow, Redirect, SignIn, Started};
+use kallyai_sim::SimConfig;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<String>>);
+
+struct Fields<'a>(&'a mut String);
+
+impl Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    }
+}
+
+impl Capture {
+    fn take(&self, record: impl FnOnce(&mut Fields<'_>)) {
+        let mut text = self.0.lock().unwrap();
+        record(&mut Fields(&mut text));
+        text.push('\n');
+    }
+    fn text(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Subscriber for Capture {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        self.take(|f| span.record(f));
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, values: &Record<'_>) {
+        self.take(|f| values.record(f));
+    }
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, event: &Event<'_>) {
+        self.take(|f| {
+            let _ = write!(f.0, "{} {}: ", event.metadata().level(), event.metadata().target());
+            event.record(f)
+        });
+    }
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+async fn approve(started: &Started) -> String {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let html = http.get(started.browser_url.clone()).send().await.unwrap().text().await.unwrap();
+    let field = |start: &str| {
+        let from = html.find(start).unwrap() + start.len();
+        html[from..from + html[from..].find('"').unwrap()].to_string()
+    };
+    let (action, request_id) = (field("action=\""), field("name=\"request_id\" value=\""));
+    let origin = started.browser_url.origin().ascii_serialization();
+    let resp = http
+        .post(format!("{origin}{action}"))
+        .form(&[("request_id", request_id.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    resp.headers()["location"].to_str().unwrap().to_string()
+}
+
+fn state_of(started: &Started) -> String {
+    started.browser_url.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_the_logs_at_trace_level() {
+    let capture = Capture::default();
+    tracing::subscriber::set_global_default(capture.clone()).expect("the only subscriber in this binary");
+    let mut states = Vec::new();
+
+    // OAuth through the deep link, then through the loopback, then sign-out with revocation.
+    let sim = Sim::start().await;
+    let flow = discover(&sim.config()).await.unwrap();
+    let (started, handle) = SignIn::start(&sim.config(), &flow, Redirect::DeepLink).await.unwrap();
+    states.push(state_of(&started));
+    handle.deliver(&approve(&started).await).await.unwrap();
+    let tokens = handle.wait().await.unwrap();
+    let (started, handle) = SignIn::start(&sim.config(), &flow, Redirect::Loopback).await.unwrap();
+    states.push(state_of(&started));
+    reqwest::get(approve(&started).await).await.unwrap();
+    handle.wait().await.unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let session = Session::new(AuthApi::new(sim.config()).unwrap(), store.clone());
+    session.sign_in(tokens).await.unwrap();
+    sign_out(&sim.config(), &flow, &session, store.as_ref()).await.unwrap();
+
+    // The CLI flow, where tokens travel in the callback URL.
+    let cli = Sim::start_with(SimConfig { oauth_flow: false, ..SimConfig::default() }).await;
+    let (started, handle) = SignIn::start(&cli.config(), &Flow::CliLoopback, Redirect::Loopback).await.unwrap();
+    states.push(state_of(&started));
+    reqwest::get(approve(&started).await).await.unwrap();
+    handle.wait().await.unwrap();
+
+    let logs = capture.text();
+    assert!(logs.contains("signed in"), "the capture works: {logs}");
+    let mut secrets = sim.issued_secrets().await;
+    secrets.extend(cli.issued_secrets().await);
+    assert!(secrets.len() >= 6, "tokens and codes were issued: {}", secrets.len());
+    for secret in secrets.iter().chain(&states) {
+        assert!(!logs.contains(secret.as_str()), "a secret is in the logs");
+    }
+}
