@@ -1,0 +1,97 @@
+"""Start-up and show latencies, each from an event on the bus or in the page to another."""
+import time
+
+from . import desktop
+from .busmon import member
+
+
+def cold_start(subject, busmon, trials):
+    """Process spawn (time taken just before the fork) to its RegisterStatusNotifierItem call
+    on the bus. One warm-up start first (page cache), then `trials` starts."""
+    results = []
+    for k in range(trials + 1):
+        busmon.mark()
+        spawned = subject.start()
+        registered = busmon.wait_for(
+            lambda m: m.member == "RegisterStatusNotifierItem" and desktop.pid_of_connection(m.sender) == subject.pid,
+            30)
+        if registered is None:
+            subject.stop()
+            raise RuntimeError(f"{subject.name} registered no tray item within 30 s")
+        if k > 0:
+            results.append((registered.at - spawned) * 1000)
+        subject.wait_tray()
+        subject.stop()
+    return results
+
+
+def painted_needle(subject):
+    return f'window painted window="{subject.window_label}"'
+
+
+def tray_show(subject, busmon, trials, hide):
+    """Tray menu click (the DBusMenu Event as the bus delivers it) to the page's painted report.
+    Also returns show()→painted where the subject logs `window shown` before calling show()."""
+    to_painted, show_to_painted = [], []
+    for k in range(trials + 1):
+        busmon.mark()
+        subject.log.mark()
+        subject.tray.click(subject.show_label)
+        clicked = busmon.wait_for(member("Event", "mc"), 5)
+        lines = _wait_lines(subject, painted_needle(subject), 5)
+        if clicked is None or lines is None:
+            raise RuntimeError(f"{subject.name}: no painted window after the tray click (trial {k})")
+        painted, shown = lines
+        if k > 0:  # the first show after start is the warm-up
+            to_painted.append((painted - clicked.at) * 1000)
+            if shown is not None:
+                show_to_painted.append((painted - shown) * 1000)
+        hide(subject)
+    return to_painted, show_to_painted
+
+
+def hotkey(subject, combo, trials, hide):
+    """Key press injected with xdotool (time taken just before it runs) to the page's painted
+    report. A second press must hide the box again (the hotkey toggles it)."""
+    results = []
+    for k in range(trials + 1):
+        subject.log.mark()
+        pressed = time.time()
+        desktop.key(combo)
+        lines = _wait_lines(subject, painted_needle(subject), 3)
+        if lines is None:
+            return None, f"no quick-ask box painted within 3 s of {combo} (the app registers no global hotkey yet)"
+        if k > 0:
+            results.append((lines[0] - pressed) * 1000)
+        desktop.key(combo)
+        if not desktop.wait_hidden(subject.window_title, 3):
+            hide(subject)
+    return results, None
+
+
+def _wait_lines(subject, needle, timeout):
+    """(painted time, `window shown` time or None) for the next painted report."""
+    from .timelog import stamp
+    shown = None
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for line in subject.log.new_lines():
+            if subject.logs_shown_before_show and "window shown" in line:
+                shown = stamp(line)
+            if needle in line:
+                return stamp(line), shown
+        time.sleep(0.002)
+    return None
+
+
+def hide_with_escape(subject):
+    """Esc in the focused box hides it (both pages do that); waits until no window is visible."""
+    desktop.key("Escape")
+    if not desktop.wait_hidden(subject.window_title, 3):
+        raise RuntimeError(f"{subject.name}: Esc did not hide the window")
+
+
+def hide_with_tray(subject):
+    subject.tray.click("Hide")
+    if not desktop.wait_hidden(subject.window_title, 3):
+        raise RuntimeError(f"{subject.name}: the tray's Hide did not hide the window")

@@ -1,0 +1,196 @@
+#!/usr/bin/python3
+"""`make bench`: KallyAI Desktop against bench/floor, measured in the same run on the same desktop.
+
+Runs inside scripts/with-desktop. Starts a kallyai-sim, signs the app in by seeding the keychain
+entry the app reads (service `ai.kally.desktop`, user = API base, secret = the token JSON), then
+measures each metric on the app and, where it applies, on the floor; writes
+docs/benchmarks.json and docs/benchmarks.md. Usage:
+
+  scripts/with-desktop /usr/bin/python3 bench/run.py --app BIN --sim BIN --floor BIN [--quick]
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness import ask, calls, desktop, idle, latency, machine, report, stats  # noqa: E402
+from harness.busmon import BusMonitor  # noqa: E402
+from harness.sim import Sim, wait_until  # noqa: E402
+from harness.subject import Subject  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def log(message):
+    print(f"[bench {datetime.datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def seed_keychain(api_base, tokens):
+    """Writes the entry src-tauri/core/src/auth/keychain.rs reads: service ai.kally.desktop, user
+    the API base without a trailing slash, secret {access_token, refresh_token, expires_at}."""
+    secret = json.dumps({"access_token": tokens["access_token"], "refresh_token": tokens.get("refresh_token"),
+                         "expires_at": int(time.time()) + int(tokens.get("expires_in", 3600))})
+    subprocess.run(["secret-tool", "store", "--label", f"keyring:{api_base}@ai.kally.desktop",
+                    "service", "ai.kally.desktop", "username", api_base.rstrip("/")],
+                   input=secret, text=True, check=True, timeout=10)
+
+
+def signed_in(sim, timeout):
+    """Whether the sim accepted a bearer token from the app (any authorised request, 2xx/304)."""
+    return bool(wait_until(lambda: any(r["auth"] and r["status"] < 400 for r in sim.requests()), timeout, 0.2))
+
+
+def hotkey_combo():
+    """The app's default hotkey as xdotool keys: $KALLYAI_BENCH_HOTKEY, else the first accelerator
+    string (e.g. "CmdOrCtrl+Alt+K") in src-tauri/src/hotkey.rs or settings.rs."""
+    combo = os.environ.get("KALLYAI_BENCH_HOTKEY")
+    if not combo:
+        for name in ("hotkey.rs", "settings.rs"):
+            path = os.path.join(REPO, "src-tauri", "src", name)
+            if os.path.exists(path):
+                m = re.search(r'"((?:(?:CmdOrCtrl|CommandOrControl|Control|Ctrl|Alt|Option|Super|Meta|Shift)\+)+'
+                              r'[A-Za-z0-9]+)"', open(path).read())
+                if m:
+                    combo = m.group(1)
+                    break
+    if not combo:
+        return None
+    names = {"cmdorctrl": "ctrl", "commandorcontrol": "ctrl", "control": "ctrl", "ctrl": "ctrl", "alt": "alt",
+             "option": "alt", "super": "super", "meta": "super", "shift": "shift", "space": "space"}
+    return "+".join(names.get(part.lower(), part.lower()) for part in combo.split("+"))
+
+
+def stripped_mib(binary, work):
+    copy = os.path.join(work, os.path.basename(binary) + ".stripped")
+    subprocess.run(["strip", "-o", copy, binary], check=True)
+    return os.path.getsize(copy) / 1024 / 1024
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--sim", required=True)
+    parser.add_argument("--floor", required=True)
+    parser.add_argument("--out", default=os.path.join(REPO, "docs"))
+    parser.add_argument("--quick", action="store_true", help="few trials, short windows (to try the harness)")
+    args = parser.parse_args()
+    q = args.quick
+    plan = {
+        "cold_trials": 3 if q else 10, "show_trials": 5 if q else 30, "rings": 3 if q else 20,
+        "actions": 3 if q else 20, "asks": 3 if q else 30, "settle_s": 10 if q else 40,
+        "idle_window_s": 10 if q else 60, "sample_every_s": 5 if q else 10,
+        "polling_settle_s": 5 if q else 15, "polling_window_s": 10 if q else 60,
+    }
+    began = time.time()
+    work = tempfile.mkdtemp(prefix="kallyai-bench-")
+    labels = json.load(open(os.path.join(REPO, "ui", "i18n", "en.json")))
+    rev, dirty = machine.git(REPO)
+    log(f"revision {rev[:10]}{' (dirty)' if dirty else ''}; work files in {work}")
+
+    busmon = BusMonitor(os.path.join(work, "bus.log"))
+    sim = Sim(args.sim, os.path.join(work, "sim.log"))
+    tokens = sim.session()
+    seed_keychain(sim.url, tokens)
+    app = Subject("app", args.app, ["--api-base", sim.url], {"KALLYAI_LOG": "info", "LANG": "en_US.UTF-8"}, work,
+                  quit_label=labels["tray.quit"], show_label=labels["tray.ask"], window_label="ask",
+                  window_title=labels["window.ask"])
+    floor = Subject("floor", args.floor, [], {}, work, quit_label="Quit", show_label="Show", window_label="floor",
+                    window_title="floor", logs_shown_before_show=True)
+    r = {"plan": plan, "notes": {}, "supplementary": {}}
+    try:
+        log("cold start to tray")
+        r["cold"] = {s.name: latency.cold_start(s, busmon, plan["cold_trials"]) for s in (floor, app)}
+
+        log("idle: app (event stream on) and floor side by side")
+        started = app.start()
+        floor.start()
+        app.wait_tray()
+        floor.wait_tray()
+        r["signed_in"] = signed_in(sim, 15)
+        log(f"app signed in: {r['signed_in']}")
+        r["idle"], requests, window = idle.measure([app, floor], sim, started, plan["settle_s"],
+                                                   plan["idle_window_s"], plan["sample_every_s"])
+        r["idle_requests"] = {"count": len(requests), "window_s": window,
+                              "paths": sorted({f"{x['method']} {x['path']}" for x in requests})}
+
+        log("tray menu to painted window")
+        r["tray_show"] = {
+            "app": latency.tray_show(app, busmon, plan["show_trials"], latency.hide_with_escape),
+            "floor": latency.tray_show(floor, busmon, plan["show_trials"], latency.hide_with_tray),
+        }
+        combo = hotkey_combo()
+        if combo:
+            log(f"hotkey {combo} to painted window")
+            r["hotkey"] = latency.hotkey(app, combo, plan["show_trials"], latency.hide_with_escape)
+        else:
+            r["hotkey"] = (None, "no default hotkey found in src-tauri/src/hotkey.rs or settings.rs "
+                                 "(the app registers no global hotkey yet)")
+        floor.stop()
+
+        if r["signed_in"]:
+            log("call to notification (event stream)")
+            r["notify_stream"] = calls.ring_to_notify(app, sim, busmon, plan["rings"], 15)
+            log("notification action to takeover")
+            r["takeover"] = calls.action_to_takeover(app, sim, busmon, plan["actions"], 15)
+        else:
+            why = "the app is not signed in: it made no authorised request to the sim after start"
+            r["notify_stream"] = r["takeover"] = (None, why)
+        app.stop()
+
+        log("idle requests with polling (event stream off in the sim)")
+        sim.set_stream(False)
+        started = app.start()
+        app.wait_tray()
+        time.sleep(max(0.0, started + plan["polling_settle_s"] - time.time()))
+        sim.clear_requests()
+        t0 = time.time()
+        time.sleep(plan["polling_window_s"])
+        polled = sim.requests()
+        r["polling_requests"] = {"count": len(polled), "window_s": time.time() - t0,
+                                 "paths": sorted({f"{x['method']} {x['path']}" for x in polled})}
+        if r["signed_in"]:
+            log("call to notification (polling)")
+            r["notify_polling"] = calls.ring_to_notify(app, sim, busmon, plan["rings"], 15)
+        else:
+            r["notify_polling"] = r["notify_stream"]
+        app.stop()
+        sim.set_stream(True)
+
+        if r["signed_in"]:
+            log("ask overhead (WebDriver)")
+            r["ask"] = ask.measure(args.app, ["--api-base", sim.url], sim, tokens["access_token"], plan["asks"],
+                                   "What is on my calendar today?")
+        else:
+            r["ask"] = (None, r["notify_stream"][1], {})
+
+        r["binary_mib"] = {"app": stripped_mib(args.app, work), "floor": stripped_mib(args.floor, work)}
+    finally:
+        for s in (app, floor):
+            try:
+                s.stop()
+            except Exception as error:  # noqa: BLE001
+                log(f"stopping {s.name}: {error}")
+        sim.stop()
+        busmon.stop()
+
+    r["duration_s"] = time.time() - began
+    r["machine"] = machine.describe(REPO)
+    r["git_revision"], r["git_dirty"] = rev, dirty
+    r["date"] = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    result = report.build(r)
+    report.write(result, args.out)
+    log(f"done in {r['duration_s']:.0f} s; wrote {args.out}/benchmarks.json and .md")
+    shutil.copy(os.path.join(work, "bus.log"), os.path.join(work, "bus.log.keep"))
+    print(report.summary(result))
+
+
+if __name__ == "__main__":
+    main()
