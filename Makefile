@@ -27,3 +27,14 @@ lint: deps
 official-cli: deps
 	$(CARGO) build -p kallyai-sim --locked
 	scripts/official-cli-check "$(CARGO_TARGET_DIR)/debug/kallyai-sim"
+
+## Benchmarks (not part of `make test`): release builds of the app, the sim and bench/floor (a bare
+## Tauri tray app), then every metric on a headless desktop; rewrites docs/benchmarks.{json,md}.
+.PHONY: bench
+bench: deps
+	$(CARGO) build --release -p kallyai-desktop -p kallyai-sim
+	$(CARGO) build --release --manifest-path bench/floor/Cargo.toml
+	scripts/with-desktop /usr/bin/python3 bench/run.py \
+	  --app "$(CARGO_TARGET_DIR)/release/kallyai-desktop" \
+	  --sim "$(CARGO_TARGET_DIR)/release/kallyai-sim" \
+	  --floor "$(CARGO_TARGET_DIR)/release/kallyai-bench-floor"
