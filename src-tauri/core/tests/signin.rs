@@ -395,3 +395,45 @@ async fn a_failed_code_exchange_ends_the_sign_in_after_one_attempt() {
     assert_eq!(handle.wait().await.unwrap_err(), err);
     assert!(!err.to_string().is_empty());
 }
+
+/// Raw HTTP at the loopback listener: whatever is not a well-formed GET of the callback gets an
+/// error status and leaves the sign-in waiting; then the real callback still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_at_the_loopback_port_does_not_spend_the_sign_in() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn raw(port: u16, request: &[u8]) -> String {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        String::from_utf8_lossy(&answer).lines().next().unwrap_or("").to_string()
+    }
+
+    let sim = Sim::start_with(cli_sim()).await;
+    let (started, handle) = SignIn::start(&sim.config(), &Flow::CliLoopback, Redirect::Loopback).await.unwrap();
+    let port = started.listening_port.unwrap();
+    let state = query(&started.browser_url, "state").unwrap();
+    let long = format!("GET /?access_token=a&state={state}&x={} HTTP/1.1\r\n\r\n", "a".repeat(9000));
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (format!("POST /?access_token=a&state={state} HTTP/1.1\r\n\r\n").into_bytes(), "HTTP/1.1 405"),
+        (b"GARBAGE\r\n\r\n".to_vec(), "HTTP/1.1 400"),
+        (b"GET http://evil.example/?access_token=a HTTP/1.1\r\n\r\n".to_vec(), "HTTP/1.1 400"),
+        (long.into_bytes(), "HTTP/1.1 414"),
+        (b"GET /favicon.ico HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), "HTTP/1.1 404"),
+        (b"GET /?access_token=a&state=forged HTTP/1.1\r\n\r\n".to_vec(), "HTTP/1.1 400"),
+        (format!("GET /?access_token=a&access_token=b&state={state} HTTP/1.1\r\n\r\n").into_bytes(), "HTTP/1.1 400"),
+        (b"\r\n\r\n".to_vec(), "HTTP/1.1 400"),
+    ];
+    for (request, status) in &cases {
+        let line = raw(port, request).await;
+        assert!(line.starts_with(status), "{line} for {}", String::from_utf8_lossy(&request[..request.len().min(60)]));
+    }
+    // A connection that says nothing and goes away.
+    drop(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+    assert!(handle.is_running(), "none of that ended the sign-in");
+
+    let (status, _) = browser_get(&browser(&started, "approve").await).await;
+    assert_eq!(status, 200);
+    assert_tokens_work(&sim, &handle.wait().await.unwrap()).await;
+}
