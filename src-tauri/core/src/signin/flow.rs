@@ -75,6 +75,7 @@ impl SignIn {
         Self::start_with_timeout(config, flow, redirect, Self::DEFAULT_TIMEOUT).await
     }
 
+    /// Like `start`, with its own timeout (a shell setting, or tests).
     pub async fn start_with_timeout(
         config: &Config,
         flow: &Flow,
