@@ -587,6 +587,31 @@ async fn wake_catches_up_at_once_instead_of_waiting_an_interval() {
     s.finish().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_window_polls_at_the_live_cadence() {
+    let slow = WatcherSettings {
+        idle_poll: Duration::from_secs(600),
+        pending_poll: Duration::from_secs(600),
+        stream_check: Duration::from_secs(600),
+        ..fast_settings(Mode::Poll)
+    };
+    let mut s = Setup::with_settings(slow).await;
+    s.log
+        .until("the first round", Duration::from_secs(10), |ev| {
+            ev.iter().any(|e| matches!(e, Event::NotificationsChanged { .. }))
+        })
+        .await;
+    s.watcher().set_window_open(true);
+    // Each call is seen within seconds although the idle cadence is ten minutes.
+    for name in ["First", "Second"] {
+        let id = s.ring_long(name).await;
+        s.log.until("the call", Duration::from_secs(5), |ev| ev.iter().any(|e| ringing(e, &id))).await;
+        s.end(&id, "completed").await;
+        s.log.until("its end", Duration::from_secs(5), |ev| ev.iter().any(|e| ended(e, &id))).await;
+    }
+    s.finish().await;
+}
+
 // ---- offline and back -------------------------------------------------------------------
 
 /// A token that tests can swap, counting how often the client asked for one.

@@ -110,6 +110,8 @@ impl Default for WatcherSettings {
 #[derive(Debug, Default)]
 struct Control {
     wake: Notify,
+    /// A window opened: the poller moves to the fast cadence now (the stream needs nothing).
+    window_opened: Notify,
     window_open: AtomicBool,
     running: AtomicBool,
 }
@@ -164,7 +166,7 @@ impl Watcher {
     pub fn set_window_open(&self, open: bool) {
         let was = self.control.window_open.swap(open, Ordering::SeqCst);
         if open && !was {
-            self.wake();
+            self.control.window_opened.notify_one();
         }
     }
 }

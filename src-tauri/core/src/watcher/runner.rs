@@ -39,6 +39,7 @@ enum Next {
 enum Interrupt {
     Cancelled,
     Woken,
+    WindowOpened,
     /// Signed in or out since the wait began.
     AuthFlip,
     ClockJump,
@@ -166,6 +167,11 @@ impl Runner {
 
     /// Waits until `deadline`, or less when something needs attention.
     async fn wait_until(&mut self, cancel: &CancellationToken, deadline: Instant) -> Interrupt {
+        self.wait(cancel, deadline, false).await
+    }
+
+    /// `wait_until`, also ending when a window opens (`listen_window`, the poller).
+    async fn wait(&mut self, cancel: &CancellationToken, deadline: Instant, listen_window: bool) -> Interrupt {
         let control = self.control.clone();
         let signed_in_at_start = self.signed_in;
         loop {
@@ -173,6 +179,7 @@ impl Runner {
                 biased;
                 _ = cancel.cancelled() => return Interrupt::Cancelled,
                 _ = control.wake.notified() => return Interrupt::Woken,
+                _ = control.window_opened.notified(), if listen_window => return Interrupt::WindowOpened,
                 ev = self.rx.recv() => {
                     self.observe(ev);
                     if self.signed_in != signed_in_at_start {
@@ -530,9 +537,10 @@ impl Runner {
             }
             let stream_due = if self.settings.use_stream { self.stream_check_due } else { far };
             let deadline = calls_due.min(self.pending_due).min(stream_due);
-            match self.wait_until(cancel, deadline).await {
+            match self.wait(cancel, deadline, true).await {
                 Interrupt::Cancelled => return Next::Stop,
                 Interrupt::AuthFlip if !self.signed_in => return Next::Paused,
+                Interrupt::WindowOpened => calls_due = calls_due.min(Instant::now() + self.settings.live_poll),
                 Interrupt::Woken | Interrupt::ClockJump => {
                     let now = Instant::now();
                     calls_due = now;
