@@ -240,6 +240,40 @@ async fn poll_one_call_rings_once_streams_lines_in_order_and_ends() {
     one_call_rings_once_streams_lines_in_order_and_ends(Mode::Poll).await;
 }
 
+async fn a_call_live_before_the_start_is_announced_once(mode: Mode) {
+    let sim = Sim::start().await;
+    let v = sim
+        .control(
+            "POST",
+            "/_sim/calls/ring",
+            json!({"caller_number": "+34600", "caller_name": "Early",
+                   "transcript": [{"speaker": "AI", "content": "one"}, {"speaker": "HUMAN", "content": "two"},
+                                  {"speaker": "AI", "content": "three"}],
+                   "line_interval_ms": 400}),
+        )
+        .await;
+    let id = v["id"].as_str().unwrap().to_string();
+    let bus = EventBus::new(8192);
+    let mut log = Log::new(&bus);
+    let running = Running::start(sim.client().await, &bus, None, fast_settings(mode));
+    log.until("the end", Duration::from_secs(10), |ev| ev.iter().any(|e| ended(e, &id))).await;
+    assert_eq!(log.count(|e| ringing(e, &id)), 1);
+    assert_eq!(log.count(|e| still_live(e, &id)), 0);
+    assert_eq!(lines_of(&log.events, &id), vec!["one", "two", "three"]);
+    running.stop().await;
+    sim.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_a_call_live_before_the_start_is_announced_once() {
+    a_call_live_before_the_start_is_announced_once(Mode::Stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_a_call_live_before_the_start_is_announced_once() {
+    a_call_live_before_the_start_is_announced_once(Mode::Poll).await;
+}
+
 // ---- outcomes ---------------------------------------------------------------------------
 
 async fn outcomes_from_the_sim_and_from_the_client(mode: Mode) {
@@ -609,6 +643,29 @@ async fn an_open_window_polls_at_the_live_cadence() {
         s.end(&id, "completed").await;
         s.log.until("its end", Duration::from_secs(5), |ev| ev.iter().any(|e| ended(e, &id))).await;
     }
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_jump_catches_up_at_once() {
+    // A zero threshold makes every clock check count as a jump (the real one is 30 s of drift
+    // between the wall and monotonic clocks; the detector itself is unit-tested).
+    let jumpy = WatcherSettings {
+        idle_poll: Duration::from_secs(600),
+        pending_poll: Duration::from_secs(600),
+        stream_check: Duration::from_secs(600),
+        clock_check: Duration::from_millis(100),
+        clock_jump: Duration::ZERO,
+        ..fast_settings(Mode::Poll)
+    };
+    let mut s = Setup::with_settings(jumpy).await;
+    s.log
+        .until("the first round", Duration::from_secs(10), |ev| {
+            ev.iter().any(|e| matches!(e, Event::NotificationsChanged { .. }))
+        })
+        .await;
+    let id = s.ring_long("Jump").await;
+    s.log.until("the call after a clock jump", Duration::from_secs(5), |ev| ev.iter().any(|e| ringing(e, &id))).await;
     s.finish().await;
 }
 

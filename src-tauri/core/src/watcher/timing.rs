@@ -43,7 +43,7 @@ impl ClockWatch {
         let mono_elapsed = mono.saturating_duration_since(self.mono).as_secs_f64();
         self.wall = wall;
         self.mono = mono;
-        (wall_elapsed - mono_elapsed).abs() > threshold.as_secs_f64()
+        (wall_elapsed - mono_elapsed).abs() >= threshold.as_secs_f64()
     }
 }
 
