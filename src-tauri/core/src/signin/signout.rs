@@ -14,6 +14,8 @@ pub enum Revocation {
     NotOffered,
     /// The server confirmed the revocation.
     Revoked,
+    /// The store held no tokens, so there was nothing to revoke.
+    NothingStored,
     /// The server could not be asked or refused; the tokens expire on their own.
     Failed(ApiError),
 }
@@ -54,7 +56,7 @@ pub async fn sign_out(
 ) -> Result<Revocation, StoreError> {
     let revocation = match store.load().await {
         Ok(Some(tokens)) => revoke(config, flow, &tokens).await,
-        Ok(None) => Revocation::Revoked,
+        Ok(None) => Revocation::NothingStored,
         Err(e) => {
             tracing::info!(error = %e, "could not read the tokens to revoke them");
             Revocation::Failed(ApiError::not_signed_in())
