@@ -103,7 +103,10 @@ impl Notifier for Freedesktop {
                 let mut map = shown.lock().expect("notices lock");
                 let current =
                     map.get(&notice.key).is_some_and(|s| s.generation == generation && Arc::ptr_eq(&s.handle, &handle));
-                if current {
+                // A notice acted on stays on screen (a resident one does) until the app replaces
+                // it with the outcome or withdraws it, so it keeps its place; only a closed one is
+                // forgotten.
+                if current && matches!(response, None | Some(Response::Closed)) {
                     map.remove(&notice.key);
                 }
                 current
