@@ -8,6 +8,10 @@ pub mod tray;
 pub mod wait;
 pub mod webdriver;
 pub mod x11;
+pub mod browser_sign_in;
+pub mod notification_bus;
+pub mod sim_calls;
+pub mod tray_icon;
 
 use std::path::PathBuf;
 
