@@ -38,6 +38,22 @@
 //! `clock_jump` between two checks. Publishes `ConnectivityChanged` only on transitions (and not
 //! again when the client already published the same state). Stops when the cancellation token
 //! fires, after saving what it has seen.
+//!
+//! ```no_run
+//! # async fn demo(client: kallyai_core::Client, events: kallyai_core::EventBus) {
+//! use kallyai_core::{Watcher, WatcherSettings};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! let seen = std::path::PathBuf::from("/path/to/app-data/watcher-seen.json");
+//! let watcher = Watcher::new(client, events.clone(), Some(seen), WatcherSettings::default());
+//! let cancel = CancellationToken::new();
+//! let task = watcher.spawn(cancel.clone());
+//! watcher.wake(); // after resume from sleep or a network change
+//! watcher.set_window_open(true); // the call popup or recent-calls window is showing
+//! cancel.cancel(); // quit
+//! let _ = task.await;
+//! # }
+//! ```
 
 mod pending;
 mod runner;
