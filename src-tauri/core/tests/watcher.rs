@@ -597,6 +597,66 @@ async fn poll_sign_out_pauses_and_sign_in_resumes() {
     sign_out_pauses_and_sign_in_resumes(Mode::Poll).await;
 }
 
+/// Counts what the client asks of the session.
+struct Counting {
+    inner: Arc<kallyai_core::auth::Session>,
+    asked: AtomicUsize,
+}
+
+#[async_trait]
+impl TokenSource for Counting {
+    async fn bearer(&self) -> Result<AccessToken, ApiError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        self.inner.bearer().await
+    }
+    async fn on_unauthorized(&self, rejected: &AccessToken) -> Result<bool, ApiError> {
+        self.inner.on_unauthorized(rejected).await
+    }
+}
+
+async fn signed_out_means_no_requests(mode: Mode) {
+    let sim = Sim::start().await;
+    let bus = EventBus::new(8192);
+    let mut log = Log::new(&bus);
+    let (_, session) = sim.session_client(&bus).await;
+    let counting = Arc::new(Counting { inner: session.clone(), asked: AtomicUsize::new(0) });
+    let client = Client::new(sim.config(), counting.clone()).unwrap();
+    let watched = Running::start(client, &bus, None, fast_settings(mode));
+    log.until("the first round", Duration::from_secs(10), |ev| {
+        ev.iter().any(|e| matches!(e, Event::NotificationsChanged { .. }))
+    })
+    .await;
+    session.sign_out().await.unwrap();
+    log.until("the sign-out", Duration::from_secs(5), |ev| ev.contains(&Event::AuthChanged { signed_in: false })).await;
+    // A second, signed-in watcher on the same sim is the clock: once it has polled the live
+    // calls ten times, the first one has had ten chances to ask for a token.
+    let asked_at_sign_out = counting.asked.load(Ordering::SeqCst);
+    let other_bus = EventBus::new(8192);
+    sim.clear_requests().await;
+    let clock = Running::start(sim.client().await, &other_bus, None, fast_settings(Mode::Poll));
+    let sim_ref = &sim;
+    let ticked = common::wait_for(Duration::from_secs(20), || async {
+        sim_ref.requests_to("GET", "/v1/inbound/calls").await.len() >= 10
+    })
+    .await;
+    assert!(ticked);
+    let asked = counting.asked.load(Ordering::SeqCst) - asked_at_sign_out;
+    assert!(asked <= 1, "{mode:?}: {asked} token requests while signed out");
+    clock.stop().await;
+    watched.stop().await;
+    sim.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_signed_out_means_no_requests() {
+    signed_out_means_no_requests(Mode::Stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_signed_out_means_no_requests() {
+    signed_out_means_no_requests(Mode::Poll).await;
+}
+
 // ---- wake -------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
