@@ -783,6 +783,25 @@ async fn offline_and_back_is_one_change_each_way() {
     second.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_ends_a_request_in_flight() {
+    let sim = Sim::start().await;
+    for route in ["/v1/inbound/*", "/v1/notifications/*"] {
+        sim.fault(json!({"route": route, "kind": "latency", "latency_ms": 30_000})).await;
+    }
+    let tokens = Arc::new(Swappable { token: Mutex::new(sim.tokens().await.access), asked: AtomicUsize::new(0) });
+    let client = Client::new(sim.config(), tokens.clone()).unwrap();
+    let bus = EventBus::default();
+    let running = Running::start(client, &bus, None, fast_settings(Mode::Stream));
+    let sent = common::wait_for(Duration::from_secs(5), || async { tokens.asked.load(Ordering::SeqCst) >= 1 }).await;
+    assert!(sent, "the first request went out");
+    let asked = Instant::now();
+    running.cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(2), running.task).await.expect("stopped without waiting 30 s").unwrap();
+    assert!(asked.elapsed() < Duration::from_secs(2));
+    sim.server.shutdown().await;
+}
+
 // ---- idle request rate ------------------------------------------------------------------
 
 /// Counts the watcher's requests over a stretch of idle time (settings scaled down by

@@ -114,11 +114,22 @@ impl Runner {
     pub async fn run(mut self, cancel: &CancellationToken) {
         let mut next = self.first_mode();
         loop {
-            next = match next {
-                Next::Stop => break,
-                Next::Paused => self.paused(cancel).await,
-                Next::Stream => self.stream(cancel).await,
-                Next::Poll => self.poll(cancel).await,
+            if matches!(next, Next::Stop) {
+                break;
+            }
+            // Cancellation also ends a request in flight (the client may be waiting out a
+            // server's Retry-After), so quitting never waits for the network.
+            next = tokio::select! {
+                biased;
+                _ = cancel.cancelled() => Next::Stop,
+                n = async {
+                    match next {
+                        Next::Stop => Next::Stop,
+                        Next::Paused => self.paused(cancel).await,
+                        Next::Stream => self.stream(cancel).await,
+                        Next::Poll => self.poll(cancel).await,
+                    }
+                } => n,
             };
         }
         self.tracker.flush();
