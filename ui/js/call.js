@@ -49,6 +49,20 @@ async function load(callId) {
   showFace("face-call");
 }
 
+// The server's transcript is the truth; a transcript_line event only says there is more. Appending
+// the event's own line would repeat lines the popup already read when it opened (the watcher may
+// announce them later). Refreshes run one after another and append only the lines not shown yet.
+let transcriptQueue = Promise.resolve();
+function refreshTranscript(callId) {
+  transcriptQueue = transcriptQueue.then(async () => {
+    const details = await invoke("call_details", { callId }).catch(() => null);
+    if (!details || current?.callId !== callId) return;
+    const list = $("transcript");
+    list.append(...details.transcript.slice(list.children.length).map(line));
+    $("transcript-empty").hidden = list.children.length > 0;
+  });
+}
+
 async function act(action) {
   if (!current?.live) return;
   $("error").textContent = "";
@@ -92,10 +106,8 @@ await startWindow(() => {});
 await listen("core://event", ({ payload: event }) => {
   if (event.type === "call_ringing" || event.type === "call_still_live") load(event.call_id);
   else if (event.call_id !== current?.callId) return;
-  else if (event.type === "transcript_line") {
-    $("transcript").append(line(event));
-    $("transcript-empty").hidden = true;
-  } else if (event.type === "call_ended") showEnded(event.outcome);
+  else if (event.type === "transcript_line") refreshTranscript(event.call_id);
+  else if (event.type === "call_ended") showEnded(event.outcome);
 });
 await listen("call://select", ({ payload: callId }) => load(callId));
 window.addEventListener("focus", () => current && load(current.callId));
