@@ -177,12 +177,27 @@ pub fn invoke_takeover() {
     run("dunstctl", &["action", "0"]);
 }
 
-/// Invokes the topmost notification's default action (a click on the notification itself): with
-/// the rig's `takeover` rule switched off for a moment, `dunstctl action` runs the default action.
-pub fn invoke_default() {
-    run("dunstctl", &["rule", "kallyai_default_action", "disable"]);
-    run("dunstctl", &["action", "0"]);
-    run("dunstctl", &["rule", "kallyai_default_action", "enable"]);
+/// While this lives, `dunstctl action 0` runs a notification's default action (a click on the
+/// notification itself) instead of `takeover`. dunst applies rules when a notification arrives,
+/// so take this before the notification is shown.
+pub struct DefaultActionOnClick(());
+
+impl DefaultActionOnClick {
+    pub fn take() -> DefaultActionOnClick {
+        run("dunstctl", &["rule", "kallyai_default_action", "disable"]);
+        DefaultActionOnClick(())
+    }
+
+    /// A click on the topmost notification.
+    pub fn click(&self) {
+        run("dunstctl", &["action", "0"]);
+    }
+}
+
+impl Drop for DefaultActionOnClick {
+    fn drop(&mut self) {
+        let _ = Command::new("dunstctl").args(["rule", "kallyai_default_action", "enable"]).status();
+    }
 }
 
 /// Picks the action whose label contains `label` from dunst's context menu. dunst runs the rig's
