@@ -14,6 +14,23 @@ fn main() {
         "signin_reopen",
         "signin_cancel",
         "sign_out",
+        "ask_send",
+        "ask_overview",
+        "ask_resend",
+        "ask_discard",
+        "ask_new_conversation",
+        "ask_continue_conversation",
+        "ask_conversations",
+        "ask_history",
+        "ask_goal",
+        "ask_goal_action",
+        "ask_estimate",
+        "open_link",
+        "manage_plan",
+        "credits_state",
+        "credits_details",
+        "settings_get",
+        "settings_set",
     ]);
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -10,11 +10,12 @@ use kallyai_core::api::calls::TranscriptEntry;
 use kallyai_core::api::inbound::InboundCall;
 use kallyai_core::Event;
 use serde::Serialize;
-use tauri::AppHandle;
+use tauri::{AppHandle, Emitter};
 
 use crate::commands::CommandError;
 use crate::i18n::text;
 use crate::notify::{Notice, Response};
+use crate::settings::CallAlert;
 use crate::shell::shell;
 use crate::windows::{self, Panel};
 
@@ -123,7 +124,7 @@ pub fn on_event(app: &AppHandle, event: &Event) {
             shell.refresh_tray_calls(app);
             // A call announced before a restart was notified then; it only rings in the tray now.
             if matches!(event, Event::CallRinging { .. }) {
-                notify_ringing(app, &call);
+                alert(app, &call);
             }
         }
         Event::CallEnded { call_id, .. } => {
@@ -133,6 +134,21 @@ pub fn on_event(app: &AppHandle, event: &Event) {
             shell.refresh_tray_calls(app);
         }
         _ => {}
+    }
+}
+
+/// Announces a new call the way the settings say: a notification, the popup, or both.
+fn alert(app: &AppHandle, call: &LiveCall) {
+    let shell = shell(app);
+    let alert = shell.settings.call_alert();
+    let notifications_on = shell.settings.notify_calls();
+    if notifications_on && alert != CallAlert::Popup {
+        notify_ringing(app, call);
+    }
+    // Without a notification, the popup does the job.
+    if alert != CallAlert::Notification || !notifications_on {
+        let _ = app.emit_to(Panel::Call.label(), "call://select", call.call_id.clone());
+        windows::show(app, Panel::Call);
     }
 }
 

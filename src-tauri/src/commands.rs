@@ -6,8 +6,14 @@ use tauri::{AppHandle, State, WebviewWindow};
 
 use kallyai_core::api::inbound::{InboundCall, InboundQuery};
 
+use kallyai_core::api::coordination::{Conversation, HistoryMessage};
+use kallyai_core::ask::{GoalActionKind, GoalView, OutboxEntry};
+
 use crate::action::Action;
+use crate::ask::{self, AskOverview, CostHint};
 use crate::calls::{self, CallAction, CallDetails};
+use crate::credits::{self, CreditsDetails, CreditsView};
+use crate::settings::{self, Settings, SettingsError, SettingsView};
 use crate::shell::{AppState, Shell};
 use crate::windows::Panel;
 
@@ -94,4 +100,93 @@ pub fn signin_cancel(app: AppHandle) {
 #[tauri::command]
 pub async fn sign_out(app: AppHandle) -> Result<(), CommandError> {
     crate::signin::sign_out(&app).await
+}
+
+#[tauri::command]
+pub async fn ask_send(app: AppHandle, text: String) -> Result<OutboxEntry, CommandError> {
+    ask::send(&app, &text).await
+}
+
+#[tauri::command]
+pub async fn ask_overview(app: AppHandle) -> Result<AskOverview, CommandError> {
+    ask::overview(&app).await
+}
+
+#[tauri::command]
+pub async fn ask_resend(app: AppHandle, local_id: String, text: Option<String>) -> Result<OutboxEntry, CommandError> {
+    ask::resend(&app, &local_id, text.as_deref()).await
+}
+
+#[tauri::command]
+pub async fn ask_discard(app: AppHandle, local_id: String) -> Result<(), CommandError> {
+    ask::discard(&app, &local_id).await
+}
+
+#[tauri::command]
+pub async fn ask_new_conversation(app: AppHandle) -> Result<(), CommandError> {
+    ask::new_conversation(&app).await
+}
+
+#[tauri::command]
+pub async fn ask_continue_conversation(app: AppHandle, conversation_id: String) -> Result<(), CommandError> {
+    ask::continue_conversation(&app, &conversation_id).await
+}
+
+#[tauri::command]
+pub async fn ask_conversations(app: AppHandle) -> Result<Vec<Conversation>, CommandError> {
+    ask::conversations(&app).await
+}
+
+#[tauri::command]
+pub async fn ask_history(app: AppHandle, conversation_id: Option<String>) -> Result<Vec<HistoryMessage>, CommandError> {
+    ask::history(&app, conversation_id.as_deref()).await
+}
+
+#[tauri::command]
+pub async fn ask_goal(app: AppHandle, goal_id: String) -> Result<GoalView, CommandError> {
+    ask::goal(&app, &goal_id).await
+}
+
+#[tauri::command]
+pub async fn ask_goal_action(
+    app: AppHandle,
+    goal_id: String,
+    action: GoalActionKind,
+) -> Result<GoalView, CommandError> {
+    ask::goal_action(&app, &goal_id, action).await
+}
+
+#[tauri::command]
+pub async fn ask_estimate(app: AppHandle, text: String) -> Option<CostHint> {
+    ask::estimate(&app, &text).await
+}
+
+#[tauri::command]
+pub fn open_link(app: AppHandle, url: String) -> Result<(), CommandError> {
+    ask::open_link(&app, &url)
+}
+
+#[tauri::command]
+pub async fn manage_plan(app: AppHandle) -> Result<(), CommandError> {
+    ask::manage_plan(&app).await
+}
+
+#[tauri::command]
+pub fn credits_state(shell: State<'_, Shell>) -> CreditsView {
+    shell.credits.view(shell.lang(), shell.settings.low_credit_percent())
+}
+
+#[tauri::command]
+pub async fn credits_details(app: AppHandle) -> Result<CreditsDetails, CommandError> {
+    credits::details(&app).await
+}
+
+#[tauri::command]
+pub fn settings_get(app: AppHandle) -> SettingsView {
+    settings::view(&app)
+}
+
+#[tauri::command]
+pub async fn settings_set(app: AppHandle, settings: Settings) -> Result<SettingsView, SettingsError> {
+    settings::update(&app, settings).await
 }

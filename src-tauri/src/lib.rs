@@ -1,9 +1,11 @@
 //! KallyAI Desktop: the Tauri app shell. `run` builds the app; each module has one concern.
 
 pub mod action;
+mod ask;
 mod calls;
 pub mod cli;
 mod commands;
+mod credits;
 pub mod deep_link;
 mod dispatch;
 pub mod i18n;
@@ -12,6 +14,7 @@ mod lifecycle;
 mod link_handler;
 mod logging;
 mod notify;
+mod settings;
 mod shell;
 mod signin;
 mod tray;
@@ -35,7 +38,10 @@ use crate::tray::Tray;
 
 /// Starts the app, or hands `launch` to the instance that is already running and returns.
 pub fn run(launch: Launch) -> ExitCode {
-    let config = match Config::from_env_or(launch.api_base.as_deref()) {
+    // The flag and the environment win over the server chosen in settings.
+    let saved_base = config_dir().and_then(|dir| settings::saved_api_base(&dir));
+    let base = launch.api_base.clone().or(std::env::var(kallyai_core::config::API_BASE_ENV).ok()).or(saved_base);
+    let config = match Config::from_env_or(base.as_deref()) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("kallyai-desktop: {error}");
@@ -59,6 +65,18 @@ pub fn run(launch: Launch) -> ExitCode {
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| forwarded_launch(app, argv)))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_store::Builder::new().build())
+        .plugin(tauri_plugin_autostart::Builder::new().build())
+        .plugin(
+            tauri_plugin_global_shortcut::Builder::new()
+                .with_handler(|app, _shortcut, event| {
+                    if event.state == tauri_plugin_global_shortcut::ShortcutState::Pressed {
+                        tracing::info!("hotkey pressed");
+                        windows::toggle(app, windows::Panel::Ask);
+                    }
+                })
+                .build(),
+        )
         .manage(shell)
         .invoke_handler(tauri::generate_handler![
             commands::app_state,
@@ -72,7 +90,24 @@ pub fn run(launch: Launch) -> ExitCode {
             commands::signin_start,
             commands::signin_reopen,
             commands::signin_cancel,
-            commands::sign_out
+            commands::sign_out,
+            commands::ask_send,
+            commands::ask_overview,
+            commands::ask_resend,
+            commands::ask_discard,
+            commands::ask_new_conversation,
+            commands::ask_continue_conversation,
+            commands::ask_conversations,
+            commands::ask_history,
+            commands::ask_goal,
+            commands::ask_goal_action,
+            commands::ask_estimate,
+            commands::open_link,
+            commands::manage_plan,
+            commands::credits_state,
+            commands::credits_details,
+            commands::settings_get,
+            commands::settings_set
         ])
         .setup(move |app| {
             setup(app.handle(), startup_actions)?;
@@ -96,6 +131,22 @@ pub fn run(launch: Launch) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
+/// Where tauri-plugin-store keeps settings.json (the app config dir), found before the app is
+/// built so a server chosen in settings applies from the start.
+fn config_dir() -> Option<std::path::PathBuf> {
+    let base = if cfg!(target_os = "windows") {
+        std::env::var_os("APPDATA").map(std::path::PathBuf::from)
+    } else if cfg!(target_os = "macos") {
+        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join("Library/Application Support"))
+    } else {
+        std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")))
+    };
+    base.map(|dir| dir.join("ai.kally.desktop"))
+}
+
 /// The keychain when one is usable; otherwise memory, and the UI says the sign-in is not kept.
 fn token_store(config: &Config) -> (Arc<dyn TokenStore>, bool) {
     match tauri::async_runtime::block_on(KeychainStore::probe()) {
@@ -110,14 +161,17 @@ fn token_store(config: &Config) -> (Arc<dyn TokenStore>, bool) {
 fn setup(app: &AppHandle, startup_actions: Vec<Action>) -> Result<(), Box<dyn std::error::Error>> {
     logging::init(app.path().app_log_dir().ok().as_deref());
     let shell = shell(app);
-    let lang = shell.lang();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), api_base = %shell.client.config().api_base(), "starting");
 
+    settings::apply_at_start(app);
+    let lang = shell.lang();
     shell.set_tray(Tray::build(app, lang, dispatch::menu_command)?);
     windows::create_all(app, |panel| text(lang, &format!("window.{}", panel.label())))?;
     follow_core_events(app);
     shell.refresh_views(app);
     start_watcher(app);
+    ask::open(app);
+    credits::follow(app);
     restore_session(app);
 
     register_link_handler(app);
@@ -172,18 +226,23 @@ fn open_link(app: &AppHandle, link: &str) {
 fn register_link_handler(app: &AppHandle) {
     #[cfg(target_os = "linux")]
     {
-        let _ = app;
         // Runs xdg-mime, which takes a while: off the start-up path.
-        std::thread::spawn(|| {
+        let app = app.clone();
+        std::thread::spawn(move || {
             let result =
                 std::env::current_exe().map_err(|e| e.to_string()).and_then(|exe| link_handler::register(&exe));
-            if let Err(error) = result {
-                tracing::warn!(%error, "could not register the kallyai:// link handler");
+            match result {
+                Ok(()) => {
+                    tracing::debug!("kallyai:// links open this app");
+                    shell(&app).signin.links_registered.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(error) => tracing::warn!(%error, "could not register the kallyai:// link handler"),
             }
         });
     }
+    // Packages register the scheme on macOS and Windows.
     #[cfg(not(target_os = "linux"))]
-    let _ = app;
+    shell(app).signin.links_registered.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Starts following inbound calls and pending items. The ids already notified are kept in the

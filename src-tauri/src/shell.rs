@@ -40,6 +40,9 @@ pub struct Shell {
     pub store: Arc<dyn TokenStore>,
     session_saved: bool,
     pub signin: SignInState,
+    pub asking: crate::ask::Asking,
+    pub credits: crate::credits::CreditsState,
+    pub settings: crate::settings::SettingsState,
     /// Follows inbound calls and pending items (started in setup, once the data dir is known).
     pub watcher: std::sync::OnceLock<Arc<kallyai_core::Watcher>>,
     account_name: Mutex<Option<String>>,
@@ -92,6 +95,9 @@ impl Shell {
             store,
             session_saved,
             signin: SignInState::default(),
+            asking: Default::default(),
+            credits: Default::default(),
+            settings: Default::default(),
             watcher: std::sync::OnceLock::new(),
             account_name: Mutex::new(None),
             calls: Calls::default(),
@@ -107,6 +113,21 @@ impl Shell {
 
     pub fn lang(&self) -> Lang {
         *self.lang.read().expect("lang lock")
+    }
+
+    /// Switches every string the app shows, without a restart.
+    pub fn set_lang(&self, app: &AppHandle, lang: Lang) {
+        *self.lang.write().expect("lang lock") = lang;
+        if let Some(tray) = self.tray.lock().expect("tray lock").as_ref() {
+            tray.relabel(lang);
+        }
+        crate::windows::retitle(app, |panel| crate::i18n::text(lang, &format!("window.{}", panel.label())));
+        self.refresh_tray_calls(app);
+        self.refresh_views(app);
+    }
+
+    pub fn credits_remaining(&self) -> Option<f64> {
+        self.credits.remaining()
     }
 
     pub fn state(&self) -> AppState {
@@ -170,6 +191,7 @@ impl Shell {
             self.refresh_views(app);
         }
         crate::calls::on_event(app, event);
+        follow_up(app, event);
         let _ = app.emit("core://event", event);
     }
 
@@ -177,8 +199,10 @@ impl Shell {
     pub fn refresh_views(&self, app: &AppHandle) {
         let state = self.state();
         let tray_state = self.view.lock().expect("view lock").tray_state();
+        let credits = self.credits.view(state.lang, self.settings.low_credit_percent());
+        let status_line = credits.summary.filter(|_| state.signed_in && state.online);
         if let Some(tray) = self.tray.lock().expect("tray lock").as_ref() {
-            tray.show_state(state.lang, tray_state, None);
+            tray.show_state(state.lang, tray_state, status_line.as_deref());
         }
         let _ = app.emit("app://state", &state);
     }
@@ -198,6 +222,7 @@ impl Shell {
     pub fn forget_user_data(&self, app: &AppHandle) {
         self.account_name.lock().expect("account lock").take();
         self.calls.clear();
+        self.credits.clear();
         self.ask_prefill.lock().expect("prefill lock").take();
         self.refresh_tray_calls(app);
         self.refresh_views(app);
@@ -214,4 +239,22 @@ impl Shell {
 /// The shell, from anywhere that has the app handle.
 pub fn shell(app: &AppHandle) -> tauri::State<'_, Shell> {
     app.state::<Shell>()
+}
+
+/// What else an event means for the shell: the balance changes after asks and calls, a 402 means
+/// out of credits, a sign-in loads the account's data.
+fn follow_up(app: &AppHandle, event: &Event) {
+    let refresh_credits = match event {
+        Event::AskFailed { manage_plan: true, .. } => {
+            crate::credits::mark_out_of_credits(app);
+            false
+        }
+        Event::AskSent { .. } | Event::CreditsChanged { .. } | Event::CallEnded { .. } => true,
+        Event::AuthChanged { signed_in } => *signed_in,
+        _ => false,
+    };
+    if refresh_credits {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move { crate::credits::refresh(&app).await });
+    }
 }

@@ -59,6 +59,8 @@ mod id {
 /// The tray and the menu items whose text changes with the state.
 pub struct Tray {
     icon: TrayIcon,
+    /// The fixed entries with their string keys, relabelled when the language changes.
+    labelled: Vec<(MenuItem<Wry>, &'static str)>,
     menu: Menu<Wry>,
     /// Entries for the calls being screened now, at the top of the menu.
     call_items: std::sync::Mutex<Vec<MenuItem<Wry>>>,
@@ -92,18 +94,26 @@ impl Tray {
         let item = |id: &str, key: &str| MenuItem::with_id(app, id, text(lang, key), true, None::<&str>);
         let status = MenuItem::with_id(app, id::STATUS, text(lang, state.status_key()), false, None::<&str>)?;
         let account = item(id::ACCOUNT, "tray.sign_in")?;
+        let labelled = vec![
+            (item(id::ASK, "tray.ask")?, "tray.ask"),
+            (item(id::CALLS, "tray.calls")?, "tray.calls"),
+            (item(id::CREDITS, "tray.credits")?, "tray.credits"),
+            (item(id::SETTINGS, "tray.settings")?, "tray.settings"),
+            (item(id::QUIT, "tray.quit")?, "tray.quit"),
+        ];
+        let [ask, calls, credits, settings, quit] = [0, 1, 2, 3, 4].map(|i| &labelled[i].0);
         let menu = Menu::with_items(
             app,
             &[
                 &status,
                 &PredefinedMenuItem::separator(app)?,
-                &item(id::ASK, "tray.ask")?,
-                &item(id::CALLS, "tray.calls")?,
-                &item(id::CREDITS, "tray.credits")?,
-                &item(id::SETTINGS, "tray.settings")?,
+                ask,
+                calls,
+                credits,
+                settings,
                 &PredefinedMenuItem::separator(app)?,
                 &account,
-                &item(id::QUIT, "tray.quit")?,
+                quit,
             ],
         )?;
         let signed_in = Arc::new(AtomicBool::new(false));
@@ -130,7 +140,7 @@ impl Tray {
                 on_command(app, command);
             })
             .build(app)?;
-        Ok(Tray { icon, menu, call_items: Default::default(), status, account, signed_in })
+        Ok(Tray { icon, labelled, menu, call_items: Default::default(), status, account, signed_in })
     }
 
     /// Shows `state` in the icon and the first menu line; `status_line` replaces the generic
@@ -158,6 +168,14 @@ fn call_command(id: &str) -> Option<MenuCommand> {
 }
 
 impl Tray {
+    /// Relabels the fixed entries in `lang` (the status and account lines follow `show_state`).
+    pub fn relabel(&self, lang: Lang) {
+        for (item, key) in &self.labelled {
+            let _ = item.set_text(text(lang, key));
+        }
+        let _ = self.icon.set_tooltip(Some(text(lang, "tray.tooltip")));
+    }
+
     /// Puts the live calls, with their actions, at the top of the menu (or takes them away).
     pub fn show_calls(&self, app: &AppHandle, lang: Lang, calls: &[LiveCall]) {
         let mut items = self.call_items.lock().expect("tray calls lock");

@@ -57,10 +57,10 @@ impl Panel {
 
     fn spec(self) -> Spec {
         let (page, width, height, floating) = match self {
-            Panel::Ask => ("ask.html", 640.0, 420.0, true),
+            Panel::Ask => ("ask.html", 640.0, 480.0, true),
             Panel::Call => ("call.html", 380.0, 520.0, true),
             Panel::Credits => ("credits.html", 420.0, 520.0, false),
-            Panel::Settings => ("settings.html", 520.0, 560.0, false),
+            Panel::Settings => ("settings.html", 560.0, 640.0, false),
             Panel::SignIn => ("signin.html", 440.0, 320.0, false),
             Panel::Calls => ("calls.html", 520.0, 600.0, false),
         };
@@ -152,4 +152,20 @@ fn center_on_pointer_monitor(app: &AppHandle, window: &WebviewWindow) {
     // A little above the middle, like a spotlight box.
     let y = area.position.y + (area.size.height as i32 - size.height as i32) / 3;
     let _ = window.set_position(PhysicalPosition::new(x, y));
+}
+
+/// Retitles every window (after a language change).
+pub fn retitle(app: &AppHandle, title_of: impl Fn(Panel) -> String) {
+    for panel in Panel::ALL {
+        if let Some(window) = app.get_webview_window(panel.label()) {
+            let _ = window.set_title(&title_of(panel));
+        }
+    }
+}
+
+/// Whether the call popup stays above other windows (a setting).
+pub fn set_call_on_top(app: &AppHandle, on_top: bool) {
+    if let Some(window) = app.get_webview_window(Panel::Call.label()) {
+        let _ = window.set_always_on_top(on_top);
+    }
 }

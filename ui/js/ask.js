@@ -1,17 +1,270 @@
-import { startWindow, listen, invoke } from "./common.js";
+import { startWindow, listen, invoke, t } from "./common.js";
 
-const input = document.getElementById("ask-input");
+const $ = (id) => document.getElementById(id);
+const input = $("ask-input");
+const HISTORY_KEY = "ask.history";
+let state = null;
+let lastLocalId = null;
+let shownGoal = null;
 
-// A prefill arrives with --ask TEXT or kallyai://ask?q=TEXT; the box is already loaded (hidden).
+// ---- earlier asks, walked with Up/Down (kept on this computer only)
+const history = JSON.parse(localStorage.getItem(HISTORY_KEY) || "[]");
+let historyIndex = history.length;
+function remember(text) {
+  if (history[history.length - 1] !== text) history.push(text);
+  while (history.length > 50) history.shift();
+  localStorage.setItem(HISTORY_KEY, JSON.stringify(history));
+  historyIndex = history.length;
+}
+
+// ---- server text is never HTML: text nodes, with web links made clickable
+function linkified(text) {
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(/https?:\/\/[^\s<>"')]+/g)) {
+    nodes.push(document.createTextNode(text.slice(last, match.index)));
+    const a = document.createElement("a");
+    a.href = match[0];
+    a.textContent = match[0];
+    a.addEventListener("click", (event) => {
+      event.preventDefault();
+      invoke("open_link", { url: match[0] });
+    });
+    nodes.push(a);
+    last = match.index + match[0].length;
+  }
+  nodes.push(document.createTextNode(text.slice(last)));
+  return nodes;
+}
+
+function button(label, onClick, className = "") {
+  const b = document.createElement("button");
+  b.textContent = label;
+  if (className) b.className = className;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+// ---- the outbox: asks not answered yet, and asks the server refused
+const entries = new Map();
+function renderQueue() {
+  const items = [...entries.values()].map((entry) => {
+    const li = document.createElement("li");
+    li.dataset.localId = entry.local_id;
+    li.className = `queued ${entry.kind}`;
+    const text = document.createElement("p");
+    text.textContent = entry.text;
+    const status = document.createElement("p");
+    status.className = entry.kind === "failed" ? "error" : "hint";
+    status.textContent = entry.kind === "failed" ? entry.message : entry.kind === "sending" ? t("ask.sending") : t("ask.queued") + (entry.message ? ` ${entry.message}` : "");
+    li.append(text, status);
+    if (entry.kind === "failed") {
+      const actions = document.createElement("div");
+      actions.className = "row";
+      if (entry.manage_plan) actions.append(button(t("credits.manage_plan"), () => invoke("manage_plan"), "primary"));
+      actions.append(
+        button(t("ask.edit"), () => {
+          input.value = entry.text;
+          input.focus();
+          invoke("ask_discard", { localId: entry.local_id });
+        }),
+        button(t("ask.resend"), () => invoke("ask_resend", { localId: entry.local_id, text: null })),
+        button(t("ask.discard"), () => invoke("ask_discard", { localId: entry.local_id })),
+      );
+      li.append(actions);
+    }
+    return li;
+  });
+  $("queue").replaceChildren(...items);
+}
+
+function setEntry(localId, patch) {
+  entries.set(localId, { ...(entries.get(localId) ?? { local_id: localId, text: "" }), ...patch });
+  renderQueue();
+}
+
+function showReply(localId, reply) {
+  const asked = entries.get(localId)?.text ?? "";
+  entries.delete(localId);
+  renderQueue();
+  $("question").textContent = asked;
+  $("reply").replaceChildren(...linkified(reply.text));
+  $("credits-used").textContent = reply.credits_used != null ? t("ask.credits_used").replace("{credits}", reply.credits_used) : "";
+  $("suggestions").replaceChildren(
+    ...reply.suggestions.map((s) =>
+      button(s, () => {
+        input.value = s;
+        send();
+      }),
+    ),
+  );
+  $("answer").hidden = false;
+  if (reply.goal_id) loadGoal(reply.goal_id);
+}
+
+// ---- goals the reply created or touched
+const GOAL_ACTIONS = { approve_step: "ask.goal.approve", accept_outcome: "ask.goal.accept", continue_negotiating: "ask.goal.continue", cancel: "ask.goal.cancel" };
+function renderGoal(goal) {
+  shownGoal = goal.id;
+  $("goal-title").textContent = goal.title;
+  $("goal-status").textContent = goal.status;
+  $("goal-outcome").textContent = goal.outcome ?? "";
+  $("goal-steps").replaceChildren(
+    ...goal.steps.map((step) => {
+      const li = document.createElement("li");
+      li.textContent = `${step.description} — ${step.status}`;
+      if (step.waiting_for_approval) li.className = "waiting";
+      return li;
+    }),
+  );
+  $("goal-actions").replaceChildren(
+    ...goal.actions.map((action) =>
+      button(t(GOAL_ACTIONS[action]), async () => {
+        $("goal-error").textContent = "";
+        try {
+          renderGoal(await invoke("ask_goal_action", { goalId: goal.id, action }));
+        } catch (error) {
+          $("goal-error").textContent = error.message ?? String(error);
+        }
+      }, action === "cancel" ? "" : "primary"),
+    ),
+  );
+  $("goal").hidden = false;
+}
+async function loadGoal(goalId) {
+  try {
+    renderGoal(await invoke("ask_goal", { goalId }));
+  } catch (error) {
+    $("goal-error").textContent = error.message ?? String(error);
+  }
+}
+
+// ---- sending
+async function send() {
+  const text = input.value.trim();
+  if (!text) return;
+  try {
+    // Saved to the outbox before anything is sent: only then is the box cleared.
+    const entry = await invoke("ask_send", { text });
+    remember(text);
+    lastLocalId = entry.local_id;
+    setEntry(entry.local_id, { text: entry.text, kind: "queued" });
+    input.value = "";
+    $("cost-hint").textContent = "";
+  } catch (error) {
+    $("cost-hint").textContent = error.message ?? String(error);
+  }
+}
+
+// ---- cost preview while typing (debounced, never blocking)
+let estimateTimer = null;
+let estimateSeq = 0;
+input.addEventListener("input", () => {
+  clearTimeout(estimateTimer);
+  const text = input.value.trim();
+  if (text.length < 8) return ($("cost-hint").textContent = "");
+  estimateTimer = setTimeout(async () => {
+    const seq = ++estimateSeq;
+    const hint = await invoke("ask_estimate", { text }).catch(() => null);
+    if (seq !== estimateSeq) return;
+    $("cost-hint").className = hint?.exceeds_balance ? "hint warning" : "hint";
+    $("cost-hint").textContent = !hint ? "" : t(hint.exceeds_balance ? "ask.cost.exceeds" : "ask.cost").replace("{credits}", hint.credits);
+  }, 400);
+});
+
+input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    send();
+  } else if (event.key === "ArrowUp" && input.selectionStart === 0 && historyIndex > 0) {
+    event.preventDefault();
+    input.value = history[--historyIndex];
+  } else if (event.key === "ArrowDown" && input.selectionEnd === input.value.length && historyIndex < history.length) {
+    event.preventDefault();
+    historyIndex += 1;
+    input.value = history[historyIndex] ?? "";
+  }
+});
+
+$("new-conversation").addEventListener("click", async () => {
+  await invoke("ask_new_conversation");
+  $("answer").hidden = true;
+  $("goal").hidden = true;
+  shownGoal = null;
+  input.focus();
+});
+
+$("show-conversations").addEventListener("click", async () => {
+  const panel = $("conversations");
+  panel.hidden = !panel.hidden;
+  if (panel.hidden) return;
+  const conversations = await invoke("ask_conversations").catch(() => []);
+  $("conversation-list").replaceChildren(
+    ...conversations.map((c) => {
+      const li = document.createElement("li");
+      li.append(
+        button(c.title || c.id.slice(0, 8), async () => {
+          await invoke("ask_continue_conversation", { conversationId: c.id });
+          const messages = await invoke("ask_history", { conversationId: c.id }).catch(() => []);
+          $("history").replaceChildren(
+            ...messages.map((m) => {
+              const item = document.createElement("li");
+              const who = document.createElement("strong");
+              who.textContent = `${m.role}: `;
+              item.append(who, ...linkified(m.content));
+              return item;
+            }),
+          );
+        }),
+      );
+      return li;
+    }),
+  );
+});
+
+// ---- events from the app
+const ASK_EVENTS = {
+  ask_queued: (e) => setEntry(e.local_id, { kind: "queued", message: "" }),
+  ask_sending: (e) => setEntry(e.local_id, { kind: "sending" }),
+  ask_waiting: (e) => setEntry(e.local_id, { kind: "queued", message: e.message }),
+  ask_failed: (e) => setEntry(e.local_id, { kind: "failed", message: e.server_message ? `${e.message} ${e.server_message}` : e.message, manage_plan: e.manage_plan }),
+  ask_discarded: (e) => {
+    entries.delete(e.local_id);
+    renderQueue();
+  },
+  ask_sent: (e) => showReply(e.local_id, e.reply),
+};
+await listen("core://event", ({ payload }) => {
+  ASK_EVENTS[payload.type]?.(payload);
+  // Goals move on the server: refetch the shown one when something changed there.
+  if (shownGoal && ["pending_item", "pending_item_resolved", "notifications_changed", "credits_changed"].includes(payload.type)) loadGoal(shownGoal);
+});
+
 function prefill(text) {
   if (text) input.value = text;
   input.focus();
   input.select();
 }
 
-await startWindow((state) => {
-  document.getElementById("face-signed-out").hidden = state.signed_in;
+await startWindow((s) => {
+  state = s;
+  $("face-signed-out").hidden = s.signed_in;
 });
 await listen("ask://prefill", (event) => prefill(event.payload));
-window.addEventListener("focus", () => input.focus());
+window.addEventListener("focus", () => {
+  input.focus();
+  if (shownGoal) loadGoal(shownGoal);
+});
+
+// Asks saved by an earlier run (or while the box was closed) show as queued or failed.
+const overview = await invoke("ask_overview").catch(() => null);
+for (const entry of overview?.entries ?? []) {
+  const failed = entry.state.kind === "failed";
+  setEntry(entry.local_id, {
+    text: entry.text,
+    kind: failed ? "failed" : entry.state.kind,
+    message: failed ? entry.state.message : entry.last_error ?? "",
+    manage_plan: failed && entry.state.manage_plan,
+  });
+}
 prefill(await invoke("take_ask_prefill"));

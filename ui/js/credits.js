@@ -1,3 +1,67 @@
-import { startWindow, showFace } from "./common.js";
+import { startWindow, showFace, invoke, listen, t } from "./common.js";
 
-await startWindow((state) => showFace(state.signed_in ? "face-loading" : "face-signed-out"));
+const $ = (id) => document.getElementById(id);
+const num = (n) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+const day = (iso) => {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? "" : d.toLocaleDateString(document.documentElement.lang, { day: "numeric", month: "short" });
+};
+
+function items(list, render) {
+  return list.map((item) => {
+    const li = document.createElement("li");
+    li.textContent = render(item);
+    return li;
+  });
+}
+
+function renderBalance(view) {
+  const b = view.balance;
+  if (!b) return showFace("face-loading");
+  $("balance").textContent = view.summary ?? "";
+  $("out").hidden = !view.out_of_credits && b.credits_remaining > 0;
+  $("low").hidden = !view.low || !$("out").hidden;
+  const share = b.credits_allocated > 0 ? Math.min(1, b.credits_used / b.credits_allocated) : 0;
+  $("meter").setAttribute("aria-valuemax", String(b.credits_allocated));
+  $("meter").setAttribute("aria-valuenow", String(b.credits_used));
+  $("meter-fill").style.width = `${Math.round(share * 100)}%`;
+  $("plan").textContent = b.plan_type ?? "";
+  $("period").textContent = b.period_start && b.period_end ? `${day(b.period_start)} – ${day(b.period_end)}` : "";
+  $("used").textContent = `${num(b.credits_used)} ${t("credits.allocated").replace("{credits}", num(b.credits_allocated))}`;
+  showFace("face-balance");
+}
+
+async function loadDetails() {
+  const details = await invoke("credits_details").catch(() => null);
+  if (!details) return;
+  const label = (key) => (key ?? "").replaceAll("_", " ");
+  $("breakdown").replaceChildren(
+    ...items(details.breakdown?.items ?? [], (i) => `${label(i.action_type)}: ${num(i.credits_total)} (${i.transaction_count}×)`),
+  );
+  $("history").replaceChildren(
+    ...items(details.history?.entries ?? [], (e) => `${day(e.timestamp ?? "")} · ${e.description ?? label(e.kind)}: ${num(e.credits)}`),
+  );
+  const costs = Object.entries(details.costs?.costs ?? {}).flatMap(([group, table]) =>
+    Object.entries(table).map(([what, credits]) => `${label(group)} · ${label(what)}: ${num(credits)}`),
+  );
+  $("costs").replaceChildren(...items(costs, (line) => line));
+}
+
+$("manage-plan").addEventListener("click", async () => {
+  $("plan-error").textContent = "";
+  try {
+    await invoke("manage_plan");
+  } catch (error) {
+    $("plan-error").textContent = error.message ?? String(error);
+  }
+});
+
+let signedIn = false;
+await startWindow(async (state) => {
+  signedIn = state.signed_in;
+  if (!signedIn) return showFace("face-signed-out");
+  renderBalance(await invoke("credits_state"));
+});
+await listen("credits://state", ({ payload }) => signedIn && renderBalance(payload));
+window.addEventListener("focus", () => signedIn && loadDetails());
+document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && signedIn && loadDetails());

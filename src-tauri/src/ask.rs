@@ -1,0 +1,134 @@
+//! Quick ask in the shell: the outbox that never loses a question, goals, the cost preview, and
+//! the global hotkey that summons the box. Core owns the logic (`kallyai_core::ask`); the box
+//! hears replies and queue changes as `Ask*` events on the one event stream.
+
+use std::sync::{Arc, OnceLock};
+
+use kallyai_core::api::coordination::{Conversation, HistoryMessage};
+use kallyai_core::ask::{
+    exceeds_balance, ConversationInfo, CostPreview, GoalActionKind, GoalView, Goals, Outbox, OutboxEntry,
+    OutboxSettings,
+};
+use serde::Serialize;
+use tauri::{AppHandle, Manager};
+use tauri_plugin_opener::OpenerExt;
+
+use crate::commands::CommandError;
+use crate::shell::shell;
+
+/// The ask machinery, opened in setup once the data dir is known.
+#[derive(Default)]
+pub struct Asking {
+    outbox: OnceLock<Arc<Outbox>>,
+}
+
+/// What the box shows when it (re)loads: asks still waiting or refused, and the conversation.
+#[derive(Serialize)]
+pub struct AskOverview {
+    pub entries: Vec<OutboxEntry>,
+    pub conversation: ConversationInfo,
+}
+
+/// The likely cost of what is being typed, and whether it is more than what is left.
+#[derive(Serialize)]
+pub struct CostHint {
+    pub credits: f64,
+    pub exceeds_balance: bool,
+}
+
+fn outbox(app: &AppHandle) -> Result<Arc<Outbox>, CommandError> {
+    shell(app)
+        .asking
+        .outbox
+        .get()
+        .cloned()
+        .ok_or_else(|| CommandError::new("starting", "KallyAI is still starting; try again in a moment."))
+}
+
+/// Opens the outbox (asks saved by an earlier run start sending once the service is reachable).
+pub fn open(app: &AppHandle) {
+    let Ok(dir) = app.path().app_data_dir() else {
+        tracing::warn!("no data directory: quick ask cannot keep unsent questions");
+        return;
+    };
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let shell = shell(&app);
+        let path = dir.join("outbox.json");
+        match Outbox::open(path, shell.client.clone(), shell.events.clone(), OutboxSettings::default()).await {
+            Ok(outbox) => {
+                let _ = shell.asking.outbox.set(Arc::new(outbox));
+            }
+            Err(error) => tracing::warn!(%error, "could not open the quick-ask outbox"),
+        }
+    });
+}
+
+pub async fn send(app: &AppHandle, text: &str) -> Result<OutboxEntry, CommandError> {
+    outbox(app)?.ask(text).await.map_err(|e| CommandError::new(e.code(), e.to_string()))
+}
+
+pub async fn overview(app: &AppHandle) -> Result<AskOverview, CommandError> {
+    let outbox = outbox(app)?;
+    Ok(AskOverview { entries: outbox.entries().await, conversation: outbox.conversation().await })
+}
+
+pub async fn resend(app: &AppHandle, local_id: &str, text: Option<&str>) -> Result<OutboxEntry, CommandError> {
+    outbox(app)?.resend(local_id, text).await.map_err(|e| CommandError::new(e.code(), e.to_string()))
+}
+
+pub async fn discard(app: &AppHandle, local_id: &str) -> Result<(), CommandError> {
+    outbox(app)?.discard(local_id).await.map_err(|e| CommandError::new(e.code(), e.to_string()))
+}
+
+pub async fn new_conversation(app: &AppHandle) -> Result<(), CommandError> {
+    outbox(app)?.new_conversation().await.map_err(|e| CommandError::new(e.code(), e.to_string()))
+}
+
+pub async fn continue_conversation(app: &AppHandle, conversation_id: &str) -> Result<(), CommandError> {
+    outbox(app)?.continue_conversation(conversation_id).await.map_err(|e| CommandError::new(e.code(), e.to_string()))
+}
+
+pub async fn conversations(app: &AppHandle) -> Result<Vec<Conversation>, CommandError> {
+    Ok(shell(app).client.coordination().conversations().await?.conversations)
+}
+
+pub async fn history(app: &AppHandle, conversation_id: Option<&str>) -> Result<Vec<HistoryMessage>, CommandError> {
+    Ok(shell(app).client.coordination().history(conversation_id, Some(50)).await?.messages)
+}
+
+pub async fn goal(app: &AppHandle, goal_id: &str) -> Result<GoalView, CommandError> {
+    Ok(Goals::new(shell(app).client.clone()).view(goal_id).await?)
+}
+
+pub async fn goal_action(app: &AppHandle, goal_id: &str, action: GoalActionKind) -> Result<GoalView, CommandError> {
+    Ok(Goals::new(shell(app).client.clone()).act(goal_id, action).await?)
+}
+
+/// No hint when the estimate is unavailable; never an error the user has to read.
+pub async fn estimate(app: &AppHandle, text: &str) -> Option<CostHint> {
+    let shell = shell(app);
+    let estimate = CostPreview::new(shell.client.clone()).estimate(text).await?;
+    let remaining = shell.credits_remaining();
+    Some(CostHint {
+        credits: estimate.estimated_credits.value(),
+        exceeds_balance: remaining.is_some_and(|left| exceeds_balance(&estimate, left)),
+    })
+}
+
+/// Links in replies open in the system browser; only web links are followed.
+pub fn open_link(app: &AppHandle, url: &str) -> Result<(), CommandError> {
+    let parsed = url::Url::parse(url).map_err(|_| CommandError::new("bad_link", "That link is not a web address."))?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err(CommandError::new("bad_link", "Only web links open from KallyAI replies."));
+    }
+    app.opener()
+        .open_url(parsed.as_str(), None::<&str>)
+        .map_err(|_| CommandError::new("browser_failed", "The browser could not be opened."))
+}
+
+/// The plan page (billing portal), opened in the system browser.
+pub async fn manage_plan(app: &AppHandle) -> Result<(), CommandError> {
+    let portal = shell(app).client.subscription().billing_portal().await?;
+    open_link(app, &portal.url)
+}
