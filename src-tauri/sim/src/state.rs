@@ -416,6 +416,9 @@ pub struct State {
     /// When change-plan was called (for its 3-per-hour limit).
     pub plan_change_calls: Vec<Millis>,
     pub notifications_changed_at: Millis,
+    /// EXTENSION: the text the assistant gives as its next reply instead of its own (set with
+    /// `POST /_sim/assistant/next-reply`, used once), so a test can make it say anything.
+    pub next_reply: Option<String>,
 }
 
 const EVENT_LOG_CAP: usize = 2000;
@@ -453,6 +456,7 @@ impl State {
             pending_plan_change: None,
             plan_change_calls: Vec::new(),
             notifications_changed_at: now,
+            next_reply: None,
         };
         if seed == Seed::Demo {
             crate::seed::demo(&mut s, now);

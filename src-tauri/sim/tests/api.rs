@@ -644,3 +644,26 @@ async fn a_call_rung_without_a_script_stays_live_until_ended() {
         .unwrap();
     assert_eq!(call["status"], "completed");
 }
+
+#[tokio::test]
+async fn a_canned_reply_is_the_next_answer_verbatim_once() {
+    let h = start().await;
+    let canned = "<img src=x onerror=alert(1)> <script>alert(2)</script> & \"quoted\"";
+    h.ctl(Method::POST, "/assistant/next-reply", json!({"text": canned})).await;
+    let r = h.post_json("/v1/coordination/message", json!({"message": "What is the weather like?"})).await;
+    assert_eq!(r["response"], canned);
+    assert_eq!(r["message"], canned);
+    let conv = r["conversation_id"].as_str().unwrap();
+    let hist = h.get_json(&format!("/v1/coordination/history?conversation_id={conv}")).await;
+    assert_eq!(hist["messages"][1]["content"], canned, "the history keeps what was said");
+    // Used once: the next ask gets the assistant's own words again.
+    let next = h.post_json("/v1/coordination/message", json!({"message": "What is the weather like?"})).await;
+    assert_ne!(next["response"], canned);
+    // A booking keeps its goal; only the words change.
+    h.ctl(Method::POST, "/assistant/next-reply", json!({"text": "Booked words"})).await;
+    let booked = h.post_json("/v1/coordination/message", json!({"message": "Book a table at Nobu"})).await;
+    assert_eq!((booked["response"].as_str(), booked["intent"].as_str()), (Some("Booked words"), Some("booking")));
+    assert!(is_uuid(&booked["goal_id"]));
+    let empty = h.client.post(format!("{}/_sim/assistant/next-reply", h.url)).json(&json!({"text": ""})).send().await;
+    expect_error(empty.unwrap(), 422, "validation_error").await;
+}

@@ -37,6 +37,7 @@ pub fn router() -> Router<SharedSim> {
         .route("/credits", post(set_credits))
         .route("/stream", post(stream))
         .route("/events", delete(clear_events))
+        .route("/assistant/next-reply", post(next_reply))
         .layer(middleware::from_fn(loopback_only))
 }
 
@@ -312,4 +313,18 @@ async fn stream(State(sim): State<SharedSim>, JsonBody(b): JsonBody<StreamBody>)
 async fn clear_events(State(sim): State<SharedSim>) -> StatusCode {
     sim.lock().events.clear();
     StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct NextReplyBody {
+    text: String,
+}
+
+/// The assistant's next reply is exactly `text` (once), whatever was asked.
+async fn next_reply(State(sim): State<SharedSim>, JsonBody(b): JsonBody<NextReplyBody>) -> ApiResult<StatusCode> {
+    if b.text.is_empty() {
+        return Err(ApiError::validation("`text` must not be empty.").detail("field", "text"));
+    }
+    sim.lock().next_reply = Some(b.text);
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -82,7 +82,7 @@ async fn message(
         }
     };
     let intent = classify(text);
-    let plan = plan(intent, text);
+    let mut plan = plan(intent, text);
     let estimate: f64 = plan.steps.iter().map(|s| s.cost).sum();
     let remaining = st.credits.remaining;
     if remaining <= 0.0 || remaining < estimate {
@@ -94,6 +94,10 @@ async fn message(
         .detail("credits_remaining", round2(remaining))
         .detail("credits_required", round2(estimate))
         .detail("upgrade_url", UPGRADE_URL));
+    }
+    // A canned reply from the control API replaces the assistant's words (the plan stays).
+    if let Some(canned) = st.next_reply.take() {
+        plan.reply = canned;
     }
     let mut goal_id = None;
     let mut credits_used = 0.0;
