@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::app::{process_alive, second_launch, App, BINARY};
 use common::{output_dir, require_desktop, screenshot, tray, wait, webdriver, x11, ONE_APP_AT_A_TIME};
 
-const MENU: [&str; 7] = ["Not signed in", "Ask…", "Calls", "Credits", "Settings", "Sign in…", "Quit"];
+const MENU: [&str; 8] = ["Not signed in", "Ask…", "Goals (0)", "Calls", "Credits", "Settings", "Sign in…", "Quit"];
 
 async fn start_sim() -> kallyai_sim::SimServer {
     kallyai_sim::start("127.0.0.1:0".parse().unwrap(), kallyai_sim::SimConfig::default()).await.expect("start the sim")

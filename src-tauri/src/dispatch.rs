@@ -42,6 +42,10 @@ pub fn menu_command(app: &AppHandle, command: MenuCommand) {
                 let _ = crate::signin::sign_out(&app).await;
             });
         }
+        MenuCommand::OpenGoal(goal_id) => {
+            let _ = app.emit_to(Panel::Ask.label(), "ask://goal", goal_id);
+            windows::show(app, Panel::Ask);
+        }
         MenuCommand::OpenCall(call_id) => {
             let _ = app.emit_to(Panel::Call.label(), "call://select", call_id);
             windows::show(app, Panel::Call);

@@ -123,6 +123,8 @@ impl Shell {
         }
         crate::windows::retitle(app, |panel| crate::i18n::text(lang, &format!("window.{}", panel.label())));
         self.refresh_tray_calls(app);
+        let app2 = app.clone();
+        tauri::async_runtime::spawn(async move { shell(&app2).refresh_goals(&app2).await });
         self.refresh_views(app);
     }
 
@@ -228,6 +230,21 @@ impl Shell {
         self.refresh_views(app);
     }
 
+    /// Reads the active goals for the tray's Goals submenu.
+    pub async fn refresh_goals(&self, app: &AppHandle) {
+        let goals = if self.state().signed_in {
+            match kallyai_core::ask::Goals::new(self.client.clone()).active().await {
+                Ok(goals) => goals,
+                Err(error) => return tracing::debug!(code = error.code(), "goals not refreshed"),
+            }
+        } else {
+            Vec::new()
+        };
+        if let Some(tray) = self.tray.lock().expect("tray lock").as_ref() {
+            tray.show_goals(app, self.lang(), &goals);
+        }
+    }
+
     /// Redraws the live-call entries of the tray menu.
     pub fn refresh_tray_calls(&self, app: &AppHandle) {
         if let Some(tray) = self.tray.lock().expect("tray lock").as_ref() {
@@ -256,5 +273,16 @@ fn follow_up(app: &AppHandle, event: &Event) {
     if refresh_credits {
         let app = app.clone();
         tauri::async_runtime::spawn(async move { crate::credits::refresh(&app).await });
+    }
+    // Goals change when an ask touches one, when something waits for the user, or at sign-in/out.
+    if matches!(
+        event,
+        Event::AskSent { .. }
+            | Event::AuthChanged { .. }
+            | Event::PendingItem { .. }
+            | Event::PendingItemResolved { .. }
+    ) {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move { shell(&app).refresh_goals(&app).await });
     }
 }

@@ -5,11 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Wry};
 
 use crate::action::Action;
+use kallyai_core::ask::ActiveGoal;
+
 use crate::calls::{CallAction, LiveCall};
 use crate::i18n::{text, Lang};
 use crate::windows::Panel;
@@ -64,6 +66,8 @@ pub struct Tray {
     menu: Menu<Wry>,
     /// Entries for the calls being screened now, at the top of the menu.
     call_items: std::sync::Mutex<Vec<MenuItem<Wry>>>,
+    /// Active goals, each opening the quick-ask box on it.
+    goals: Submenu<Wry>,
     status: MenuItem<Wry>,
     account: MenuItem<Wry>,
     /// Whether the account item means "Sign out" (read by the menu handler).
@@ -76,6 +80,7 @@ pub enum MenuCommand {
     SignIn,
     SignOut,
     OpenCall(String),
+    OpenGoal(String),
     Call(String, CallAction),
 }
 
@@ -83,6 +88,7 @@ pub enum MenuCommand {
 const CALL_OPEN: &str = "call-open:";
 const CALL_TAKEOVER: &str = "call-takeover:";
 const CALL_REJECT: &str = "call-reject:";
+const GOAL_OPEN: &str = "goal:";
 
 impl Tray {
     pub fn build(
@@ -102,12 +108,14 @@ impl Tray {
             (item(id::QUIT, "tray.quit")?, "tray.quit"),
         ];
         let [ask, calls, credits, settings, quit] = [0, 1, 2, 3, 4].map(|i| &labelled[i].0);
+        let goals = Submenu::with_id(app, "goals", text(lang, "tray.goals").replace("{count}", "0"), false)?;
         let menu = Menu::with_items(
             app,
             &[
                 &status,
                 &PredefinedMenuItem::separator(app)?,
                 ask,
+                &goals,
                 calls,
                 credits,
                 settings,
@@ -140,7 +148,7 @@ impl Tray {
                 on_command(app, command);
             })
             .build(app)?;
-        Ok(Tray { icon, labelled, menu, call_items: Default::default(), status, account, signed_in })
+        Ok(Tray { icon, labelled, menu, call_items: Default::default(), goals, status, account, signed_in })
     }
 
     /// Shows `state` in the icon and the first menu line; `status_line` replaces the generic
@@ -157,6 +165,9 @@ impl Tray {
 }
 
 fn call_command(id: &str) -> Option<MenuCommand> {
+    if let Some(goal) = id.strip_prefix(GOAL_OPEN) {
+        return Some(MenuCommand::OpenGoal(goal.to_string()));
+    }
     if let Some(call) = id.strip_prefix(CALL_OPEN) {
         return Some(MenuCommand::OpenCall(call.to_string()));
     }
@@ -174,6 +185,31 @@ impl Tray {
             let _ = item.set_text(text(lang, key));
         }
         let _ = self.icon.set_tooltip(Some(text(lang, "tray.tooltip")));
+    }
+
+    /// Lists the active goals (those waiting for the user first, marked with a dot).
+    pub fn show_goals(&self, app: &AppHandle, lang: Lang, goals: &[ActiveGoal]) {
+        if let Ok(items) = self.goals.items() {
+            for item in items {
+                let _ = self.goals.remove(&item);
+            }
+        }
+        let mut sorted: Vec<&ActiveGoal> = goals.iter().collect();
+        sorted.sort_by_key(|g| !g.needs_input);
+        for goal in sorted {
+            let mark = if goal.needs_input { "● " } else { "" };
+            if let Ok(item) = MenuItem::with_id(
+                app,
+                format!("{GOAL_OPEN}{}", goal.id),
+                format!("{mark}{}", goal.title),
+                true,
+                None::<&str>,
+            ) {
+                let _ = self.goals.append(&item);
+            }
+        }
+        let _ = self.goals.set_text(text(lang, "tray.goals").replace("{count}", &goals.len().to_string()));
+        let _ = self.goals.set_enabled(!goals.is_empty());
     }
 
     /// Puts the live calls, with their actions, at the top of the menu (or takes them away).

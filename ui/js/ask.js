@@ -251,6 +251,7 @@ await startWindow((s) => {
   $("face-signed-out").hidden = s.signed_in;
 });
 await listen("ask://prefill", (event) => prefill(event.payload));
+await listen("ask://goal", (event) => loadGoal(event.payload));
 window.addEventListener("focus", () => {
   input.focus();
   if (shownGoal) loadGoal(shownGoal);
