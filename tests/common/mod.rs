@@ -4,14 +4,14 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod app;
-pub mod tray;
-pub mod wait;
-pub mod webdriver;
-pub mod x11;
 pub mod browser_sign_in;
 pub mod notification_bus;
 pub mod sim_calls;
+pub mod tray;
 pub mod tray_icon;
+pub mod wait;
+pub mod webdriver;
+pub mod x11;
 
 use std::path::PathBuf;
 
