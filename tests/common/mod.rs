@@ -5,7 +5,12 @@
 
 pub mod app;
 pub mod browser_sign_in;
+pub mod keychain;
+pub mod launcher;
+pub mod leaks;
 pub mod notification_bus;
+pub mod private_bus;
+pub mod sim_auth;
 pub mod sim_calls;
 pub mod tray;
 pub mod tray_icon;
