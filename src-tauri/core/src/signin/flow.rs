@@ -6,6 +6,7 @@
 //! ending (tokens, a final error, timeout, cancel, all handles dropped) goes through it, and it
 //! drops the listener *before* it publishes the outcome, so the port is free once `wait` returns.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use super::error::SignInError;
 use super::loopback::{self, Incoming, CLI_PORTS};
 use super::oauth::{self, STATE_BYTES};
 use super::pending::{Accepted, PendingSignIn};
+use super::resume::{self, Resumable, Saved};
 use crate::auth::{AuthApi, TokenSet};
 use crate::config::Config;
 
@@ -96,21 +98,30 @@ impl SignIn {
             (Flow::OAuthPkce { .. }, Redirect::DeepLink) => (None, Expect::DeepLink),
         };
         let redirect_uri = expect.redirect_uri();
-        let (browser_url, state, exchange) = match flow {
+        let (browser_url, state, exchange, resumable) = match flow {
             Flow::CliLoopback => {
                 let state = CsrfToken::new_random_len(STATE_BYTES);
                 let url = AuthApi::new(config.clone())?.cli_login_url(&redirect_uri, state.secret());
-                (url, state, Exchange::None)
+                (url, state, Exchange::None, None)
             }
             Flow::OAuthPkce { metadata } => {
                 let auth = oauth::authorize(metadata, &redirect_uri)?;
+                // Only a deep link can outlive the app (a loopback listener dies with it), so
+                // only a deep-link sign-in is kept in the keychain for `resume`.
+                let resumable = match expect {
+                    Expect::DeepLink => {
+                        let r = Resumable::new(&auth.state, &auth.verifier, &redirect_uri, metadata, timeout);
+                        resume::save(config, &r).await
+                    }
+                    _ => None,
+                };
                 let exchange = Exchange::OAuth {
                     http: oauth::http_client(config)?,
                     metadata: metadata.clone(),
                     redirect_uri: redirect_uri.clone(),
                     verifier: Mutex::new(Some(auth.verifier)),
                 };
-                (auth.browser_url, auth.state, exchange)
+                (auth.browser_url, auth.state, exchange, resumable)
             }
         };
         let (report_tx, report_rx) = mpsc::unbounded_channel();
@@ -118,6 +129,8 @@ impl SignIn {
         let inner = Arc::new(Inner {
             pending: PendingSignIn::new(expect, state),
             exchange,
+            resumable,
+            abandoned: AtomicBool::new(false),
             report: report_tx,
             cancel: Notify::new(),
             outcome: outcome_rx,
@@ -193,6 +206,9 @@ struct CancelOnDrop(Arc<Inner>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
+        // Nobody is left to finish this sign-in in this run (the app is quitting): its keychain
+        // entry stays so that the browser's link can still finish it after a restart.
+        self.0.abandoned.store(true, Ordering::SeqCst);
         self.0.cancel.notify_one();
     }
 }
@@ -202,6 +218,10 @@ type Outcome = Option<Result<TokenSet, SignInError>>;
 struct Inner {
     pending: PendingSignIn,
     exchange: Exchange,
+    /// The keychain entry `resume` would finish this sign-in from, if one was saved.
+    resumable: Option<Saved>,
+    /// Every handle was dropped (not `cancel()`): keep the keychain entry.
+    abandoned: AtomicBool,
     /// Final results for the driver (it frees the port, then publishes).
     report: mpsc::UnboundedSender<Result<TokenSet, SignInError>>,
     cancel: Notify,
@@ -224,7 +244,13 @@ enum Exchange {
 
 impl Inner {
     async fn process(&self, url: &str) -> Result<TokenSet, SignInError> {
-        match self.pending.accept(url)? {
+        let accepted = self.pending.accept(url);
+        if accepted.as_ref().map_or_else(SignInError::ends_sign_in, |_| true) {
+            // Spent: gone from the keychain before the code is exchanged, so no restart can
+            // exchange it again.
+            self.forget_resumable().await;
+        }
+        match accepted? {
             Accepted::Tokens(tokens) => Ok(tokens),
             Accepted::Code(code) => self.exchange(code).await,
         }
@@ -238,6 +264,12 @@ impl Inner {
                 let Some(verifier) = verifier else { return Err(SignInError::AlreadyUsed) };
                 oauth::exchange(http, metadata, redirect_uri, code, verifier).await
             }
+        }
+    }
+
+    async fn forget_resumable(&self) {
+        if let Some(saved) = &self.resumable {
+            resume::forget(saved).await;
         }
     }
 
@@ -281,6 +313,9 @@ async fn drive(
     // Free the port before anyone learns the outcome; stray connections are dropped too.
     listener.take();
     connections.abort_all();
+    if !inner.abandoned.load(Ordering::SeqCst) {
+        inner.forget_resumable().await;
+    }
     match &result {
         Ok(_) => tracing::info!("signed in"),
         Err(e) => tracing::info!(code = e.code(), "sign-in ended"),

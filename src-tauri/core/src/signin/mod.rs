@@ -1,7 +1,8 @@
 //! Sign-in for KallyAI Desktop, without Tauri: which flow the server offers (`discover`), the
 //! strict callback parser (`callback`), the pending sign-in that takes one callback
 //! (`PendingSignIn`), OAuth code + PKCE (`oauth`), the loopback listener (`loopback`), the
-//! `SignIn` orchestration the shell drives, and sign-out with revocation.
+//! `SignIn` orchestration the shell drives, `resume` (a deep-link sign-in finished after the app
+//! restarted, from its keychain entry), and sign-out with revocation.
 //!
 //! ```no_run
 //! # async fn demo(config: kallyai_core::Config) -> Result<(), Box<dyn std::error::Error>> {
@@ -21,6 +22,7 @@ mod flow;
 mod loopback;
 pub mod oauth;
 mod pending;
+mod resume;
 mod signout;
 
 pub use callback::{Expect, DEEP_LINK_REDIRECT, MAX_CALLBACK_LEN};
@@ -29,4 +31,5 @@ pub use error::{Refusal, SignInError};
 pub use flow::{Redirect, SignIn, SignInHandle, SignInSlot, Started};
 pub use loopback::CLI_PORTS;
 pub use pending::{Accepted, PendingSignIn};
+pub use resume::{pending_account, resume};
 pub use signout::{revoke, sign_out, Revocation};
