@@ -144,6 +144,22 @@ pub fn cancel(app: &AppHandle) {
 /// the sign-in window and nothing else changes.
 pub async fn deliver(app: &AppHandle, link: &str) {
     let shell = shell(app);
+    if !shell.signin.slot.current().is_some_and(|h| h.is_running()) {
+        // Nothing waits in this run: the link may finish a sign-in started before the app quit,
+        // crashed or was updated (core kept its resumable part in the keychain).
+        match signin::resume(shell.client.config(), link).await {
+            Ok(tokens) => {
+                tracing::info!("sign-in resumed after a restart");
+                return finish(app, Ok(tokens)).await;
+            }
+            // Nothing kept from an earlier run either: answered below as before.
+            Err(SignInError::NoSignInPending) => {}
+            Err(error) => {
+                tracing::warn!(code = error.code(), "sign-in callback refused after a restart");
+                return finish(app, Err(error)).await;
+            }
+        }
+    }
     match shell.signin.slot.deliver(link).await {
         Ok(()) => tracing::info!("sign-in callback accepted"),
         Err(error) => {
