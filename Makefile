@@ -28,6 +28,11 @@ official-cli: deps
 	$(CARGO) build -p kallyai-sim --locked
 	scripts/official-cli-check "$(CARGO_TARGET_DIR)/debug/kallyai-sim"
 
+## Linux packages (.deb and .rpm) of a release build, made by the Tauri bundler (docs/packaging.md).
+.PHONY: package
+package: deps
+	@scripts/package
+
 ## Benchmarks (not part of `make test`): release builds of the app, the sim and bench/floor (a bare
 ## Tauri tray app), then every metric on a headless desktop; rewrites docs/benchmarks.{json,md}.
 .PHONY: bench
