@@ -108,7 +108,14 @@ impl Tray {
             (item(id::QUIT, "tray.quit")?, "tray.quit"),
         ];
         let [ask, calls, credits, settings, quit] = [0, 1, 2, 3, 4].map(|i| &labelled[i].0);
-        let goals = Submenu::with_id(app, "goals", text(lang, "tray.goals").replace("{count}", "0"), false)?;
+        // Never empty: appindicator drops a submenu that has no entries.
+        let goals = Submenu::with_id_and_items(
+            app,
+            "goals",
+            text(lang, "tray.goals").replace("{count}", "0"),
+            true,
+            &[&MenuItem::with_id(app, "goals-none", text(lang, "tray.goals.none"), false, None::<&str>)?],
+        )?;
         let menu = Menu::with_items(
             app,
             &[
@@ -208,8 +215,12 @@ impl Tray {
                 let _ = self.goals.append(&item);
             }
         }
+        if goals.is_empty() {
+            if let Ok(none) = MenuItem::with_id(app, "goals-none", text(lang, "tray.goals.none"), false, None::<&str>) {
+                let _ = self.goals.append(&none);
+            }
+        }
         let _ = self.goals.set_text(text(lang, "tray.goals").replace("{count}", &goals.len().to_string()));
-        let _ = self.goals.set_enabled(!goals.is_empty());
     }
 
     /// Puts the live calls, with their actions, at the top of the menu (or takes them away).
