@@ -68,6 +68,15 @@ def hotkey_combo():
     return "+".join(names.get(part.lower(), part.lower()) for part in combo.split("+"))
 
 
+def poll_interval(requests):
+    """The median gap between the app's polls of the live-call list, from the sim's request log."""
+    import datetime as dt
+    times = [dt.datetime.fromisoformat(x["at"].replace("Z", "+00:00")).timestamp() for x in requests
+             if x["method"] == "GET" and x["path"] == "/v1/inbound/calls"]
+    gaps = [b - a for a, b in zip(times, times[1:]) if b > a]
+    return stats.median(gaps) if gaps else None
+
+
 def stripped_mib(binary, work):
     copy = os.path.join(work, os.path.basename(binary) + ".stripped")
     subprocess.run(["strip", "-o", copy, binary], check=True)
@@ -99,7 +108,7 @@ def main():
     sim = Sim(args.sim, os.path.join(work, "sim.log"))
     tokens = sim.session()
     seed_keychain(sim.url, tokens)
-    app = Subject("app", args.app, ["--api-base", sim.url], {"KALLYAI_LOG": "info", "LANG": "en_US.UTF-8"}, work,
+    app = Subject("app", args.app, ["--api-base", sim.url], {"KALLYAI_LOG": "info"}, work,
                   quit_label=labels["tray.quit"], show_label=labels["tray.ask"], window_label="ask",
                   window_title=labels["window.ask"])
     floor = Subject("floor", args.floor, [], {}, work, quit_label="Quit", show_label="Show", window_label="floor",
@@ -142,7 +151,8 @@ def main():
             r["takeover"] = calls.action_to_takeover(app, sim, busmon, plan["actions"], 15)
         else:
             why = "the app is not signed in: it made no authorised request to the sim after start"
-            r["notify_stream"] = r["takeover"] = (None, why)
+            r["notify_stream"] = (None, why)
+            r["takeover"] = (None, why, [])
         app.stop()
 
         log("idle requests with polling (event stream off in the sim)")
@@ -156,9 +166,11 @@ def main():
         polled = sim.requests()
         r["polling_requests"] = {"count": len(polled), "window_s": time.time() - t0,
                                  "paths": sorted({f"{x['method']} {x['path']}" for x in polled})}
+        interval = poll_interval(polled)
+        r["polling_requests"]["calls_poll_interval_s"] = interval
         if r["signed_in"]:
             log("call to notification (polling)")
-            r["notify_polling"] = calls.ring_to_notify(app, sim, busmon, plan["rings"], 15)
+            r["notify_polling"] = calls.ring_to_notify(app, sim, busmon, plan["rings"], 60, interval or 15)
         else:
             r["notify_polling"] = r["notify_stream"]
         app.stop()
@@ -167,7 +179,7 @@ def main():
         if r["signed_in"]:
             log("ask overhead (WebDriver)")
             r["ask"] = ask.measure(args.app, ["--api-base", sim.url], sim, tokens["access_token"], plan["asks"],
-                                   "What is on my calendar today?")
+                                   "What is on my calendar today?", labels["tray.ask"])
         else:
             r["ask"] = (None, r["notify_stream"][1], {})
 

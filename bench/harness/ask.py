@@ -9,23 +9,27 @@ import urllib.request
 import uuid
 
 from . import desktop, stats
+from .timelog import TimeLog
 
 # Runs in the ask page: types the question, presses Enter, resolves with the milliseconds until
-# the reply text appears once more in the page than before (a MutationObserver sees it).
+# a DOM mutation inserts the reply text (a MutationObserver sees it).
 ASK_SCRIPT = """
 const [question, expected, done] = arguments;
 const input = document.activeElement && /INPUT|TEXTAREA/.test(document.activeElement.tagName)
   ? document.activeElement : document.querySelector('textarea, input[type=text], input:not([type])');
 if (!input) { done({error: 'no input in the ask page'}); return; }
-const count = () => document.body.innerText.split(expected).length - 1;
-const before = count();
 input.focus();
 input.value = question;
 input.dispatchEvent(new Event('input', {bubbles: true}));
 let finished = false;
 const finish = (value) => { if (!finished) { finished = true; observer.disconnect(); done(value); } };
-const observer = new MutationObserver(() => {
-  if (count() > before) finish({ms: performance.now() - start});
+// The box replaces its answer in place, and the same question gets the same reply: look at what
+// each mutation inserts, not at how often the text is on the page.
+const inserted = (record) => record.type === 'characterData'
+  ? record.target.data
+  : Array.from(record.addedNodes, (node) => node.textContent || '').join(' ');
+const observer = new MutationObserver((records) => {
+  if (records.some((record) => inserted(record).includes(expected))) finish({ms: performance.now() - start});
 });
 observer.observe(document.body, {subtree: true, childList: true, characterData: true});
 const start = performance.now();
@@ -49,10 +53,25 @@ class WebDriver:
     def start(self, binary, args):
         caps = {"capabilities": {"alwaysMatch": {"browserName": "wry",
                                                  "tauri:options": {"application": binary, "args": args}}}}
-        self.session = self.call("POST", "/session", caps, timeout=60)["sessionId"]
+        for attempt in range(3):  # tauri-driver sometimes drops the first new-session request
+            try:
+                self.session = self.call("POST", "/session", caps, timeout=60)["sessionId"]
+                return
+            except OSError:
+                if attempt == 2:
+                    raise
+                time.sleep(1)
 
     def s(self, method, path, body=None, timeout=30):
-        return self.call(method, f"/session/{self.session}{path}", body, timeout)
+        # WebKitWebDriver now and then drops a connection (seen on window switches); those calls
+        # are safe to repeat. Scripts are not repeated.
+        for attempt in range(4):
+            try:
+                return self.call(method, f"/session/{self.session}{path}", body, timeout)
+            except (ConnectionError, http.client.HTTPException):
+                if attempt == 3 or path.startswith("/execute"):
+                    raise
+                time.sleep(0.5)
 
     def stop(self):
         if self.session:
@@ -81,7 +100,7 @@ def reply_text(payload):
     return data.get("response") or data.get("message") or ""
 
 
-def measure(app_binary, app_args, sim, token, trials, question):
+def measure(app_binary, app_args, sim, token, trials, question, ask_label):
     driver_url = os.environ.get("TAURI_DRIVER_URL")
     if not driver_url:
         return None, "no WebDriver (TAURI_DRIVER_URL unset)", {}
@@ -94,17 +113,30 @@ def measure(app_binary, app_args, sim, token, trials, question):
     app_ms, direct_ms = [], []
     try:
         driver.start(app_binary, app_args)
-        handles = driver.s("GET", "/window/handles")
-        if "ask" not in handles:
-            return None, f"no 'ask' window among {handles}", {}
-        driver.s("POST", "/window", {"handle": "ask"})
+        # Handles are opaque ("page-<uuid>"): the ask box is the one showing ask.html.
+        for handle in driver.s("GET", "/window/handles"):
+            driver.s("POST", "/window", {"handle": handle})
+            if "ask.html" in (driver.s("GET", "/url") or ""):
+                break
+        else:
+            return None, "no window of the app shows ask.html", {}
         app_pid = _app_pid(app_binary)
-        desktop.tray_item_of(app_pid).click("Ask…")
-        time.sleep(0.5)  # let the box settle after its first show; not part of any timing
-        for k in range(trials + 1):
-            result = driver.s("POST", "/execute/async", {"script": ASK_SCRIPT, "args": [question, expected]})
+        # The app's stderr goes to tauri-driver's log: wait there for the box's painted report.
+        driver_log = TimeLog(os.path.join(os.environ.get("KALLYAI_TEST_DESKTOP", "/nonexistent"),
+                                          "tauri-driver.log"))
+        driver_log.mark()
+        desktop.tray_item_of(app_pid).click(ask_label)
+        driver_log.wait_for('window painted window="ask"', 10)
+        failures = 0
+        k = 0
+        while k <= trials:
+            result = driver.s("POST", "/execute/async", {"script": ASK_SCRIPT, "args": [question, expected]},
+                              timeout=40)
             if not result or "ms" not in result:
-                return None, (result or {}).get("error", "the ask page gave no answer"), {}
+                failures += 1
+                if failures > 2:
+                    return None, (result or {}).get("error", "the ask page gave no answer"), {}
+                continue
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
                        "Idempotency-Key": str(uuid.uuid4())}
             body = {"message": question, **({"conversation_id": conversation} if conversation else {})}
@@ -115,6 +147,7 @@ def measure(app_binary, app_args, sim, token, trials, question):
             if k > 0:
                 app_ms.append(result["ms"])
                 direct_ms.append(direct)
+            k += 1
     finally:
         driver.stop()
         conn.close()

@@ -83,6 +83,11 @@ def wait_hidden(title, timeout=5):
     return False
 
 
+def focus_window(title):
+    for window in run("xdotool", "search", "--name", f"^{title}$", check=False).split():
+        run("xdotool", "windowfocus", "--sync", window, check=False)
+
+
 def key(combo):
     run("xdotool", "key", "--clearmodifiers", combo)
 

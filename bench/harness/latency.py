@@ -85,10 +85,16 @@ def _wait_lines(subject, needle, timeout):
 
 
 def hide_with_escape(subject):
-    """Esc in the focused box hides it (both pages do that); waits until no window is visible."""
-    desktop.key("Escape")
-    if not desktop.wait_hidden(subject.window_title, 3):
-        raise RuntimeError(f"{subject.name}: Esc did not hide the window")
+    """Esc in the focused box hides it (both pages do that); waits until it is no longer viewable.
+    Right after show() the X input focus may not have moved yet, so a key that went elsewhere is
+    sent again, with the focus set on the window first."""
+    for attempt in range(5):
+        if attempt:
+            desktop.focus_window(subject.window_title)
+        desktop.key("Escape")
+        if desktop.wait_hidden(subject.window_title, 0.5 * (attempt + 1)):
+            return
+    raise RuntimeError(f"{subject.name}: Esc did not hide the window")
 
 
 def hide_with_tray(subject):
