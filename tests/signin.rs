@@ -162,7 +162,6 @@ async fn oauth_pkce_comes_back_through_a_kallyai_link() {
     let world = World::new("signin-oauth", SimConfig::default()).await;
     let app = world.start_app("app", &[], &[]).await;
     wait_for_link_handler().await;
-    let already_running = running_apps();
 
     sign_in_from_the_tray(&app).await;
 
@@ -191,21 +190,17 @@ async fn oauth_pkce_comes_back_through_a_kallyai_link() {
     let log = app.log_text();
     assert!(log_has(&log, "action=\"auth_callback\""), "the running app received the link");
     assert!(log_has(&log, "sign-in callback accepted"), "the running app accepted the callback");
-    assert!(
-        running_apps().iter().all(|pid| *pid == app.pid || already_running.contains(pid)),
-        "the second instance that carried the link has exited"
-    );
+    assert_eq!(running_apps(), vec![app.pid], "the second instance that carried the link has exited");
 
     assert_name_shown(&app).await;
     app.quit().await;
     world.end().await;
 }
 
-// 1, cold start: the browser hands over the link after the app has quit. The pending sign-in
-// (its state and PKCE verifier) lived in that app's memory, so the new app cannot finish it: it
-// must say so in one sentence, exchange nothing and keep running.
+// 1, cold start: the person finishes in the browser after the app has quit. The link starts the
+// app, which finishes the sign-in from what core kept of it in the keychain (state, verifier).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_callback_link_that_starts_the_app_is_refused_in_one_sentence() {
+async fn a_sign_in_link_that_starts_the_app_finishes_the_sign_in() {
     require_desktop();
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let world = World::new("signin-cold-start", SimConfig::default()).await;
@@ -213,10 +208,8 @@ async fn a_callback_link_that_starts_the_app_is_refused_in_one_sentence() {
     // A browser that only records the page: the person has not clicked Continue yet.
     let recorder = world.out.join("recording-browser");
     make_executable(&recorder, "#!/bin/sh\nprintf '%s\\n' \"$1\" >> \"$KALLYAI_TEST_BROWSER_LOG\"\n");
-    let mut env = world.env(&recorder.to_string_lossy());
-    env.retain(|(k, _)| *k != "KALLYAI_LOG");
-    env.push(("KALLYAI_LOG", "debug".into()));
-    let app = Launched::start(&world.out, "app", &env, &["--api-base", &world.url]).await;
+    let app =
+        Launched::start(&world.out, "app", &world.env(&recorder.to_string_lossy()), &["--api-base", &world.url]).await;
     wait_for_link_handler().await;
     let item = app.tray().await;
     item.click(SIGN_IN);
@@ -224,15 +217,22 @@ async fn a_callback_link_that_starts_the_app_is_refused_in_one_sentence() {
         world.opened().into_iter().next()
     })
     .await;
+    assert!(Url::parse(&page).is_ok_and(|u| u.path() == "/v1/auth/authorize"), "an OAuth sign-in");
+    wait::until_sync("the pending sign-in in the keychain", Duration::from_secs(10), || {
+        keychain::has_pending_sign_in(&world.url).then_some(())
+    })
+    .await;
     app.quit().await;
+    assert!(keychain::has_pending_sign_in(&world.url), "quitting keeps the pending sign-in for the link");
 
     // Now the person clicks Continue; the browser hands kallyai://auth/callback to xdg-open,
-    // which starts the app (xdg-open waits for it, so it runs on in the background).
+    // which starts the app (xdg-open waits for it, so it runs on in the background). The link
+    // names no server: the app's configured one comes from the environment here.
     let cold_log = world.out.join("cold-start.log");
     let mut browser = tokio::process::Command::new(browser_sign_in::test_browser().1)
         .arg(&page)
         .env("KALLYAI_TEST_BROWSER_LOG", world.out.join("cold-browser.log"))
-        .env("KALLYAI_LOG", "debug")
+        .env("KALLYAI_LOG", "trace")
         .env("KALLYAI_API_BASE", &world.url)
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&cold_log).expect("cold-start log"))
@@ -245,31 +245,52 @@ async fn a_callback_link_that_starts_the_app_is_refused_in_one_sentence() {
         wait::until_sync("the link to start the app", Duration::from_secs(20), || running_apps().into_iter().next())
             .await;
     let _cold = KillOnDrop(pid);
-    let said = wait::until_sync("the app to refuse the callback", Duration::from_secs(20), || {
-        let log = std::fs::read_to_string(&cold_log).unwrap_or_default();
-        log.lines().find(|l| l.contains("sign-in callback refused")).map(String::from)
+    wait::until_sync("the cold-started app to save the session", Duration::from_secs(30), || {
+        keychain::has_entry(&world.url).then_some(())
     })
     .await;
-    assert!(said.contains("no_sign_in_pending"), "refused because nothing is pending: {said}");
+    let log = std::fs::read_to_string(&cold_log).unwrap_or_default();
+    assert!(log.contains("sign-in resumed after a restart"), "the new app finished the earlier sign-in");
+    assert!(!keychain::has_pending_sign_in(&world.url), "the pending part is gone once used");
+    let exchanges = world.ctl.requests_to("POST", "/v1/auth/gpt/token").await;
+    assert_eq!(exchanges.len(), 1, "the code is exchanged exactly once");
+    assert_eq!(exchanges[0]["status"], 200);
+    let seen = world.auth.oauth_seen().await;
+    assert_eq!((seen["pkce_method"].as_str(), seen["verifier_seen"].as_bool()), (Some("S256"), Some(true)), "{seen}");
+    let item = wait::until_sync("the cold-started app's tray", Duration::from_secs(30), || {
+        tray::items_of(pid).into_iter().next()
+    })
+    .await;
+    wait_for_entry(&item, SIGN_OUT, Duration::from_secs(20)).await;
     wait::until_sync("the sign-in window on screen", Duration::from_secs(15), || {
         x11::window_viewable(SIGNIN_WINDOW_TITLE).then_some(())
     })
     .await;
-    assert!(process_alive(pid), "the app keeps running");
-    assert!(!keychain::has_entry(&world.url), "still signed out");
-    assert!(world.ctl.requests_to("POST", "/v1/auth/gpt/token").await.is_empty(), "no code exchanged");
+
     let quit = second_launch(&["--quit"]).await;
     assert!(quit.status.success());
     wait::until_sync("the cold-started app to exit", Duration::from_secs(15), || (!process_alive(pid)).then_some(()))
         .await;
+    let secrets = world.auth.issued_secrets().await;
+    let log = std::fs::read_to_string(&cold_log).unwrap_or_default();
+    assert_eq!(leaks::count_in(&log, &secrets), 0, "a secret in the cold-started app's trace log");
+    world.end().await;
+}
 
-    // The sentence itself, read from the window of an app started with such a link first on its
-    // command line, as xdg-open starts it (Exec=kallyai-desktop %u); the deep-link plugin takes
-    // a launch link only when it is the one argument, so the server comes from the environment.
+// 1, a link with nothing to finish (no sign-in running, none kept from an earlier run): one
+// sentence in the sign-in window, nothing exchanged, the app keeps running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_with_no_sign_in_pending_is_refused_in_one_sentence() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("signin-nothing-pending", SimConfig::default()).await;
+    // Started with the link first and alone on its command line, as xdg-open starts it
+    // (Exec=kallyai-desktop %u); the deep-link plugin takes a launch link only when it is the one
+    // argument, so the server comes from the environment.
     let forged = "kallyai://auth/callback?code=not-pending&state=not-pending";
     let mut env = world.env(&browser_sign_in::test_browser().1);
     env.push(("KALLYAI_API_BASE", world.url.clone()));
-    let app = Launched::start(&world.out, "linked", &env, &[forged]).await;
+    let app = Launched::start(&world.out, "app", &env, &[forged]).await;
     let sentence = in_signin_window(
         &app,
         "the sign-in window to say why the link was ignored",
@@ -278,7 +299,12 @@ async fn a_callback_link_that_starts_the_app_is_refused_in_one_sentence() {
     )
     .await;
     assert_eq!(sentence, "No sign-in is in progress, so this sign-in link was ignored.");
+    assert!(app.log_text().contains("no_sign_in_pending"));
+    assert!(world.ctl.requests_to("POST", "/v1/auth/gpt/token").await.is_empty(), "no code exchanged");
+    assert!(!keychain::has_entry(&world.url), "not signed in");
     assert!(app.is_running());
+    let item = app.tray().await;
+    assert!(item.labels().iter().any(|l| l == SIGN_IN), "still signed out: {:?}", item.labels());
     app.quit().await;
     world.end().await;
 }

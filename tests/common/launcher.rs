@@ -150,8 +150,16 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Process ids of every running copy of the app (e.g. one a link started).
+/// Process ids of the copies of the app running on this test's session bus (e.g. one a link
+/// started). Other sessions on the same machine (other test runs) are left out: only processes
+/// whose `DBUS_SESSION_BUS_ADDRESS` is this process's count.
 pub fn running_apps() -> Vec<u32> {
+    let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") else { return Vec::new() };
+    let mine = {
+        let mut entry = b"DBUS_SESSION_BUS_ADDRESS=".to_vec();
+        entry.extend_from_slice(bus.as_encoded_bytes());
+        entry
+    };
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     entries
         .filter_map(|e| e.ok())
@@ -159,6 +167,8 @@ pub fn running_apps() -> Vec<u32> {
         .filter(|pid| {
             std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == Path::new(BINARY))
                 && process_alive(*pid)
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == mine.as_slice()))
         })
         .collect()
 }

@@ -59,7 +59,9 @@ impl PrivateBus {
     /// Whether any connection on this bus owns `name` or could start it (busctl lists both).
     pub fn offers(&self, name: &str) -> bool {
         let out = Command::new("busctl").args(["--address", &self.address, "list", "--no-pager"]).output();
-        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(name))
+        let listing = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+        assert!(listing.contains("org.freedesktop.DBus"), "busctl could not list the private bus: {listing}");
+        listing.contains(name)
     }
 }
 
