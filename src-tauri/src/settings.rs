@@ -5,7 +5,7 @@
 use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt;
 use tauri_plugin_global_shortcut::GlobalShortcutExt;
 use tauri_plugin_store::StoreExt;
@@ -121,9 +121,9 @@ pub fn is_wayland() -> bool {
 
 /// The settings saved by an earlier run (defaults when there are none or they do not parse).
 pub fn load(app: &AppHandle) -> Settings {
-    let saved = app
-        .store(STORE_FILE)
+    let saved = store_path(app)
         .ok()
+        .and_then(|path| app.store(path).ok())
         .and_then(|store| store.get(STORE_KEY))
         .and_then(|value| serde_json::from_value(value).ok());
     saved.unwrap_or_default()
@@ -196,10 +196,14 @@ pub async fn update(app: &AppHandle, new: Settings) -> Result<SettingsView, Sett
         }
     }
     let hotkey = new.hotkey.trim();
-    if hotkey.is_empty() || hotkey.parse::<tauri_plugin_global_shortcut::Shortcut>().is_err() {
+    let Ok(shortcut) = hotkey.parse::<tauri_plugin_global_shortcut::Shortcut>() else {
         return Err(refuse("hotkey", "settings.error.hotkey"));
-    }
-    if hotkey != old.hotkey {
+    };
+    // The window shows "Ctrl+Alt+K" for the stored "CommandOrControl+Alt+K": the same keys, so
+    // nothing to register (registering them again would be refused as taken, by ourselves).
+    let same_keys = old.hotkey.parse::<tauri_plugin_global_shortcut::Shortcut>().is_ok_and(|o| o == shortcut);
+    let hotkey = if same_keys { old.hotkey.as_str() } else { hotkey };
+    if !same_keys {
         register_hotkey(app, hotkey, Some(&old.hotkey))
             .map_err(|message| SettingsError { field: "hotkey", message })?;
     }
@@ -231,8 +235,14 @@ pub async fn update(app: &AppHandle, new: Settings) -> Result<SettingsView, Sett
     Ok(view(app))
 }
 
+/// `settings.json` in the app's config dir. The plugin would put a bare file name in the data
+/// dir; the config dir is where `saved_api_base` reads it before the app is built.
+fn store_path(app: &AppHandle) -> Result<std::path::PathBuf, String> {
+    app.path().app_config_dir().map(|dir| dir.join(STORE_FILE)).map_err(|e| e.to_string())
+}
+
 fn save(app: &AppHandle, settings: &Settings) -> Result<(), String> {
-    let store = app.store(STORE_FILE).map_err(|e| e.to_string())?;
+    let store = app.store(store_path(app)?).map_err(|e| e.to_string())?;
     store.set(STORE_KEY, serde_json::to_value(settings).map_err(|e| e.to_string())?);
     store.save().map_err(|e| e.to_string())
 }
