@@ -10,13 +10,17 @@ pub mod launcher;
 pub mod leaks;
 pub mod notification_bus;
 pub mod private_bus;
+pub mod signed_in_app;
 pub mod sim_auth;
 pub mod sim_calls;
+pub mod sim_credits;
 pub mod tray;
 pub mod tray_icon;
+pub mod tray_picture;
 pub mod wait;
 pub mod webdriver;
 pub mod x11;
+pub mod x_grab;
 
 use std::path::PathBuf;
 

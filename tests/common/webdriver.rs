@@ -75,6 +75,33 @@ impl Session {
         text.as_str().map(String::from)
     }
 
+    /// The WebDriver id of the first element matching `css`, if there is one.
+    pub async fn find(&self, css: &str) -> Option<String> {
+        let found = self
+            .http
+            .post(format!("{}/element", self.base))
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .await
+            .ok()?
+            .json::<Value>()
+            .await
+            .ok()?;
+        Some(found["value"].as_object()?.values().next()?.as_str()?.to_string())
+    }
+
+    /// Clicks the element matching `css` as a user would (WebDriver element click).
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await.unwrap_or_else(|| panic!("no element {css}"));
+        self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+    }
+
+    /// Types `text` into the element matching `css` (WebDriver keys: "\u{E007}" is Enter).
+    pub async fn send_keys(&self, css: &str, text: &str) {
+        let element = self.find(css).await.unwrap_or_else(|| panic!("no element {css}"));
+        self.call(reqwest::Method::POST, &format!("/element/{element}/value"), Some(json!({"text": text}))).await;
+    }
+
     /// A PNG of the current webview (it must be visible).
     pub async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine;

@@ -1,0 +1,84 @@
+//! The real app under WebDriver, signed in the way a user signs in (tray "Sign in…", the test
+//! browser presses Continue), with the browser's log of opened URLs kept per test. Used by the
+//! credits and settings tests, which need a signed-in app and its windows.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::launcher::Launched;
+use super::{browser_sign_in, tray, wait, x11};
+
+/// Removes the settings an earlier test saved (the store file in the app's config dir), so the
+/// next app starts with the defaults: tests of one run share the desktop's HOME.
+pub fn forget_settings() {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(config) = config {
+        let _ = std::fs::remove_file(config.join("ai.kally.desktop/settings.json"));
+    }
+}
+
+/// Where the test browser writes every URL it was asked to open.
+pub fn browser_log(out: &Path) -> PathBuf {
+    out.join("browser.log")
+}
+
+/// The URLs the browser was asked to open, in order.
+pub fn opened(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(browser_log(out)).unwrap_or_default().lines().map(String::from).collect()
+}
+
+/// Starts the app under WebDriver against `api_base`, as `<out>/<name>.sh`, with the test browser.
+pub async fn start(out: &Path, name: &str, api_base: &str) -> Launched {
+    let vars = [
+        browser_sign_in::test_browser(),
+        ("KALLYAI_TEST_BROWSER_LOG", browser_log(out).to_string_lossy().into_owned()),
+        ("KALLYAI_LOG", "debug".to_string()),
+    ];
+    Launched::start(out, name, &vars, &["--api-base", api_base]).await
+}
+
+/// Starts the app and signs it in through the tray; returns it with its tray item.
+pub async fn start_signed_in(out: &Path, name: &str, api_base: &str) -> (Launched, tray::TrayItem) {
+    let app = start(out, name, api_base).await;
+    let item = app.tray().await;
+    wait::until_sync("'Sign in…' in the tray menu", Duration::from_secs(15), || {
+        item.labels().iter().any(|l| l == "Sign in…").then_some(())
+    })
+    .await;
+    browser_sign_in::sign_in(&item).await;
+    (app, item)
+}
+
+/// Waits until the tray's first line reads `line` (the failure names what it read instead).
+pub async fn wait_tray_line(item: &tray::TrayItem, line: &str, timeout: Duration) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut ticks = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        ticks.tick().await;
+        let first = item.labels().into_iter().next().unwrap_or_default();
+        if first == line {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the tray's first line is {first:?}, expected {line:?}");
+    }
+}
+
+/// Shows window `panel` (a second launch with `--show`, as a user's launcher does) and waits until
+/// it is on screen and its page is visible and ready.
+pub async fn show(app: &Launched, panel: &str, title: &str) {
+    let second = app.second_launch(&["--show", panel]).await;
+    assert!(second.status.success(), "--show {panel}: {second:?}");
+    wait::until_sync(&format!("the {title} window on screen"), Duration::from_secs(15), || {
+        x11::window_viewable(title).then_some(())
+    })
+    .await;
+    let session = app.session();
+    assert!(session.switch_to_page(&format!("{panel}.html")).await, "the {panel} window exists");
+    wait::until(&format!("the {panel} page to be visible and ready"), Duration::from_secs(15), || async {
+        let state = session.execute("return [document.visibilityState, document.body.dataset.ready || '']").await;
+        (state[0] == "visible" && state[1] == "true").then_some(())
+    })
+    .await;
+}

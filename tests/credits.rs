@@ -1,0 +1,247 @@
+//! Credits at a glance (issue 9, acceptance 1–3), end to end on the real headless desktop of
+//! `scripts/with-desktop`: the real app under WebDriver, signed in through the tray and the test
+//! browser, against a real sim whose balance the test moves with `/_sim/credits`; the tray read
+//! over DBusMenu, notifications watched on the bus, the browser's log of opened URLs.
+//!
+//! Run: `scripts/with-desktop cargo test -p kallyai-desktop --test credits -- --test-threads=1`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::launcher::Launched;
+use common::notification_bus::{self, BusMonitor};
+use common::signed_in_app::{self, show, wait_tray_line};
+use common::sim_credits::{expected_tray_line, SimCredits};
+use common::{output_dir, require_desktop, tray, tray_picture, wait, ONE_APP_AT_A_TIME};
+use kallyai_sim::SimServer;
+
+/// The low-credit notification's title (ui/i18n/en.json `credits.low.title`).
+const LOW_TITLE: &str = "KallyAI credits are running low";
+const OUT_OF_CREDITS: &str = "Out of credits";
+/// An ask the sim's assistant takes as a search: charged 0.5 credits at once (docs/sim.md).
+const SEARCH_ASK: &str = "find the best pizza nearby";
+const SOON: Duration = Duration::from_secs(20);
+
+struct World {
+    sim: SimServer,
+    url: String,
+    credits: SimCredits,
+    out: PathBuf,
+}
+
+impl World {
+    async fn new(name: &str) -> World {
+        require_desktop();
+        let out = output_dir(name);
+        let _ = std::fs::remove_file(signed_in_app::browser_log(&out));
+        // Tests share the desktop's HOME: start from default settings (English, 10 % threshold).
+        signed_in_app::forget_settings();
+        let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), kallyai_sim::SimConfig::default())
+            .await
+            .expect("start the sim");
+        let url = sim.url();
+        World { credits: SimCredits::new(&url), url, sim, out }
+    }
+
+    async fn signed_in_app(&self) -> (Launched, tray::TrayItem) {
+        signed_in_app::start_signed_in(&self.out, "app", &self.url).await
+    }
+
+    async fn end(self, app: Launched) {
+        app.quit().await;
+        self.sim.shutdown().await;
+    }
+}
+
+/// Where the README's screenshots live.
+fn docs_screenshot(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).expect("docs/screenshots");
+    dir.join(name)
+}
+
+/// Asks `text` the way a user does: `--ask TEXT` opens the box prefilled, Enter sends it.
+async fn ask(app: &Launched, text: &str) {
+    let opened = app.second_launch(&["--ask", text]).await;
+    assert!(opened.status.success(), "--ask: {opened:?}");
+    let session = app.session();
+    assert!(session.switch_to_page("ask.html").await, "the ask window exists");
+    wait::until("the question in the ask box", SOON, || async {
+        let value = session.execute("return document.getElementById('ask-input').value").await;
+        (value.as_str() == Some(text)).then_some(())
+    })
+    .await;
+    session.send_keys("#ask-input", "\u{E007}").await;
+}
+
+/// Runs `script` in the credits window until it returns a non-empty string.
+async fn in_credits_window(app: &Launched, what: &str, script: &str) -> String {
+    assert!(app.session().switch_to_page("credits.html").await, "the credits window exists");
+    wait::until(what, SOON, || async {
+        let value = app.session().execute(script).await;
+        value.as_str().filter(|s| !s.is_empty()).map(String::from)
+    })
+    .await
+}
+
+// 1. The tray's first line and the credits window show the sim's balance, plan and period; an
+//    ask lowers the balance everywhere without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balance_plan_and_period_follow_the_sim() {
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("credits-balance").await;
+    let balance = world.credits.balance().await;
+    let line = expected_tray_line(&balance);
+    assert!(
+        line.starts_with("458 credits left · Pro · renews "),
+        "the seeded balance reads like the issue's example: {line}"
+    );
+    // "renews 1 Dec": the window shows the same day and month.
+    let renews: Vec<String> = line.rsplit(' ').take(2).map(String::from).collect();
+    let (app, item) = world.signed_in_app().await;
+    wait_tray_line(&item, &line, SOON).await;
+
+    show(&app, "credits", "Credits").await;
+    let shown = in_credits_window(
+        &app,
+        "the balance in the credits window",
+        &format!(
+            "const b = document.getElementById('balance').textContent;
+             return b === {line:?} ? JSON.stringify([b, document.getElementById('plan').textContent,
+               document.getElementById('period').textContent, document.getElementById('used').textContent]) : '';"
+        ),
+    )
+    .await;
+    let [shown_line, plan, period, used]: [String; 4] = serde_json::from_str(&shown).expect("window texts");
+    assert_eq!(shown_line, line);
+    assert_eq!(plan.to_lowercase(), balance["plan_type"].as_str().unwrap().to_lowercase());
+    assert!(period.contains(&renews[0]) && period.contains(&renews[1]), "the period ends {renews:?}: {period:?}");
+    assert!(used.starts_with("142"), "142 of 600 used: {used:?}");
+    // The spending, history and costs lists are filled from the sim too.
+    in_credits_window(
+        &app,
+        "the credits details",
+        "return ['breakdown','history','costs'].every(id => document.getElementById(id).children.length > 0) ? 'yes' : '';",
+    )
+    .await;
+    let png = app.session().screenshot().await;
+    std::fs::write(docs_screenshot("credits.png"), png).expect("save the credits screenshot");
+    tray_picture::render_menu(&item, &docs_screenshot("tray-menu.png"));
+
+    // An ask is charged by the sim; the app hears of it and shows the new balance everywhere.
+    ask(&app, SEARCH_ASK).await;
+    let after = wait::until("the sim to charge the ask", SOON, || async {
+        let now = world.credits.balance().await;
+        (now["credits_remaining"].as_f64() < balance["credits_remaining"].as_f64()).then_some(now)
+    })
+    .await;
+    let new_line = expected_tray_line(&after);
+    wait_tray_line(&item, &new_line, SOON).await;
+    in_credits_window(
+        &app,
+        "the new balance in the credits window",
+        &format!("return document.getElementById('balance').textContent === {new_line:?} ? 'yes' : '';"),
+    )
+    .await;
+    world.end(app).await;
+}
+
+// 2. Just below the threshold: exactly one low-credit notification, also after several refreshes;
+//    back above and below again: one more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn low_credit_warning_once_per_crossing() {
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("credits-low").await;
+    notification_bus::close_all();
+    let bus = BusMonitor::start().await;
+    let (app, item) = world.signed_in_app().await;
+    wait_tray_line(&item, &expected_tray_line(&world.credits.balance().await), SOON).await;
+    assert!(bus.notified_with(LOW_TITLE).is_empty(), "458 of 600 is not low");
+
+    // The default threshold is 10 % of the allocation: 60 of 600. 59 is just below.
+    let below = world.credits.set(59.0, None).await;
+    wait_tray_line(&item, &expected_tray_line(&below), SOON).await;
+    let first = bus.wait_for("the low-credit notification", SOON, |n| n.mentions(LOW_TITLE)).await;
+    assert!(first.body.contains("59"), "the notification says what is left: {first:?}");
+
+    // Several refreshes while still low: credits events (the sim emits one per change) and the
+    // credits window, which reads the balance when it is shown.
+    let reads_before = world.credits.count("GET", "/v1/credits/balance", Some(200)).await;
+    for remaining in [58.0, 57.0] {
+        let now = world.credits.set(remaining, None).await;
+        wait_tray_line(&item, &expected_tray_line(&now), SOON).await;
+    }
+    show(&app, "credits", "Credits").await;
+    wait::until("the credits window to read the balance again", SOON, || async {
+        (world.credits.count("GET", "/v1/credits/balance", Some(200)).await >= reads_before + 3).then_some(())
+    })
+    .await;
+    // The answer of the last read is applied before the window shows it.
+    in_credits_window(
+        &app,
+        "the low balance in the credits window",
+        "return document.getElementById('low').hidden ? '' : document.getElementById('balance').textContent;",
+    )
+    .await;
+    assert_eq!(bus.notified_with(LOW_TITLE).len(), 1, "one warning per crossing, not per refresh");
+
+    // Back above the line, then below again: one more warning.
+    let above = world.credits.set(300.0, None).await;
+    wait_tray_line(&item, &expected_tray_line(&above), SOON).await;
+    assert_eq!(bus.notified_with(LOW_TITLE).len(), 1, "no warning while above the line");
+    let again = world.credits.set(50.0, None).await;
+    wait_tray_line(&item, &expected_tray_line(&again), SOON).await;
+    wait::until_sync("a second low-credit notification", SOON, || {
+        (bus.notified_with(LOW_TITLE).len() == 2).then_some(())
+    })
+    .await;
+    let second = world.credits.set(49.0, None).await;
+    wait_tray_line(&item, &expected_tray_line(&second), SOON).await;
+    assert_eq!(bus.notified_with(LOW_TITLE).len(), 2, "exactly one more for the second crossing");
+    world.end(app).await;
+}
+
+// 3. A 402 puts the widget and the tray in the out-of-credits state; "Manage plan" opens the
+//    billing portal in the system browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_credits_after_a_402_and_manage_plan_opens_the_portal() {
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("credits-out").await;
+    let (app, item) = world.signed_in_app().await;
+    wait_tray_line(&item, &expected_tray_line(&world.credits.balance().await), SOON).await;
+
+    world.credits.set(0.0, None).await;
+    ask(&app, SEARCH_ASK).await;
+    wait::until("the sim to refuse the ask with 402", SOON, || async {
+        (world.credits.count("POST", "/v1/coordination/message", Some(402)).await >= 1).then_some(())
+    })
+    .await;
+    wait_tray_line(&item, OUT_OF_CREDITS, SOON).await;
+
+    show(&app, "credits", "Credits").await;
+    let said = in_credits_window(
+        &app,
+        "the out-of-credits state in the credits window",
+        "const out = document.getElementById('out');
+         return out.hidden ? '' : document.getElementById('balance').textContent + ' | ' + out.textContent;",
+    )
+    .await;
+    assert!(said.starts_with(OUT_OF_CREDITS), "the widget says so: {said}");
+    assert!(said.contains("You are out of credits"), "the widget says so: {said}");
+
+    // "Manage plan" asks the sim for the billing portal and hands its URL to the system browser
+    // (xdg-open, which runs $BROWSER: the test browser logs it).
+    let before = signed_in_app::opened(&world.out).len();
+    app.session().click("#manage-plan").await;
+    let portal = wait::until_sync("the browser to open the billing portal", SOON, || {
+        signed_in_app::opened(&world.out).into_iter().skip(before).find(|u| u.contains("billing"))
+    })
+    .await;
+    assert_eq!(portal, "https://billing.stripe.com/p/session/sim_portal", "the sim's portal URL");
+    assert_eq!(world.credits.count("GET", "/v1/stripe/billing-portal", Some(200)).await, 1);
+    let plan_error = app.session().text_of("#plan-error").await.unwrap_or_default();
+    assert!(plan_error.is_empty(), "no error under Manage plan: {plan_error}");
+    world.end(app).await;
+}
