@@ -178,8 +178,11 @@ def main():
 
         if r["signed_in"]:
             log("ask overhead (WebDriver)")
-            r["ask"] = ask.measure(args.app, ["--api-base", sim.url], sim, tokens["access_token"], plan["asks"],
-                                   "What is on my calendar today?", labels["tray.ask"])
+            try:
+                r["ask"] = ask.measure(args.app, ["--api-base", sim.url], sim, tokens["access_token"],
+                                       plan["asks"], "What is on my calendar today?", labels["tray.ask"])
+            except (OSError, RuntimeError, ValueError) as error:
+                r["ask"] = (None, f"the WebDriver session failed: {error}", {})
         else:
             r["ask"] = (None, r["notify_stream"][1], {})
 

@@ -17,12 +17,17 @@ def measure(subjects, sim, started_at, settle, window, sample_every):
     ticks_before = {s.name: _ticks(s.processes()) for s in subjects}
     samples = {s.name: [] for s in subjects}
     names = {}
+    by_process = {}
     for k in range(int(window // sample_every) + 1):
         time.sleep(max(0.0, begin + k * sample_every - time.time()))
         for s in subjects:
             family = s.processes()
             names[s.name] = sorted(procs.name(pid) for pid in family)
-            samples[s.name].append(sum(_safe(procs.pss_kib, pid) for pid in family) / 1024)
+            pss = {pid: _safe(procs.pss_kib, pid) / 1024 for pid in family}
+            samples[s.name].append(sum(pss.values()))
+            # PSS per process at the last sample: where the memory goes.
+            by_process[s.name] = sorted(((procs.name(pid), round(v, 1)) for pid, v in pss.items()),
+                                        key=lambda x: -x[1])
     end = time.time()
     requests = sim.requests()
     out = {}
@@ -37,6 +42,7 @@ def measure(subjects, sim, started_at, settle, window, sample_every):
             "cpu_ticks": used,
             "window_s": end - begin,
             "processes": names[s.name],
+            "pss_by_process_mib": by_process[s.name],
         }
     return out, requests, end - begin
 

@@ -121,6 +121,8 @@ def build(r):
                                                len(r["takeover"][2])),
         "idle_processes": {"app": idle_app["processes"], "floor": idle_floor["processes"]},
         "idle_pss_samples_mib": {"app": idle_app["pss_samples_mib"], "floor": idle_floor["pss_samples_mib"]},
+        "idle_pss_by_process_mib": {"app": idle_app.get("pss_by_process_mib"),
+                                    "floor": idle_floor.get("pss_by_process_mib")},
         "idle_cpu_ticks": {"app": idle_app["cpu_ticks"], "floor": idle_floor["cpu_ticks"],
                            "window_s": round(idle_app["window_s"], 1)},
         "idle_request_paths": r["idle_requests"]["paths"],
@@ -231,6 +233,10 @@ def markdown(result):
         f"floor {sup['idle_pss_samples_mib']['floor']}. Requests while idle: "
         f"{', '.join(sup['idle_request_paths']) or 'none'}; with polling: "
         f"{', '.join(sup['polling_request_paths']) or 'none'}.",
+        "",
+        "PSS by process at the last idle sample (MiB): app "
+        + ", ".join(f"{n} {v:g}" for n, v in sup["idle_pss_by_process_mib"]["app"] or [])
+        + "; floor " + ", ".join(f"{n} {v:g}" for n, v in sup["idle_pss_by_process_mib"]["floor"] or []) + ".",
         "",
         "Every trial's value is in `raw_ms` of benchmarks.json.",
         "",
