@@ -150,6 +150,9 @@ async function send() {
     lastLocalId = entry.local_id;
     setEntry(entry.local_id, { text: entry.text, kind: "queued" });
     input.value = "";
+    // An estimate still pending for the sent text must not bring its hint back.
+    clearTimeout(estimateTimer);
+    estimateSeq += 1;
     $("cost-hint").textContent = "";
   } catch (error) {
     $("cost-hint").textContent = error.message ?? String(error);
