@@ -49,9 +49,16 @@ impl Session {
 
     /// Loads tokens saved by an earlier run. Returns whether the user is signed in.
     pub async fn restore(&self) -> Result<bool, StoreError> {
+        // Lock first: a sign-in finishing meanwhile (a cold-start callback) must not be
+        // overwritten by what the store held before it.
+        let mut slot = self.tokens.lock().await;
+        if slot.is_some() {
+            return Ok(true);
+        }
         let saved = self.store.load().await?;
         let signed_in = saved.is_some();
-        *self.tokens.lock().await = saved;
+        *slot = saved;
+        drop(slot);
         self.publish(Event::AuthChanged { signed_in });
         Ok(signed_in)
     }
