@@ -7,20 +7,19 @@ use std::path::Path;
 
 use super::tray::TrayItem;
 
-/// Writes a PNG of `item`'s current menu (disabled entries grey, like a panel shows them).
+/// Writes a PNG of `item`'s current menu, one entry a line; disabled entries (the status line)
+/// are grey, as a panel shows them.
 pub fn render_menu(item: &TrayItem, path: &Path) {
-    let lines: Vec<String> = item
-        .menu()
-        .into_iter()
-        .map(|entry| if entry.enabled { entry.label } else { format!("{}  (info)", entry.label) })
-        .collect();
-    let text = lines.join("\n");
-    let status = std::process::Command::new("convert")
-        .args(["-background", "#f4f4f4", "-fill", "#202020", "-font", "DejaVu-Sans", "-pointsize", "15"])
-        .args(["-bordercolor", "#f4f4f4", "-border", "14x10", "-interline-spacing", "8"])
-        .arg(format!("label:{}", text.replace('\\', "\\\\").replace('@', "\\@")))
-        .args(["-bordercolor", "#9a9a9a", "-border", "1"])
-        .arg(path)
-        .status();
+    let mut command = std::process::Command::new("convert");
+    command.args(["-background", "#f4f4f4", "-font", "DejaVu-Sans", "-pointsize", "15"]);
+    command.args(["-bordercolor", "#f4f4f4"]);
+    for entry in item.menu() {
+        let colour = if entry.enabled { "#202020" } else { "#8a8a8a" };
+        // A leading '@' would make ImageMagick read a file; a backslash starts an escape.
+        let text = entry.label.replace('\\', "\\\\").replace('@', "\\@");
+        command.args(["(", "-fill", colour, &format!("label:{text}"), "-border", "0x5", ")"]);
+    }
+    command.args(["-gravity", "West", "-append", "-border", "14x6", "-bordercolor", "#9a9a9a", "-border", "1"]);
+    let status = command.arg(path).status();
     assert!(matches!(status, Ok(s) if s.success()), "rendering the tray menu failed: {status:?}");
 }
