@@ -58,6 +58,7 @@ pub fn run(launch: Launch) -> ExitCode {
         }
     };
     let startup_actions = launch.actions;
+    let startup_links = launch.link_actions;
 
     let app = tauri::Builder::default()
         // Must be first: a second launch hands over its arguments here and exits before
@@ -110,7 +111,7 @@ pub fn run(launch: Launch) -> ExitCode {
             commands::settings_set
         ])
         .setup(move |app| {
-            setup(app.handle(), startup_actions)?;
+            setup(app.handle(), startup_actions, startup_links)?;
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -158,7 +159,11 @@ fn token_store(config: &Config) -> (Arc<dyn TokenStore>, bool) {
     }
 }
 
-fn setup(app: &AppHandle, startup_actions: Vec<Action>) -> Result<(), Box<dyn std::error::Error>> {
+fn setup(
+    app: &AppHandle,
+    startup_actions: Vec<Action>,
+    startup_links: Vec<Action>,
+) -> Result<(), Box<dyn std::error::Error>> {
     logging::init(app.path().app_log_dir().ok().as_deref());
     let shell = shell(app);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), api_base = %shell.client.config().api_base(), "starting");
@@ -183,9 +188,11 @@ fn setup(app: &AppHandle, startup_actions: Vec<Action>) -> Result<(), Box<dyn st
             }
         }
     });
-    // A link that started the app arrives here, not through on_open_url.
-    for url in app.deep_link().get_current().ok().flatten().unwrap_or_default() {
-        open_link(app, url.as_str());
+    // A link that started the app arrives here, not through on_open_url. The plugin only takes
+    // a link that is the sole argument; with flags beside it, the command line's own parse counts.
+    match app.deep_link().get_current().ok().flatten() {
+        Some(urls) => urls.iter().for_each(|url| open_link(app, url.as_str())),
+        None => startup_links.into_iter().for_each(|action| dispatch::perform(app, action)),
     }
     for action in startup_actions {
         dispatch::perform(app, action);
