@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod app;
+pub mod ask_box;
 pub mod browser_sign_in;
 pub mod keychain;
 pub mod launcher;
@@ -11,6 +12,7 @@ pub mod leaks;
 pub mod notification_bus;
 pub mod private_bus;
 pub mod signed_in_app;
+pub mod sim_ask;
 pub mod sim_auth;
 pub mod sim_calls;
 pub mod sim_credits;

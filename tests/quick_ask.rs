@@ -1,0 +1,495 @@
+//! Quick ask end to end (issue 7), on the real headless desktop of `scripts/with-desktop`: the
+//! real app under WebDriver (its box's DOM is read there), signed in through the tray with the
+//! test browser, a real sim for each test, the hotkey and the typing sent as X key presses
+//! (xdotool), second launches and `kallyai://` links through xdg-open.
+//!
+//! Run: `scripts/with-desktop cargo test -p kallyai-desktop --test quick_ask -- --test-threads=1`.
+//! The outbox's own logic (FIFO, keys, backoff) is covered by core's tests; here the user's view.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::ask_box::{self, AskBox};
+use common::browser_sign_in::{self, wait_for_link_handler};
+use common::launcher::{KillOnDrop, Launched};
+use common::sim_ask::SimAsk;
+use common::{output_dir, require_desktop, signed_in_app, wait, x11, ONE_APP_AT_A_TIME};
+use kallyai_sim::{Seed, SimConfig, SimServer};
+use serde_json::{json, Value};
+
+/// One test's world: its sim and where its files go.
+struct World {
+    sim: SimServer,
+    url: String,
+    ctl: SimAsk,
+    out: PathBuf,
+}
+
+impl World {
+    /// A sim with an empty account (no earlier conversations or goals) and no outbox left over
+    /// from an earlier test.
+    async fn new(name: &str) -> World {
+        // The app appends to its log: start from an empty output dir, so a test reads only its own run.
+        let _ = std::fs::remove_dir_all(output_dir(name));
+        let out = output_dir(name);
+        let _ = std::fs::remove_file(ask_box::outbox_file());
+        let config = SimConfig { seed: Seed::Empty, ..SimConfig::default() };
+        let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), config).await.expect("start the sim");
+        let url = sim.url();
+        World { ctl: SimAsk::new(&url), url, sim, out }
+    }
+
+    async fn start_app(&self, name: &str) -> Launched {
+        signed_in_app::start(&self.out, name, &self.url).await
+    }
+
+    /// Starts the app and signs in through the tray, as a user does the first time, then closes
+    /// the sign-in window that says who is signed in.
+    async fn signed_in_app(&self, name: &str) -> Launched {
+        let app = signed_in_app::start_signed_in(&self.out, name, &self.url).await.0;
+        let session = app.session();
+        assert!(session.switch_to_page("signin.html").await, "the sign-in window exists");
+        wait::until("the sign-in window's Close button", Duration::from_secs(20), || async {
+            let clicked = session
+                .execute("const b = document.getElementById('close'); if (!b || b.offsetParent === null) return false; b.click(); return true;")
+                .await;
+            (clicked == Value::Bool(true)).then_some(())
+        })
+        .await;
+        wait::until_sync("the sign-in window to close", Duration::from_secs(10), || {
+            (!x11::window_viewable("Sign in to KallyAI")).then_some(())
+        })
+        .await;
+        app
+    }
+
+    async fn end(self) {
+        self.sim.shutdown().await;
+    }
+}
+
+/// Summons the box with the global hotkey, as from any other app.
+fn hotkey() {
+    ask_box::keys(&["ctrl+alt+k"]);
+}
+
+/// Where the README's screenshots live.
+fn screenshot_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots").join(name)
+}
+
+fn conversation_ids(asks: &[Value]) -> Vec<Option<String>> {
+    asks.iter().map(|r| r["conversation_id"].as_str().map(String::from)).collect()
+}
+
+// 1. Hotkey → box with the input focused; Enter asks; Esc hides; the conversation continues
+//    until "New conversation".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hotkey_ask_reply_escape_and_conversations() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("quick-ask-hotkey").await;
+    let app = world.signed_in_app("app").await;
+    let ask = AskBox::of(&app).await;
+    assert!(!ask.on_screen(), "the box starts hidden");
+
+    hotkey();
+    ask.wait_focused().await;
+    ask.mark_page().await;
+
+    let first = "What can you do?";
+    ask.ask(first).await;
+    let state = ask.wait_reply_to(first).await;
+    assert_eq!(
+        state["reply"],
+        "I can make phone calls, book restaurants and appointments, draft and send emails, and search for services.",
+        "the sim's reply, shown in place: {state:#}"
+    );
+    assert_eq!(state["input"], "", "the input is cleared once the ask is saved");
+    assert_eq!(state["queue"], json!([]), "nothing left waiting");
+    assert!(state["suggestions"].as_array().is_some_and(|s| !s.is_empty()), "suggestions as buttons");
+    ask.screenshot(&screenshot_path("quick-ask-reply.png")).await;
+
+    // Esc puts the box away; the hotkey brings it back with the input focused and the reply kept.
+    ask_box::keys(&["Escape"]);
+    ask.wait_on_screen(false).await;
+    hotkey();
+    ask.wait_focused().await;
+
+    let second = "Hello there";
+    ask.ask(second).await;
+    ask.wait_reply_to(second).await;
+    let asks = world.ctl.asks().await;
+    assert_eq!(asks.len(), 2, "{asks:#?}");
+    let conversations = world.ctl.conversations().await;
+    assert_eq!(conversations.len(), 1, "both asks in one conversation: {conversations:#?}");
+    let conversation = conversations[0]["id"].as_str().expect("conversation id").to_string();
+    assert_eq!(conversation_ids(&asks), vec![None, Some(conversation.clone())], "the second ask continues the first");
+
+    // "New conversation" starts another.
+    ask.click("footer", "New conversation").await;
+    ask.until("the answer cleared for a new conversation", |s| (s["answer_shown"] == false).then_some(())).await;
+    let third = "What can you do now?";
+    ask.ask(third).await;
+    ask.wait_reply_to(third).await;
+    let asks = world.ctl.asks().await;
+    assert_eq!(asks.len(), 3);
+    assert_eq!(asks[2]["conversation_id"], Value::Null, "a new conversation starts without an id: {asks:#?}");
+    let conversations = world.ctl.conversations().await;
+    assert_eq!(conversations.len(), 2, "a second conversation on the server");
+    assert!(ask.same_page().await, "the box never reloaded");
+
+    // The hotkey toggles: a second press puts it away.
+    hotkey();
+    ask.wait_on_screen(false).await;
+    app.quit().await;
+    world.end().await;
+}
+
+// 2. `--ask TEXT` from a second process and `kallyai://ask?q=TEXT` open the box prefilled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_flag_and_link_open_the_box_prefilled() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("quick-ask-prefill").await;
+    let app = world.start_app("app").await;
+    let ask = AskBox::of(&app).await;
+    assert!(!ask.on_screen());
+
+    let text = "Book a table for 2 at Nobu";
+    let second = app.second_launch(&["--ask", text]).await;
+    assert!(second.status.success(), "second launch: {second:?}");
+    ask.wait_on_screen(true).await;
+    ask.until("the box prefilled from --ask", |s| (s["input"] == text && s["active"] == "ask-input").then_some(()))
+        .await;
+    assert_eq!(world.ctl.asks().await.len(), 0, "prefilled, not sent");
+
+    ask_box::keys(&["Escape"]);
+    ask.wait_on_screen(false).await;
+
+    wait_for_link_handler().await;
+    let linked = "Call the dentist tomorrow";
+    let mut opener = tokio::process::Command::new("xdg-open")
+        .arg("kallyai://ask?q=Call%20the%20dentist%20tomorrow")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("xdg-open");
+    let _opener_guard = opener.id().map(KillOnDrop);
+    ask.wait_on_screen(true).await;
+    ask.until("the box prefilled from the link", |s| (s["input"] == linked).then_some(())).await;
+    let opened = tokio::time::timeout(Duration::from_secs(20), opener.wait()).await.expect("xdg-open returns");
+    assert!(opened.expect("xdg-open status").success());
+    assert_eq!(world.ctl.asks().await.len(), 0, "prefilled, not sent");
+    app.quit().await;
+    world.end().await;
+}
+
+// 3. An ask that creates a goal shows it; approving its waiting step reaches the sim and the
+//    shown status changes without a reload. Also: keyboard reach and labels (accessibility).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_goal_is_shown_and_its_step_approved_from_the_box() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("quick-ask-goal").await;
+    let app = world.signed_in_app("app").await;
+    let ask = AskBox::of(&app).await;
+    hotkey();
+    ask.wait_focused().await;
+    ask.mark_page().await;
+
+    let booking = "Book a table for 4 at Nobu tonight";
+    ask.ask(booking).await;
+    ask.wait_reply_to(booking).await;
+    let state = ask
+        .until("the goal waiting for step approval", |s| {
+            (s["goal_shown"] == true
+                && s["goal_actions"].as_array().is_some_and(|a| a.contains(&json!("Approve step"))))
+            .then(|| s.clone())
+        })
+        .await;
+    assert_eq!(state["goal_title"], format!("Booking: {booking}"));
+    assert_eq!(state["cost_hint"], "", "no cost hint left for an ask already sent: {state:#}");
+    let status_before = state["goal_status"].as_str().expect("goal status").to_string();
+    assert_eq!(status_before, "needs_input", "{state:#}");
+    assert!(state["goal_steps"].as_array().is_some_and(|steps| steps.len() == 3), "the goal's steps: {state:#}");
+    ask.screenshot(&screenshot_path("quick-ask-goal.png")).await;
+
+    accessibility_basics(&ask).await;
+
+    let goal_id = world.ctl.calls.api_get("/v1/coordination/goals?status=active").await["goals"][0]["id"]
+        .as_str()
+        .expect("the goal on the server")
+        .to_string();
+    ask.click("#goal-actions", "Approve step").await;
+    let approvals = format!("/v1/coordination/goals/{goal_id}/approve-step");
+    wait::until("the approval at the sim", Duration::from_secs(15), || async {
+        let done = world.ctl.calls.requests_to("POST", &approvals).await;
+        done.iter().any(|r| r["status"] == 200).then_some(())
+    })
+    .await;
+    let after = ask
+        .until("the shown status to change", |s| (s["goal_status"] != status_before.as_str()).then(|| s.clone()))
+        .await;
+    assert!(
+        !after["goal_actions"].as_array().is_some_and(|a| a.contains(&json!("Approve step"))),
+        "the step is no longer waiting: {after:#}"
+    );
+    assert_eq!(after["goal_error"], "");
+    assert!(ask.same_page().await, "the box never reloaded");
+    app.quit().await;
+    world.end().await;
+}
+
+/// Every button in the box is reached with Tab, in document order; nothing is taken out of the
+/// tab order; the reply is a live region; every input has a label.
+async fn accessibility_basics(ask: &AskBox<'_>) {
+    let page = ask
+        .execute(
+            r#"const visible = (el) => el.offsetParent !== null && !el.disabled;
+               const buttons = [...document.querySelectorAll("button")].filter(visible);
+               buttons.forEach((b, i) => (b.dataset.tabTest = String(i)));
+               const fields = [...document.querySelectorAll("input, textarea, select")];
+               return {
+                 buttons: buttons.map((b) => b.textContent),
+                 removed_from_tab_order: [...document.querySelectorAll("[tabindex]")]
+                   .filter((el) => el.tabIndex < 0).map((el) => el.outerHTML),
+                 unlabelled: fields.filter((f) => f.labels.length === 0 && !f.getAttribute("aria-label")
+                   && !f.getAttribute("aria-labelledby")).map((f) => f.outerHTML),
+                 reply_live: document.getElementById("reply").getAttribute("aria-live"),
+               };"#,
+        )
+        .await;
+    assert_eq!(page["removed_from_tab_order"], json!([]), "{page:#}");
+    assert_eq!(page["unlabelled"], json!([]), "{page:#}");
+    assert_eq!(page["reply_live"], "polite", "the reply is announced: {page:#}");
+    let buttons = page["buttons"].as_array().expect("buttons").len();
+    assert!(buttons >= 4, "suggestions, goal actions and the footer: {page:#}");
+
+    // Real Tab presses from the input: the focus visits every button once, in document order.
+    ask.execute("document.getElementById('ask-input').focus(); return true;").await;
+    let focused = "const el = document.activeElement; return el ? (el.dataset.tabTest ?? el.id) : null;";
+    let mut reached = Vec::new();
+    let mut previous = json!("ask-input");
+    for _ in 0..buttons {
+        ask_box::keys(&["Tab"]);
+        let now = wait::until("the focus to move on with Tab", Duration::from_secs(10), || async {
+            let now = ask.execute(focused).await;
+            (now != previous).then_some(now)
+        })
+        .await;
+        reached.push(now.clone());
+        previous = now;
+    }
+    let expected: Vec<Value> = (0..buttons).map(|i| json!(i.to_string())).collect();
+    assert_eq!(reached, expected, "Tab order over the buttons {:#}", page["buttons"]);
+}
+
+// 4. Nothing typed is lost: asks queued while the service fails survive a restart and arrive
+//    exactly once, in order, also when the first answer was lost on the way back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("quick-ask-outbox").await;
+    let app = world.signed_in_app("app").await;
+    world.ctl.calls.fault(json!({"route": "/v1/coordination/*", "kind": "status", "status": 503})).await;
+
+    let ask = AskBox::of(&app).await;
+    hotkey();
+    let asked = ["Find a plumber nearby", "What can you do for me?"];
+    for text in asked {
+        ask.ask(text).await;
+        ask.until(&format!("'{text}' queued"), |s| {
+            s["queue"].as_array().is_some_and(|q| q.iter().any(|e| e["text"] == text)).then_some(())
+        })
+        .await;
+    }
+    let state = ask
+        .until("both asks queued after a failed send", |s| {
+            let queue = s["queue"].as_array()?;
+            let texts: Vec<&str> = queue.iter().filter_map(|e| e["text"].as_str()).collect();
+            let waiting = queue
+                .iter()
+                .all(|e| e["kind"] == "queued" && e["status"].as_str().is_some_and(|t| t.starts_with("Queued")));
+            (texts == asked && waiting).then(|| s.clone())
+        })
+        .await;
+    assert_eq!(state["answer_shown"], false);
+    let tried = world.ctl.asks().await;
+    assert!(!tried.is_empty() && tried.iter().all(|r| r["fault"] == "status"), "only failed tries so far: {tried:#?}");
+    assert!(ask_box::outbox_file().exists(), "the outbox is on disk");
+    let keys_before_restart = on_disk_keys();
+
+    // Restart: the asks come back from the outbox, still queued while the service fails.
+    app.quit().await;
+    let app = world.start_app("app-restarted").await;
+    browser_sign_in::wait_signed_in(&app.tray().await).await;
+    let ask = AskBox::of(&app).await;
+    ask.until("both asks queued after the restart", |s| {
+        let texts: Vec<&str> = s["queue"].as_array()?.iter().filter_map(|e| e["text"].as_str()).collect();
+        (texts == asked).then_some(())
+    })
+    .await;
+    // Each ask got its key when it was queued (kept on disk); every try of it sends that key.
+    let keys: Vec<String> = on_disk_keys();
+    assert_eq!(keys.len(), 2, "one key per ask: {keys:?}");
+    assert_eq!(keys, keys_before_restart, "the keys survive the restart unchanged");
+    for r in world.ctl.asks().await {
+        assert!(keys.iter().any(|k| r["idempotency_key"] == k.as_str()), "a try with another key: {r}");
+    }
+    // Wait until the restarted app has failed a try and its sender waits (a second or more), so
+    // the faults below change between two tries, not during one.
+    wait::until_sync("a failed try after the restart", Duration::from_secs(60), || {
+        app.log_text().contains("ask stays queued code=\"service_unavailable\"").then_some(())
+    })
+    .await;
+
+    // The service comes back, but the first answer is lost after the sim handled the ask.
+    world.ctl.calls.clear_faults().await;
+    world.ctl.calls.fault(json!({"route": "/v1/coordination/message", "kind": "drop_after", "count": 1})).await;
+    hotkey();
+    // The sender may be in its backoff (up to some seconds) from the failed tries.
+    ask.until_within("both replies, nothing queued", Duration::from_secs(90), &mut |s| {
+        (s["queue"].as_array().is_some_and(|q| q.is_empty()) && s["question"] == asked[1]).then_some(())
+    })
+    .await;
+
+    let handled = world.ctl.handled_asks().await;
+    let dropped: Vec<&Value> = handled.iter().filter(|r| r["fault"] == "drop_after").collect();
+    assert_eq!(dropped.len(), 1, "the sim handled one ask and cut the answer: {handled:#?}");
+    assert_eq!(dropped[0]["idempotency_key"], json!(keys[0]), "the first ask was the one cut off");
+    // One answered request per key: the cut-off ask's retry got the stored reply (a replay, not
+    // a second message), the second ask went through once.
+    let answered: Vec<usize> = keys
+        .iter()
+        .map(|k| handled.iter().filter(|r| r["idempotency_key"] == k.as_str() && r["fault"].is_null()).count())
+        .collect();
+    assert_eq!(answered, vec![1, 1], "answered requests per ask: {handled:#?}");
+    assert!(handled.iter().filter(|r| r["fault"].is_null()).all(|r| r["status"] == 200), "{handled:#?}");
+    let order: Vec<&str> = handled.iter().filter_map(|r| r["idempotency_key"].as_str()).collect();
+    assert_eq!(order.last().copied(), Some(keys[1].as_str()), "the second ask went after the first: {order:?}");
+    // Exactly once, in order: the server's conversation holds each ask once, first one first.
+    let conversations = world.ctl.conversations().await;
+    assert_eq!(conversations.len(), 1, "{conversations:#?}");
+    let said = world.ctl.user_messages(conversations[0]["id"].as_str().unwrap()).await;
+    assert_eq!(said, asked, "each ask once, in the order typed");
+    let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(ask_box::outbox_file()).expect("outbox file"))
+        .expect("outbox json");
+    assert_eq!(on_disk["entries"], json!([]), "the outbox on disk is empty: {on_disk:#}");
+    app.quit().await;
+    world.end().await;
+}
+
+/// The idempotency keys of the asks in the outbox file, oldest first.
+fn on_disk_keys() -> Vec<String> {
+    let text = std::fs::read_to_string(ask_box::outbox_file()).expect("outbox file");
+    let data: Value = serde_json::from_str(&text).expect("outbox json");
+    data["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["idempotency_key"].as_str().expect("a key fixed at queue time").to_string())
+        .collect()
+}
+
+// 5. Server text is text: markup in a reply is shown literally, never run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markup_in_a_reply_is_shown_as_text() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("quick-ask-markup").await;
+    let app = world.signed_in_app("app").await;
+    let hostile = "<img src=x onerror=alert(1)> and <script>document.title='owned'</script> <b>bold</b>";
+    world.ctl.next_reply(hostile).await;
+
+    let ask = AskBox::of(&app).await;
+    hotkey();
+    let question = "What is the weather like?";
+    ask.ask(question).await;
+    let state = ask.wait_reply_to(question).await;
+    assert_eq!(state["reply"], hostile, "the reply's text is the server's text: {state:#}");
+    assert_eq!(state["reply_markup"], 0, "no img or script inside #reply: {state:#}");
+    assert_eq!(state["reply_elements"], 0, "no element at all inside #reply: {state:#}");
+    let title = ask.execute("return document.title").await;
+    assert_eq!(title, "KallyAI", "no script ran");
+    app.quit().await;
+    world.end().await;
+}
+
+// 6. 402 and 429 give their messages, and nothing typed is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_credits_and_rate_limits_say_so_and_keep_the_ask() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("quick-ask-402-429").await;
+    let app = world.signed_in_app("app").await;
+    let ask = AskBox::of(&app).await;
+    hotkey();
+
+    // 402: refused, kept in the box with the reason and a way to the plan page.
+    world.ctl.set_credits(0.0).await;
+    let broke = "What can you do?";
+    ask.ask(broke).await;
+    let state = ask
+        .until("the 402 message", |s| {
+            let entry = s["queue"].as_array()?.iter().find(|e| e["text"] == broke)?.clone();
+            (entry["kind"] == "failed").then_some(entry)
+        })
+        .await;
+    assert!(
+        state["status"].as_str().is_some_and(|m| m.starts_with("You are out of KallyAI credits.")),
+        "the 402 sentence: {state:#}"
+    );
+    let buttons = state["buttons"].as_array().expect("buttons");
+    for label in ["Manage plan", "Edit", "Send again", "Discard"] {
+        assert!(buttons.contains(&json!(label)), "'{label}' offered: {state:#}");
+    }
+    let refused = world.ctl.asks().await;
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0]["status"], 402);
+
+    // "Edit" gives the text back to the input: nothing typed is lost.
+    ask.click("#queue", "Edit").await;
+    ask.until("the refused ask back in the input", |s| {
+        (s["input"] == broke && s["queue"].as_array().is_some_and(|q| q.is_empty())).then_some(())
+    })
+    .await;
+    ask.execute("document.getElementById('ask-input').value = ''; return true;").await;
+    world.ctl.set_credits(100.0).await;
+
+    // 429 with a Retry-After longer than the client waits on its own: the ask stays queued with
+    // the rate-limit sentence, and is sent once the wait is over.
+    let retry_after = 31;
+    world
+        .ctl
+        .calls
+        .fault(json!({"route": "/v1/coordination/message", "kind": "rate_limit", "retry_after_secs": retry_after, "count": 1}))
+        .await;
+    let busy = "Hello KallyAI";
+    ask.ask(busy).await;
+    let entry = ask
+        .until("the 429 message", |s| {
+            let entry = s["queue"].as_array()?.iter().find(|e| e["text"] == busy)?.clone();
+            entry["status"].as_str()?.contains("too many requests").then_some(entry)
+        })
+        .await;
+    assert_eq!(entry["kind"], "queued", "still queued: {entry:#}");
+    assert!(
+        entry["status"].as_str().is_some_and(|m| m.contains(&format!("Try again in {retry_after} seconds"))),
+        "the 429 sentence names the wait: {entry:#}"
+    );
+    let limited = world.ctl.asks().await;
+    assert_eq!(limited.last().map(|r| r["status"].clone()), Some(json!(429)));
+    ask.until_within("the reply once Retry-After has passed", Duration::from_secs(retry_after + 30), &mut |s| {
+        (s["question"] == busy && s["answer_shown"] == true).then_some(())
+    })
+    .await;
+    let asks = world.ctl.asks().await;
+    let answered: Vec<&Value> = asks.iter().filter(|r| r["status"] == 200).collect();
+    assert_eq!(answered.len(), 1, "sent once after the wait: {asks:#?}");
+    assert_eq!(answered[0]["idempotency_key"], limited.last().unwrap()["idempotency_key"], "same ask, same key");
+    app.quit().await;
+    world.end().await;
+}
