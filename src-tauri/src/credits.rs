@@ -24,8 +24,12 @@ pub struct CreditsState {
 #[derive(Default)]
 struct Inner {
     balance: Option<Balance>,
-    /// Set by a 402 anywhere; cleared when a balance above zero comes in.
+    /// Set by a 402 anywhere; cleared when the balance grows past what it was at the 402.
     out_of_credits: bool,
+    /// The balance when the 402 came (None: not known then). A refusal can come with credits
+    /// left (an ask costing more than the rest); the next read of that same balance must not
+    /// clear the state.
+    remaining_at_402: Option<f64>,
     /// Whether the low-credit warning was shown for the current dip below the threshold.
     warned_low: bool,
 }
@@ -128,8 +132,10 @@ fn apply(app: &AppHandle, balance: Balance) {
     let warn = {
         let mut inner = shell.credits.inner.lock().expect("credits lock");
         let low = is_low(&balance, threshold);
-        if balance.credits_remaining.value() > 0.0 {
+        let remaining = balance.credits_remaining.value();
+        if remaining > 0.0 && inner.remaining_at_402.is_none_or(|at| remaining > at) {
             inner.out_of_credits = false;
+            inner.remaining_at_402 = None;
         }
         let warn = low && !inner.warned_low;
         // Warned once per crossing: again only after the balance went back above the line.
@@ -145,7 +151,12 @@ fn apply(app: &AppHandle, balance: Balance) {
 
 /// A 402 (`quota_exceeded`, `budget_exceeded`) anywhere puts the app in the out-of-credits state.
 pub fn mark_out_of_credits(app: &AppHandle) {
-    shell(app).credits.inner.lock().expect("credits lock").out_of_credits = true;
+    {
+        let shell = shell(app);
+        let mut inner = shell.credits.inner.lock().expect("credits lock");
+        inner.out_of_credits = true;
+        inner.remaining_at_402 = inner.balance.as_ref().map(|b| b.credits_remaining.value());
+    }
     publish(app);
 }
 
