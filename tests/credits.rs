@@ -212,7 +212,10 @@ async fn out_of_credits_after_a_402_and_manage_plan_opens_the_portal() {
     let (app, item) = world.signed_in_app().await;
     wait_tray_line(&item, &expected_tray_line(&world.credits.balance().await), SOON).await;
 
-    world.credits.set(0.0, None).await;
+    // Less than the ask costs (a search is 0.5): the sim refuses it with 402 although credits
+    // are left, so the out-of-credits state can only come from the 402.
+    let short = world.credits.set(0.2, None).await;
+    wait_tray_line(&item, &expected_tray_line(&short), SOON).await;
     ask(&app, SEARCH_ASK).await;
     wait::until("the sim to refuse the ask with 402", SOON, || async {
         (world.credits.count("POST", "/v1/coordination/message", Some(402)).await >= 1).then_some(())
@@ -220,7 +223,13 @@ async fn out_of_credits_after_a_402_and_manage_plan_opens_the_portal() {
     .await;
     wait_tray_line(&item, OUT_OF_CREDITS, SOON).await;
 
+    // The credits window reads the balance again when shown; the same 0.2 keeps the state.
+    let reads = world.credits.count("GET", "/v1/credits/balance", Some(200)).await;
     show(&app, "credits", "Credits").await;
+    wait::until("the credits window to read the balance", SOON, || async {
+        (world.credits.count("GET", "/v1/credits/balance", Some(200)).await > reads).then_some(())
+    })
+    .await;
     let said = in_credits_window(
         &app,
         "the out-of-credits state in the credits window",
@@ -230,6 +239,7 @@ async fn out_of_credits_after_a_402_and_manage_plan_opens_the_portal() {
     .await;
     assert!(said.starts_with(OUT_OF_CREDITS), "the widget says so: {said}");
     assert!(said.contains("You are out of credits"), "the widget says so: {said}");
+    assert_eq!(item.labels()[0], OUT_OF_CREDITS, "a refresh of the same balance keeps the tray's state");
 
     // "Manage plan" asks the sim for the billing portal and hands its URL to the system browser
     // (xdg-open, which runs $BROWSER: the test browser logs it).
@@ -243,5 +253,15 @@ async fn out_of_credits_after_a_402_and_manage_plan_opens_the_portal() {
     assert_eq!(world.credits.count("GET", "/v1/stripe/billing-portal", Some(200)).await, 1);
     let plan_error = app.session().text_of("#plan-error").await.unwrap_or_default();
     assert!(plan_error.is_empty(), "no error under Manage plan: {plan_error}");
+
+    // A top-up ends the state everywhere.
+    let topped_up = world.credits.set(300.0, None).await;
+    wait_tray_line(&item, &expected_tray_line(&topped_up), SOON).await;
+    in_credits_window(
+        &app,
+        "the credits window after the top-up",
+        "return document.getElementById('out').hidden ? document.getElementById('balance').textContent : '';",
+    )
+    .await;
     world.end(app).await;
 }
