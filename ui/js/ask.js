@@ -230,7 +230,8 @@ const ASK_EVENTS = {
   ask_queued: (e) => setEntry(e.local_id, { kind: "queued", message: "" }),
   ask_sending: (e) => setEntry(e.local_id, { kind: "sending" }),
   ask_waiting: (e) => setEntry(e.local_id, { kind: "queued", message: e.message }),
-  ask_failed: (e) => setEntry(e.local_id, { kind: "failed", message: e.server_message ? `${e.message} ${e.server_message}` : e.message, manage_plan: e.manage_plan }),
+  // Out of credits is one sentence and "Manage plan"; the server's own words would repeat it.
+  ask_failed: (e) => setEntry(e.local_id, { kind: "failed", message: e.server_message && !e.manage_plan ? `${e.message} ${e.server_message}` : e.message, manage_plan: e.manage_plan }),
   ask_discarded: (e) => {
     entries.delete(e.local_id);
     renderQueue();
