@@ -438,8 +438,9 @@ async fn out_of_credits_and_rate_limits_say_so_and_keep_the_ask() {
             (entry["kind"] == "failed").then_some(entry)
         })
         .await;
-    assert!(
-        state["status"].as_str().is_some_and(|m| m.starts_with("You are out of KallyAI credits.")),
+    // One sentence (the issue: "402 shows one sentence and a Manage plan link").
+    assert_eq!(
+        state["status"], "You are out of KallyAI credits. Top up or change your plan to continue.",
         "the 402 sentence: {state:#}"
     );
     let buttons = state["buttons"].as_array().expect("buttons");
