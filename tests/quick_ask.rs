@@ -327,11 +327,18 @@ async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
     let app = world.start_app("app-restarted").await;
     browser_sign_in::wait_signed_in(&app.tray().await).await;
     let ask = AskBox::of(&app).await;
-    ask.until("both asks queued after the restart", |s| {
-        let texts: Vec<&str> = s["queue"].as_array()?.iter().filter_map(|e| e["text"].as_str()).collect();
-        (texts == asked).then_some(())
-    })
-    .await;
+    let restored = ask
+        .until("both asks queued after the restart", |s| {
+            let texts: Vec<&str> = s["queue"].as_array()?.iter().filter_map(|e| e["text"].as_str()).collect();
+            (texts == asked).then(|| s["queue"].clone())
+        })
+        .await;
+    // What the box says about them is words, not an error code such as `service_unavailable`.
+    for entry in restored.as_array().unwrap() {
+        let status = entry["status"].as_str().unwrap_or_default();
+        assert!(status.starts_with("Queued"), "{restored:#}");
+        assert!(!status.split_whitespace().any(|w| w.contains('_')), "an error code shown to the user: {restored:#}");
+    }
     // Each ask got its key when it was queued (kept on disk); every try of it sends that key.
     let keys: Vec<String> = on_disk_keys();
     assert_eq!(keys.len(), 2, "one key per ask: {keys:?}");
