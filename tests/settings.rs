@@ -35,7 +35,7 @@ impl World {
         require_desktop();
         let out = output_dir(name);
         // Tests share the desktop's HOME: start from no saved settings.
-        let _ = std::fs::remove_file(store_file());
+        signed_in_app::forget_settings();
         let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), kallyai_sim::SimConfig::default())
             .await
             .expect("start the sim");
@@ -224,6 +224,8 @@ async fn shortcut_recorded_works_at_once_conflict_keeps_the_old_one() {
     })
     .await;
     press_and_expect_box(&app, "ctrl+alt+j", true).await;
+    open_settings(&app).await;
+    assert_eq!(field(&app, "hotkey").await, "Ctrl+Alt+J", "the settings window shows the saved shortcut");
     world.end(app).await;
 }
 
