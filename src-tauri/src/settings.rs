@@ -154,14 +154,20 @@ fn register_hotkey(app: &AppHandle, hotkey: &str, previous: Option<&str>) -> Res
     }
     let shortcuts = app.global_shortcut();
     if previous != Some(hotkey) {
+        // The old grab is released first: global-hotkey on X11 only sends a queued ungrab with
+        // its next request, so releasing it after the new grab would keep the old keys taken
+        // from other apps until a restart. If the new one is refused, the old one comes back.
+        if let Some(previous) = previous {
+            let _ = shortcuts.unregister(previous);
+        }
         if let Err(error) = shortcuts.register(hotkey) {
             tracing::warn!(hotkey, %error, "global shortcut refused");
+            if let Some(previous) = previous {
+                let _ = shortcuts.register(previous);
+            }
             let problem = text(lang, "settings.hotkey.taken").replace("{hotkey}", hotkey);
             *shell.settings.hotkey_problem.write().expect("settings lock") = Some(problem.clone());
             return Err(problem);
-        }
-        if let Some(previous) = previous {
-            let _ = shortcuts.unregister(previous);
         }
     }
     tracing::info!(hotkey, "global shortcut active");
