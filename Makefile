@@ -35,11 +35,15 @@ package: deps
 
 ## Benchmarks (not part of `make test`): release builds of the app, the sim and bench/floor (a bare
 ## Tauri tray app), then every metric on a headless desktop; rewrites docs/benchmarks.{json,md}.
+## The binaries are copied as soon as they are built: other builds in the shared target dir (e.g.
+## `make package`) write the same paths, and the run must measure what this tree built.
 .PHONY: bench
 bench: deps
-	$(CARGO) build --release -p kallyai-desktop -p kallyai-sim
 	$(CARGO) build --release --manifest-path bench/floor/Cargo.toml
+	$(CARGO) build --release -p kallyai-desktop -p kallyai-sim
+	@bin="$$(mktemp -d)"; \
+	cp "$(CARGO_TARGET_DIR)/release/kallyai-desktop" "$(CARGO_TARGET_DIR)/release/kallyai-sim" \
+	  "$(CARGO_TARGET_DIR)/release/kallyai-bench-floor" "$$bin/" && \
 	scripts/with-desktop /usr/bin/python3 bench/run.py \
-	  --app "$(CARGO_TARGET_DIR)/release/kallyai-desktop" \
-	  --sim "$(CARGO_TARGET_DIR)/release/kallyai-sim" \
-	  --floor "$(CARGO_TARGET_DIR)/release/kallyai-bench-floor"
+	  --app "$$bin/kallyai-desktop" --sim "$$bin/kallyai-sim" --floor "$$bin/kallyai-bench-floor"; \
+	status=$$?; rm -rf "$$bin"; exit $$status

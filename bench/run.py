@@ -49,15 +49,18 @@ def signed_in(sim, timeout):
 
 
 def hotkey_combo():
-    """The app's default hotkey as xdotool keys: $KALLYAI_BENCH_HOTKEY, else the first accelerator
-    string (e.g. "CmdOrCtrl+Alt+K") in src-tauri/src/hotkey.rs or settings.rs."""
+    """The app's default hotkey as xdotool keys: $KALLYAI_BENCH_HOTKEY, else `DEFAULT_HOTKEY` (an
+    accelerator such as "CommandOrControl+Alt+K") in src-tauri/src/settings.rs or hotkey.rs."""
     combo = os.environ.get("KALLYAI_BENCH_HOTKEY")
+    accelerator = (r'"((?:(?:CmdOrCtrl|CommandOrControl|Control|Ctrl|Alt|Option|Super|Meta|Shift)\+)+'
+                   r'[A-Za-z0-9]+)"')
     if not combo:
-        for name in ("hotkey.rs", "settings.rs"):
+        for name in ("settings.rs", "hotkey.rs"):
             path = os.path.join(REPO, "src-tauri", "src", name)
             if os.path.exists(path):
-                m = re.search(r'"((?:(?:CmdOrCtrl|CommandOrControl|Control|Ctrl|Alt|Option|Super|Meta|Shift)\+)+'
-                              r'[A-Za-z0-9]+)"', open(path).read())
+                text = open(path).read()
+                # `DEFAULT_HOTKEY: &str = "..."` first, else the first accelerator in the file.
+                m = re.search(r"DEFAULT_HOTKEY[^=]*=\s*" + accelerator, text) or re.search(accelerator, text)
                 if m:
                     combo = m.group(1)
                     break
@@ -102,6 +105,8 @@ def main():
     work = tempfile.mkdtemp(prefix="kallyai-bench-")
     labels = json.load(open(os.path.join(REPO, "ui", "i18n", "en.json")))
     rev, dirty = machine.git(REPO)
+    binaries = {name: machine.fingerprint(path) for name, path in
+                (("app", args.app), ("sim", args.sim), ("floor", args.floor))}
     log(f"revision {rev[:10]}{' (dirty)' if dirty else ''}; work files in {work}")
 
     busmon = BusMonitor(os.path.join(work, "bus.log"))
@@ -199,6 +204,7 @@ def main():
     r["duration_s"] = time.time() - began
     r["machine"] = machine.describe(REPO)
     r["git_revision"], r["git_dirty"] = rev, dirty
+    r["binaries"] = binaries
     r["date"] = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     result = report.build(r)
     report.write(result, args.out)

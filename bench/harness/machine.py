@@ -1,4 +1,5 @@
 """What the figures were measured on and with."""
+import hashlib
 import os
 import platform
 import re
@@ -49,3 +50,11 @@ def git(repo):
     dirty = bool(_out("git", "-C", repo, "status", "--porcelain", "--untracked-files=no", "--", ".",
                       ":(exclude)docs/benchmarks.json", ":(exclude)docs/benchmarks.md", ":(exclude)Cargo.lock"))
     return rev, dirty
+
+
+def fingerprint(path):
+    """sha256 (first 16 hex digits), size and mtime of a binary: which build was measured."""
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    st = os.stat(path)
+    return {"sha256_16": digest, "bytes": st.st_size, "mtime": int(st.st_mtime)}

@@ -145,6 +145,7 @@ def build(r):
         "git_revision": r["git_revision"],
         "git_dirty": r["git_dirty"],
         "machine": r["machine"],
+        "binaries": r.get("binaries"),
         "duration_s": round(r["duration_s"]),
         "notes": notes,
         "supplementary": supplementary,
