@@ -175,14 +175,19 @@ input.addEventListener("input", () => {
   }, 400);
 });
 
+// Up/Down walk the earlier asks while the input is empty or still shows the one recalled (a
+// recalled ask puts the caret at its end, so a caret test would stop the walk after one step);
+// text being typed is never replaced by an arrow key.
+const walkingHistory = () => input.value === "" || input.value === history[historyIndex];
+
 input.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     send();
-  } else if (event.key === "ArrowUp" && input.selectionStart === 0 && historyIndex > 0) {
+  } else if (event.key === "ArrowUp" && walkingHistory() && historyIndex > 0) {
     event.preventDefault();
     input.value = history[--historyIndex];
-  } else if (event.key === "ArrowDown" && input.selectionEnd === input.value.length && historyIndex < history.length) {
+  } else if (event.key === "ArrowDown" && walkingHistory() && historyIndex < history.length) {
     event.preventDefault();
     historyIndex += 1;
     input.value = history[historyIndex] ?? "";
