@@ -141,6 +141,24 @@ async fn hotkey_ask_reply_escape_and_conversations() {
     assert_eq!(conversations.len(), 2, "a second conversation on the server");
     assert!(ask.same_page().await, "the box never reloaded");
 
+    // Shift+Enter is a new line, not a send.
+    ask_box::type_text("first line");
+    ask_box::keys(&["shift+Return"]);
+    ask_box::type_text("second line");
+    ask.until("two lines in the input", |s| (s["input"] == "first line\nsecond line").then_some(())).await;
+    assert_eq!(world.ctl.asks().await.len(), 3, "Shift+Enter sent nothing");
+    // An arrow key never replaces text being typed.
+    ask_box::keys(&["Up", "Up"]);
+    ask.until("the typed lines kept", |s| (s["input"] == "first line\nsecond line").then_some(())).await;
+    ask_box::keys(&["ctrl+a", "BackSpace"]);
+    ask.until("the input emptied", |s| (s["input"] == "").then_some(())).await;
+
+    // Up and Down walk the earlier asks, newest first.
+    for (key, expected) in [("Up", third), ("Up", second), ("Down", third), ("Down", "")] {
+        ask_box::keys(&[key]);
+        ask.until(&format!("{key} to show '{expected}'"), |s| (s["input"] == expected).then_some(())).await;
+    }
+
     // The hotkey toggles: a second press puts it away.
     hotkey();
     ask.wait_on_screen(false).await;
