@@ -14,6 +14,7 @@ mod lifecycle;
 mod link_handler;
 mod logging;
 mod notify;
+mod pending;
 mod settings;
 mod shell;
 mod signin;

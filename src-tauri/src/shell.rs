@@ -177,7 +177,7 @@ impl Shell {
                     }
                 }
                 Event::ConnectivityChanged { online } => view.online = *online,
-                Event::CallRinging { call_id, .. } => {
+                Event::CallRinging { call_id, .. } | Event::CallStillLive { call_id, .. } => {
                     view.live_calls.insert(call_id.clone());
                 }
                 Event::CallEnded { call_id, .. } => {
@@ -193,19 +193,24 @@ impl Shell {
             self.refresh_views(app);
         }
         crate::calls::on_event(app, event);
+        crate::pending::on_event(app, event);
         follow_up(app, event);
         let _ = app.emit("core://event", event);
     }
 
     /// Redraws the tray and tells every window the app state.
     pub fn refresh_views(&self, app: &AppHandle) {
+        // The tray lock first: two redraws racing must draw in the order they read the view, or
+        // an older "idle" could be drawn over a newer "ringing".
+        let tray = self.tray.lock().expect("tray lock");
         let state = self.state();
         let tray_state = self.view.lock().expect("view lock").tray_state();
         let credits = self.credits.view(state.lang, self.settings.low_credit_percent());
         let status_line = credits.summary.filter(|_| state.signed_in && state.online);
-        if let Some(tray) = self.tray.lock().expect("tray lock").as_ref() {
+        if let Some(tray) = tray.as_ref() {
             tray.show_state(state.lang, tray_state, status_line.as_deref());
         }
+        drop(tray);
         let _ = app.emit("app://state", &state);
     }
 }
