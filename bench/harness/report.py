@@ -129,7 +129,7 @@ def build(r):
         "polling_request_paths": r["polling_requests"]["paths"],
     }
     if detail:
-        supplementary["ask"] = {k: (round(v, 2) if isinstance(v, float) else [round(x, 2) for x in v])
+        supplementary["ask"] = {k: (round(v, 2) if isinstance(v, (int, float)) else [round(x, 2) for x in v])
                                 for k, v in detail.items()}
     raw = {"cold_start_ms": cold, "tray_menu_to_painted_ms": {"app": app_tray, "floor": floor_tray},
            "floor_show_to_painted_ms": floor_show, "hotkey_to_painted_ms": hot}
