@@ -230,7 +230,7 @@ async fn a_goal_is_shown_and_its_step_approved_from_the_box() {
     assert_eq!(state["goal_title"], format!("Booking: {booking}"));
     assert_eq!(state["cost_hint"], "", "no cost hint left for an ask already sent: {state:#}");
     let status_before = state["goal_status"].as_str().expect("goal status").to_string();
-    assert_eq!(status_before, "needs_input", "{state:#}");
+    assert_eq!(status_before, "needs you", "the status in words: {state:#}");
     assert!(state["goal_steps"].as_array().is_some_and(|steps| steps.len() == 3), "the goal's steps: {state:#}");
     ask.screenshot(&screenshot_path("quick-ask-goal.png")).await;
 

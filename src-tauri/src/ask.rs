@@ -46,22 +46,25 @@ fn outbox(app: &AppHandle) -> Result<Arc<Outbox>, CommandError> {
 }
 
 /// Opens the outbox (asks saved by an earlier run start sending once the service is reachable).
+/// Done before the windows can ask for it: it only reads one small file.
 pub fn open(app: &AppHandle) {
     let Ok(dir) = app.path().app_data_dir() else {
         tracing::warn!("no data directory: quick ask cannot keep unsent questions");
         return;
     };
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        let shell = shell(&app);
-        let path = dir.join("outbox.json");
-        match Outbox::open(path, shell.client.clone(), shell.events.clone(), OutboxSettings::default()).await {
-            Ok(outbox) => {
-                let _ = shell.asking.outbox.set(Arc::new(outbox));
-            }
-            Err(error) => tracing::warn!(%error, "could not open the quick-ask outbox"),
+    let shell = shell(app);
+    let opened = tauri::async_runtime::block_on(Outbox::open(
+        dir.join("outbox.json"),
+        shell.client.clone(),
+        shell.events.clone(),
+        OutboxSettings::default(),
+    ));
+    match opened {
+        Ok(outbox) => {
+            let _ = shell.asking.outbox.set(Arc::new(outbox));
         }
-    });
+        Err(error) => tracing::warn!(%error, "could not open the quick-ask outbox"),
+    }
 }
 
 pub async fn send(app: &AppHandle, text: &str) -> Result<OutboxEntry, CommandError> {

@@ -103,16 +103,22 @@ function showReply(localId, reply) {
 }
 
 // ---- goals the reply created or touched
+// Server statuses are codes (needs_input, awaiting_approval…): shown in words, unknown ones readable.
+function statusLabel(status) {
+  const key = `goal.status.${status}`;
+  return t(key) === key ? status.replaceAll("_", " ") : t(key);
+}
+
 const GOAL_ACTIONS = { approve_step: "ask.goal.approve", accept_outcome: "ask.goal.accept", continue_negotiating: "ask.goal.continue", cancel: "ask.goal.cancel" };
 function renderGoal(goal) {
   shownGoal = goal.id;
   $("goal-title").textContent = goal.title;
-  $("goal-status").textContent = goal.status;
+  $("goal-status").textContent = statusLabel(goal.status);
   $("goal-outcome").textContent = goal.outcome ?? "";
   $("goal-steps").replaceChildren(
     ...goal.steps.map((step) => {
       const li = document.createElement("li");
-      li.textContent = `${step.description} — ${step.status}`;
+      li.textContent = `${step.description} — ${statusLabel(step.status)}`;
       if (step.waiting_for_approval) li.className = "waiting";
       return li;
     }),
@@ -273,7 +279,8 @@ for (const entry of overview?.entries ?? []) {
   setEntry(entry.local_id, {
     text: entry.text,
     kind: failed ? "failed" : entry.state.kind,
-    message: failed ? entry.state.message : entry.last_error ?? "",
+    // A queued ask's last error is a code, not a sentence: the next event says what is going on.
+    message: failed ? entry.state.message : "",
     manage_plan: failed && entry.state.manage_plan,
   });
 }
