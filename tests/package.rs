@@ -49,10 +49,14 @@ fn packages() -> &'static Packages {
         let tail: Vec<&str> = said.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
         assert!(out.status.success(), "scripts/package failed ({}):\n{}", out.status, tail.join("\n"));
         let paths: Vec<PathBuf> = String::from_utf8_lossy(&out.stdout).lines().map(PathBuf::from).collect();
+        // Copies: another `make package` (another session) may rewrite the bundle directory.
         let find = |ext: &str| {
-            paths.iter().find(|p| p.extension().is_some_and(|e| e == ext)).cloned().unwrap_or_else(|| {
+            let built = paths.iter().find(|p| p.extension().is_some_and(|e| e == ext)).unwrap_or_else(|| {
                 panic!("scripts/package printed no .{ext}: {paths:?}");
-            })
+            });
+            let copy = output_dir("package").join(built.file_name().expect("package file name"));
+            std::fs::copy(built, &copy).unwrap_or_else(|e| panic!("copy {}: {e}", built.display()));
+            copy
         };
         Packages { deb: find("deb"), rpm: find("rpm") }
     })
