@@ -10,15 +10,27 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub const DESKTOP_FILE: &str = "kallyai-desktop-handler.desktop";
+/// The entry the .deb/.rpm install (see docs/packaging.md).
+const PACKAGED_DESKTOP_FILE: &str = "KallyAI.desktop";
 const MIME: &str = "x-scheme-handler/kallyai";
 
 /// Best effort: returns what went wrong so the caller can log it; links are then the only loss.
 pub fn register(exe: &Path) -> Result<(), String> {
+    let dir = applications_dir().ok_or("no data directory (HOME unset)")?;
     if exe.starts_with("/usr/") {
-        // A package installed it, with its own entry.
+        // A package installed it, with its own entry; an entry left by an earlier unpackaged
+        // run would still win for this user, so it goes, and the package's entry takes over.
+        let stale = dir.join(DESKTOP_FILE);
+        if stale.exists() {
+            let _ = std::fs::remove_file(&stale);
+            let _ = Command::new("xdg-mime").args(["default", PACKAGED_DESKTOP_FILE, MIME]).status();
+        }
         return Ok(());
     }
-    let dir = applications_dir().ok_or("no data directory (HOME unset)")?;
+    // Inside an AppImage the executable lives on a temporary mount; the image itself is what
+    // a link must start.
+    let appimage = std::env::var_os("APPIMAGE").map(std::path::PathBuf::from);
+    let exe = appimage.as_deref().unwrap_or(exe);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let entry = desktop_entry(exe);
     let file = dir.join(DESKTOP_FILE);
