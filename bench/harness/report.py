@@ -24,8 +24,7 @@ METHODS = {
     "idle_memory_pss_mib": "Sum of `Pss:` from `/proc/PID/smaps_rollup` over the process and every descendant "
     "(WebKitWebProcess, WebKitNetworkProcess), sampled every 10 s over a 60 s idle window that starts 40 s after "
     "the spawn (10 s start + 30 s idle); the median sample is reported, n = samples. App and floor run side by "
-    "side on the same desktop, each with its windows hidden (never shown before the window), the app against the "
-    "sim with its event stream on.",
+    "side on the same desktop, no window shown yet, the app signed in against the sim with its event stream on.",
     "idle_cpu_percent": "utime + stime from `/proc/PID/stat` (all threads) of the same process trees, difference "
     "over the same 60 s window, as % of one core (clock ticks of 10 ms, so the resolution is 0.017 %). n = windows.",
     "idle_requests_per_min": "Requests in the sim's request log (`GET /_sim/requests`, cleared at the window's "
@@ -40,10 +39,12 @@ METHODS = {
     "after a warm-up.",
     "hotkey_to_painted_p50_ms": "As above, the median.",
     "call_to_notification_p95_ms": "`POST /_sim/calls/ring` (time taken just before the request) to the app's "
-    "`org.freedesktop.Notifications.Notify` call as the bus delivers it (`dbus-monitor --profile` timestamps, "
-    "sender mapped to the app's PID), event stream on; each call is then ended and its notification settled "
-    "before the next; 20 rings.",
-    "call_to_notification_polling_p95_ms": "The same with the sim's event stream off (the app polls); 20 rings.",
+    "`org.freedesktop.Notifications.Notify` call naming that ring's caller, as the bus delivers it (`dbus-monitor` "
+    "timestamp), event stream on; each call is then ended and its notification withdrawn before the next; "
+    "20 rings.",
+    "call_to_notification_polling_p95_ms": "The same with the sim's event stream off (the app polls); before each ring the harness waits a random "
+    "part of the app's polling interval (read from the request log), so rings fall at every phase of the "
+    "polling cycle; 20 rings.",
     "action_to_takeover_p95_ms": "`dunstctl action 0` invokes the notification's default action, which "
     "scripts/desktop/dunstrc maps to `takeover`; from dunst's `ActionInvoked` signal on the bus (dbus-monitor "
     "timestamp) to the `POST /v1/inbound/calls/{id}/takeover` line in the sim's request log on stderr "
@@ -51,8 +52,8 @@ METHODS = {
     "can see the signal a scheduling slice after the app does, so single trials can come out slightly "
     "negative: differences under ~1 ms are within the method's noise (see the upper bound below).",
     "ask_overhead_median_ms": "In the quick-ask page (driven through tauri-driver), a script sets the question, "
-    "dispatches Enter and times with `performance.now()` until the reply text appears in the DOM once more "
-    "(MutationObserver); minus the median of the same `POST /v1/coordination/message` body sent straight to "
+    "dispatches Enter and times with `performance.now()` (WebKit coarsens it to about 1 ms) until a DOM "
+    "mutation inserts the reply's text (MutationObserver); minus the median of the same `POST /v1/coordination/message` body sent straight to "
     "the sim over a kept-alive connection with the same bearer token; 30 trials each after a warm-up, medians.",
     "cold_start_to_tray_ms": "Process spawn (time taken just before the fork) to its `RegisterStatusNotifierItem` "
     "call on the bus (dbus-monitor timestamp; the sender's PID must be the new process); tray Quit between "
@@ -244,7 +245,7 @@ def markdown(result):
         "## Method",
         "",
         "Clocks: every timestamp is the system's real-time clock with µs resolution, read by the party that sees "
-        "the event (the harness just before it acts, `dbus-monitor --profile` as the bus delivers a message, the "
+        "the event (the harness just before it acts, `dbus-monitor` as the bus delivers a message, the "
         "app's tracing lines, the floor's log lines, the sim's request lines). All run on one machine, so they "
         "share the clock. Percentiles are nearest-rank (each is one measured trial).",
         "",
