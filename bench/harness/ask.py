@@ -156,6 +156,14 @@ def measure(app_binary, app_args, sim, token, trials, question, ask_label):
                             "app_ms": app_ms, "direct_ms": direct_ms}
 
 
+def app_running(binary):
+    try:
+        _app_pid(binary)
+        return True
+    except RuntimeError:
+        return False
+
+
 def _app_pid(binary):
     for entry in os.listdir("/proc"):
         if entry.isdigit():
