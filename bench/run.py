@@ -146,7 +146,7 @@ def main():
             r["hotkey"] = latency.hotkey(app, combo, plan["show_trials"], latency.hide_with_escape)
         else:
             r["hotkey"] = (None, "no default hotkey found in src-tauri/src/hotkey.rs or settings.rs "
-                                 "(the app registers no global hotkey yet)")
+                                 "(the app registers no global hotkey yet)", [])
         floor.stop()
 
         if r["signed_in"]:

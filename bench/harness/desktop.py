@@ -89,7 +89,9 @@ def focus_window(title):
 
 
 def key(combo):
-    run("xdotool", "key", "--clearmodifiers", combo)
+    # No --clearmodifiers (nothing holds a modifier here; it costs X round trips) and no pause
+    # between the modifiers and the key (xdotool waits 12 ms by default): the press goes out at once.
+    run("xdotool", "key", "--delay", "0", combo)
 
 
 def dunst_close_all():

@@ -3,6 +3,7 @@ import time
 
 from . import desktop
 from .busmon import member
+from .timelog import stamp
 
 
 def cold_start(subject, busmon, trials):
@@ -52,26 +53,36 @@ def tray_show(subject, busmon, trials, hide):
 
 def hotkey(subject, combo, trials, hide):
     """Key press injected with xdotool (time taken just before it runs) to the page's painted
-    report. A second press must hide the box again (the hotkey toggles it)."""
-    results = []
+    report. A second press must hide the box again (the hotkey toggles it). Also returns the
+    app's own part where it logs `hotkey pressed` on receipt: that line to the painted report."""
+    results, inside = [], []
     for k in range(trials + 1):
         subject.log.mark()
         pressed = time.time()
         desktop.key(combo)
-        lines = _wait_lines(subject, painted_needle(subject), 3)
-        if lines is None:
-            return None, f"no quick-ask box painted within 3 s of {combo} (the app registers no global hotkey yet)"
+        received, painted = None, None
+        deadline = time.time() + 3
+        while painted is None and time.time() < deadline:
+            for line in subject.log.new_lines():
+                if "hotkey pressed" in line and received is None:
+                    received = stamp(line)
+                elif painted_needle(subject) in line:
+                    painted = stamp(line)
+            time.sleep(0.002)
+        if painted is None:
+            return None, f"no quick-ask box painted within 3 s of {combo} (the app registers no global hotkey yet)", []
         if k > 0:
-            results.append((lines[0] - pressed) * 1000)
+            results.append((painted - pressed) * 1000)
+            if received is not None:
+                inside.append((painted - received) * 1000)
         desktop.key(combo)
         if not desktop.wait_hidden(subject.window_title, 3):
             hide(subject)
-    return results, None
+    return results, None, inside
 
 
 def _wait_lines(subject, needle, timeout):
     """(painted time, `window shown` time or None) for the next painted report."""
-    from .timelog import stamp
     shown = None
     deadline = time.time() + timeout
     while time.time() < deadline:
