@@ -28,6 +28,18 @@ struct World {
     sim: SimServer,
     url: String,
     out: PathBuf,
+    _clean_up: ForgetSettingsAtEnd,
+}
+
+/// Tests share the desktop's HOME: what a settings test saved (Spanish, another shortcut,
+/// autostart) must not reach the tests that run after it, whether it passed or failed.
+struct ForgetSettingsAtEnd;
+
+impl Drop for ForgetSettingsAtEnd {
+    fn drop(&mut self) {
+        signed_in_app::forget_settings();
+        let _ = std::fs::remove_file(autostart_entry());
+    }
 }
 
 impl World {
@@ -39,7 +51,7 @@ impl World {
         let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), kallyai_sim::SimConfig::default())
             .await
             .expect("start the sim");
-        World { url: sim.url(), sim, out }
+        World { url: sim.url(), sim, out, _clean_up: ForgetSettingsAtEnd }
     }
 
     async fn signed_in_app(&self) -> (Launched, tray::TrayItem) {
