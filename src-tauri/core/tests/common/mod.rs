@@ -137,13 +137,15 @@ where
     Fut: std::future::Future<Output = bool>,
 {
     let end = Instant::now() + deadline;
+    // A poll cadence, not a guess at how long something takes: the deadline bounds the wait.
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
     loop {
+        ticks.tick().await;
         if cond().await {
             return true;
         }
         if Instant::now() >= end {
             return false;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -114,12 +114,14 @@ where
     Fut: std::future::Future<Output = Option<T>>,
 {
     let deadline = Instant::now() + timeout;
+    // A poll cadence, not a guess at how long something takes: the deadline bounds the wait.
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
     loop {
+        ticks.tick().await;
         if let Some(v) = check().await {
             return v;
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
