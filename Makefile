@@ -18,7 +18,10 @@ demo: build
 ## Every check: lint, the official KallyAI CLI against the sim, then all tests (unit, sim, core,
 ## end-to-end on a headless desktop). Ends with cargo's summary lines.
 test: deps lint official-cli
-	scripts/with-desktop $(CARGO) test --workspace --locked --no-fail-fast -- --test-threads=2
+	@mkdir -p test-output
+	set -o pipefail; scripts/with-desktop $(CARGO) test --workspace --locked --no-fail-fast -- --test-threads=2 \
+	  2>&1 | tee test-output/cargo-test.log
+	@scripts/test-summary test-output/cargo-test.log
 
 lint: deps
 	$(CARGO) fmt --all -- --check
