@@ -7,11 +7,11 @@
 
 mod common;
 
-use std::fmt::{Debug, Write};
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use common::trace_capture::Capture;
 use common::Sim;
 use kallyai_core::auth::{StaticToken, TokenSet, KEYCHAIN_SERVICE};
 use kallyai_core::signin::{
@@ -19,9 +19,6 @@ use kallyai_core::signin::{
 };
 use kallyai_core::Client;
 use serde_json::{json, Value};
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
 
 const TOKEN: &str = "/v1/auth/gpt/token";
 
@@ -35,50 +32,6 @@ fn require_desktop() {
 }
 
 // ---- every tracing event of this test binary, at TRACE level ----
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<String>>);
-
-struct Fields<'a>(&'a mut String);
-
-impl Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        let _ = write!(self.0, "{}={:?} ", field.name(), value);
-    }
-}
-
-impl Capture {
-    fn take(&self, record: impl FnOnce(&mut Fields<'_>)) {
-        let mut text = self.0.lock().unwrap();
-        record(&mut Fields(&mut text));
-        text.push('\n');
-    }
-}
-
-impl Subscriber for Capture {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        Some(tracing::level_filters::LevelFilter::TRACE)
-    }
-    fn new_span(&self, span: &Attributes<'_>) -> Id {
-        self.take(|f| span.record(f));
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, values: &Record<'_>) {
-        self.take(|f| values.record(f));
-    }
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        self.take(|f| {
-            let _ = write!(f.0, "{} {}: ", event.metadata().level(), event.metadata().target());
-            event.record(f)
-        });
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
 
 /// The process-wide capture (installed by whichever test runs first).
 fn logs() -> &'static Capture {
@@ -161,7 +114,7 @@ fn files_containing(dir: &Path, needle: &str, found: &mut Vec<String>) {
 /// None of `secrets` is in a file under HOME or in the captured logs.
 fn assert_nowhere(secrets: &[String]) {
     let home = std::env::var("HOME").expect("HOME is set");
-    let logs = logs().0.lock().unwrap().clone();
+    let logs = logs().text();
     for (i, secret) in secrets.iter().enumerate() {
         assert!(secret.len() >= 16, "secret #{i} is a real one");
         let mut found = Vec::new();

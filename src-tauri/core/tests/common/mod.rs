@@ -2,6 +2,8 @@
 //! control API (never through kallyai-core, so a core bug cannot hide a sim fact).
 #![allow(dead_code)]
 
+pub mod trace_capture;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
