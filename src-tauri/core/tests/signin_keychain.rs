@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::Sim;
+use common::{files_containing, Sim};
 use kallyai_core::auth::{AuthApi, KeychainStore, Session, TokenSet, TokenStore, KEYCHAIN_SERVICE};
 use kallyai_core::Client;
 
@@ -29,23 +29,6 @@ fn secret_tool_search() -> String {
         .output()
         .expect("secret-tool (libsecret-tools) is installed");
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str, found: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.is_dir() {
-            files_containing(&path, needle, found);
-        } else if meta.is_file() && meta.len() < 64 * 1024 * 1024 {
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                found.push(path.display().to_string());
-            }
-        }
-    }
 }
 
 fn assert_not_on_disk(tokens: &TokenSet) {

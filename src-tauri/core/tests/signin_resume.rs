@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use common::trace_capture::Capture;
-use common::Sim;
+use common::{files_containing, Sim};
 use kallyai_core::auth::{StaticToken, TokenSet, KEYCHAIN_SERVICE};
 use kallyai_core::signin::{
     discover, pending_account, resume, Flow, Redirect, Refusal, SignIn, SignInError, SignInSlot, Started,
@@ -92,23 +92,6 @@ async fn write_pending_entry(sim: &Sim, entry: &Value) {
     })
     .await
     .unwrap();
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str, found: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.is_dir() {
-            files_containing(&path, needle, found);
-        } else if meta.is_file() && meta.len() < 64 * 1024 * 1024 {
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                found.push(path.display().to_string());
-            }
-        }
-    }
 }
 
 /// None of `secrets` is in a file under HOME or in the captured logs.
