@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use kallyai_sim::{Seed, SimConfig};
+use kallyai_sim::{Profile, Seed, SimConfig};
 use serde_json::{json, Map, Value};
 
 pub enum Command {
@@ -44,6 +44,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     _ => return Err("--seed must be demo or empty.".into()),
                 }
             }
+            "--profile" => {
+                config.profile =
+                    Profile::parse(value(args, &mut i, a)?).ok_or("--profile must be default or production.")?
+            }
             "--token-ttl" => {
                 config.token_ttl_secs = value(args, &mut i, a)?
                     .parse()
@@ -68,7 +72,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     Ok(Command::Serve { addr, config })
 }
 
-pub const USAGE: &str = "usage: kallyai-sim [--addr 127.0.0.1:0] [--seed demo|empty] [--token-ttl SECS] \
+pub const USAGE: &str = "usage: kallyai-sim [--addr 127.0.0.1:0] [--seed demo|empty] \
+[--profile default|production] [--token-ttl SECS] \
 [--auth-flows cli,oauth] [--auto-approve] | kallyai-sim ctl --url URL <ring|end|credits|expire-tokens|\
 revoke-tokens|fault|faults-clear|requests|reset|advance|stream> ...";
 
@@ -170,7 +175,13 @@ fn parse_ctl(args: &[String]) -> Result<Command, String> {
         }
         "faults-clear" => req("DELETE", "/_sim/faults", None),
         "requests" => req("GET", "/_sim/requests", None),
-        "reset" => req("POST", "/_sim/reset", Some(json!({"seed": flag("seed").unwrap_or_else(|| "demo".into())}))),
+        "reset" => {
+            let mut body = json!({"seed": flag("seed").unwrap_or_else(|| "demo".into())});
+            if let Some(p) = flag("profile") {
+                body["profile"] = json!(p);
+            }
+            req("POST", "/_sim/reset", Some(body))
+        }
         "advance" => req(
             "POST",
             "/_sim/clock/advance",

@@ -82,6 +82,7 @@ pub async fn inject(State(sim): State<SharedSim>, req: Request, next: Next) -> R
             tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
             next.run(req).await
         }
+        "status" if (300..400).contains(&fault.status) => redirect_to_web(fault.status),
         "status" => {
             let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             ApiError::from_status(status, Some("injected fault".into())).into_response()
@@ -164,6 +165,13 @@ fn dropped() -> Response {
     let mut resp = Response::new(Body::empty());
     *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     resp
+}
+
+/// A 3xx as a web front sends it (to its home page, with an HTML body), not an API answer.
+fn redirect_to_web(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
+    let body = "<html><body><a href=\"/\">Moved</a></body></html>";
+    (status, [(header::LOCATION, "/"), (header::CONTENT_TYPE, "text/html")], body).into_response()
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ mod faults;
 mod goals;
 mod inbound_calls;
 mod pricing;
+mod profile;
 mod reqlog;
 mod routes;
 mod seed;
@@ -45,15 +46,39 @@ pub enum Seed {
     Empty,
 }
 
+/// Which server the sim plays: its own, with every extension, or production as documented.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// Every EXTENSION of docs/sim.md is on (OAuth + PKCE, SSE, Idempotency-Key, ETag, ...).
+    #[default]
+    Default,
+    /// Only what the reference documents for production: no OAuth metadata or endpoints, no
+    /// stream info or SSE, `Idempotency-Key` ignored, no ETag/304, no `/v1/users/me`.
+    Production,
+}
+
+impl Profile {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "default" => Some(Self::Default),
+            "production" => Some(Self::Production),
+            _ => None,
+        }
+    }
+}
+
 /// How the sim is configured at start.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     pub seed: Seed,
+    /// The starting profile; `POST /_sim/reset {profile}` switches it at run time.
+    pub profile: Profile,
     /// Lifetime of issued access tokens (`expires_in`).
     pub token_ttl_secs: u64,
     /// Offer `GET /v1/auth/cli` (the official CLIs' loopback login).
     pub cli_flow: bool,
-    /// Offer the OAuth 2 + PKCE extension (metadata, authorize, token, revoke).
+    /// Offer the OAuth 2 + PKCE extension (metadata, authorize, token, revoke); never offered
+    /// under `Profile::Production`.
     pub oauth_flow: bool,
     /// Sign-in pages answer with the redirect at once instead of showing a form.
     pub auto_approve: bool,
@@ -61,7 +86,14 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> Self {
-        Self { seed: Seed::Demo, token_ttl_secs: 3600, cli_flow: true, oauth_flow: true, auto_approve: false }
+        Self {
+            seed: Seed::Demo,
+            profile: Profile::Default,
+            token_ttl_secs: 3600,
+            cli_flow: true,
+            oauth_flow: true,
+            auto_approve: false,
+        }
     }
 }
 
@@ -111,10 +143,11 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimSe
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (events_tx, _) = broadcast::channel(1024);
     let clock = clock::Clock::new();
-    let state = State::new(config.seed, clock.now(), events_tx);
+    let state = State::new(config.seed, config.profile, clock.now(), events_tx);
     let sim = Arc::new(Sim { config, clock, state: Mutex::new(state), shutdown: shutdown_rx.clone() });
 
     let app = routes::api()
+        .layer(middleware::from_fn_with_state(sim.clone(), profile::production_gate))
         .layer(DefaultBodyLimit::max(reqlog::BODY_LIMIT))
         .layer(middleware::from_fn_with_state(sim.clone(), faults::inject))
         .layer(middleware::from_fn_with_state(sim.clone(), reqlog::record))

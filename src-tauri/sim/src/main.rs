@@ -1,4 +1,4 @@
-//! `kallyai-sim [--addr A] [--seed demo|empty] [--token-ttl SECS] [--auth-flows cli,oauth] [--auto-approve]`
+//! `kallyai-sim [--addr A] [--seed demo|empty] [--profile default|production] [--token-ttl SECS] [--auth-flows cli,oauth] [--auto-approve]`
 //! or `kallyai-sim ctl --url URL <command>`; see docs/sim.md.
 
 mod cli;

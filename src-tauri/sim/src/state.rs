@@ -9,7 +9,7 @@ use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::clock::{iso, month_bounds, offset_hms, Clock, Millis};
-use crate::{Seed, SimConfig};
+use crate::{Profile, Seed, SimConfig};
 
 /// The seeded user every token belongs to.
 pub const DEMO_USER: Uuid = Uuid::from_u128(0x0a1e_0000_4000_8000_0000_0000_0000_0001);
@@ -32,6 +32,10 @@ impl Sim {
     }
     pub fn now(&self) -> Millis {
         self.clock.now()
+    }
+    /// True when the sim plays production (switchable at run time by `/_sim/reset`).
+    pub fn production(&self) -> bool {
+        self.lock().production()
     }
 }
 
@@ -392,6 +396,7 @@ pub struct LoggedRequest {
 
 pub struct State {
     pub seed: Seed,
+    pub profile: Profile,
     pub user_name: String,
     pub credits: Credits,
     pub credit_history: Vec<CreditEntry>,
@@ -425,10 +430,11 @@ const EVENT_LOG_CAP: usize = 2000;
 const REQUEST_LOG_CAP: usize = 10_000;
 
 impl State {
-    pub fn new(seed: Seed, now: Millis, events_tx: broadcast::Sender<Event>) -> Self {
+    pub fn new(seed: Seed, profile: Profile, now: Millis, events_tx: broadcast::Sender<Event>) -> Self {
         let (period_start, period_end) = month_bounds(now);
         let mut s = State {
             seed,
+            profile,
             user_name: "Alex Demo".into(),
             credits: Credits {
                 remaining: 200.0,
@@ -462,6 +468,10 @@ impl State {
             crate::seed::demo(&mut s, now);
         }
         s
+    }
+
+    pub fn production(&self) -> bool {
+        self.profile == Profile::Production
     }
 
     /// Appends to the event log and wakes SSE subscribers.

@@ -1,6 +1,7 @@
 //! The binary: startup line, `ctl` commands against it, argument errors, clean exit on SIGTERM.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -93,6 +94,7 @@ fn bad_arguments_exit_2_with_one_sentence() {
         vec!["--addr", "nowhere"],
         vec!["--token-ttl", "0"],
         vec!["--auth-flows", "magic"],
+        vec!["--profile", "staging"],
         vec!["--frobnicate"],
         vec!["ctl", "ring"],
         vec!["ctl", "--url", "http://127.0.0.1:9", "explode"],
@@ -104,6 +106,33 @@ fn bad_arguments_exit_2_with_one_sentence() {
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with("kallyai-sim: "));
     }
+}
+
+/// The status of a plain `GET path` (HTTP/1.1 by hand: these tests are synchronous).
+fn get_status(url: &str, path: &str) -> u16 {
+    let host = url.strip_prefix("http://").unwrap();
+    let mut stream = TcpStream::connect(host).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("no status in {answer:?}"))
+}
+
+#[test]
+fn profile_flag_and_ctl_reset_switch_the_profile() {
+    const METADATA: &str = "/.well-known/oauth-authorization-server";
+    let sim = spawn(&["--profile", "production"]);
+    assert_eq!(get_status(&sim.url, METADATA), 404, "production has no OAuth metadata");
+    let (code, _, err) = ctl(&sim.url, &["reset", "--profile", "default"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(get_status(&sim.url, METADATA), 200);
+    let (code, _, err) = ctl(&sim.url, &["reset", "--profile", "production"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(get_status(&sim.url, METADATA), 404);
+    let (code, _, err) = ctl(&sim.url, &["reset", "--profile", "staging"]);
+    assert_eq!(code, 1, "the server refuses an unknown profile");
+    assert!(err.contains("422"), "{err}");
 }
 
 #[cfg(unix)]

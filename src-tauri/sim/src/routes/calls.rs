@@ -139,7 +139,7 @@ async fn create(
     headers: HeaderMap,
     JsonBody(req): JsonBody<CreateCall>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&headers)?;
+    let key = idempotency_key(&sim, &headers)?;
     if let Some(key) = &key {
         if let Some((status, body)) = sim.lock().idempotency.get(&("calls".to_string(), key.clone())) {
             return Ok(replayed(*status, body.clone()));

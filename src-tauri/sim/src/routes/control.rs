@@ -1,5 +1,6 @@
 //! The `/_sim/` control API (loopback only): reset, sessions, tokens, faults, request log,
 //! ringing calls, the clock, credits and the event stream switch. See docs/sim.md.
+//! It works the same under every profile.
 
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::StatusCode;
@@ -19,7 +20,7 @@ use crate::faults::KINDS;
 use crate::inbound_calls::{self, default_script, Ring};
 use crate::reqlog::entry_json;
 use crate::state::{Event, Fault, SharedSim, State as World, DEMO_USER};
-use crate::Seed;
+use crate::{Profile, Seed};
 
 pub fn router() -> Router<SharedSim> {
     Router::new()
@@ -54,6 +55,8 @@ async fn loopback_only(req: Request, next: Next) -> Response {
 struct ResetBody {
     #[serde(default)]
     seed: Option<String>,
+    #[serde(default)]
+    profile: Option<String>,
 }
 
 pub fn parse_seed(s: &str) -> Option<Seed> {
@@ -72,10 +75,16 @@ async fn reset(State(sim): State<SharedSim>, JsonBody(b): JsonBody<ResetBody>) -
         Some(s) => parse_seed(s)
             .ok_or_else(|| ApiError::validation("`seed` must be \"demo\" or \"empty\".").detail("field", "seed"))?,
     };
+    let profile = match b.profile.as_deref() {
+        None => st.profile,
+        Some(p) => Profile::parse(p).ok_or_else(|| {
+            ApiError::validation("`profile` must be \"default\" or \"production\".").detail("field", "profile")
+        })?,
+    };
     // Keep the event channel (live SSE subscribers) and the sequence, so event ids never repeat.
     let tx = st.events_tx.clone();
     let next_seq = st.next_event_seq;
-    *st = World::new(seed, now, tx);
+    *st = World::new(seed, profile, now, tx);
     st.next_event_seq = next_seq;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -144,8 +153,8 @@ async fn add_fault(State(sim): State<SharedSim>, JsonBody(b): JsonBody<FaultBody
         );
     }
     let status = b.status.unwrap_or(500);
-    if !(400..=599).contains(&status) {
-        return Err(ApiError::validation("`status` must be 400 to 599.").detail("field", "status"));
+    if !(300..=599).contains(&status) {
+        return Err(ApiError::validation("`status` must be 300 to 599.").detail("field", "status"));
     }
     let probability = b.probability.unwrap_or(1.0);
     if !(0.0..=1.0).contains(&probability) {

@@ -58,7 +58,7 @@ async fn message(
     headers: HeaderMap,
     JsonBody(req): JsonBody<MessageRequest>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&headers)?;
+    let key = idempotency_key(&sim, &headers)?;
     let text = req.message.trim();
     if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
         return Err(ApiError::validation(format!("`message` must be 1 to {MAX_MESSAGE_CHARS} characters."))

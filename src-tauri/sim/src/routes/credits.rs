@@ -24,8 +24,11 @@ pub fn router() -> Router<SharedSim> {
 }
 
 async fn balance(State(sim): State<SharedSim>, User(_u): User, headers: HeaderMap) -> Response {
-    let body = sim.lock().credits.to_json();
-    conditional_json(&headers, body)
+    let (body, production) = {
+        let st = sim.lock();
+        (st.credits.to_json(), st.production())
+    };
+    conditional_json(production, &headers, body)
 }
 
 async fn history(State(sim): State<SharedSim>, User(_u): User, Query(q): Query<Params>) -> ApiResult<Json<Value>> {

@@ -65,7 +65,11 @@ async fn list(
         .map(|c| c.to_json(now))
         .collect();
     let items = page(&calls, limit, offset);
-    Ok(conditional_json(&headers, json!({"calls": items.clone(), "items": items, "total": calls.len()})))
+    Ok(conditional_json(
+        st.production(),
+        &headers,
+        json!({"calls": items.clone(), "items": items, "total": calls.len()}),
+    ))
 }
 
 /// Totals for `inbound summary` (field names undocumented; these are the sim's choice).
@@ -178,7 +182,8 @@ async fn events(
     headers: HeaderMap,
     Query(q): Query<Params>,
 ) -> ApiResult<Response> {
-    if wants_sse(&headers) {
+    // Production documents only the JSON activity log here, whatever the client accepts.
+    if wants_sse(&headers) && !sim.production() {
         if !sim.lock().stream_enabled {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

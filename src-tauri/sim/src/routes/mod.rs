@@ -8,7 +8,7 @@ use axum::Router;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::SharedSim;
+use crate::state::{SharedSim, Sim};
 
 pub mod account;
 pub mod auth;
@@ -68,7 +68,16 @@ pub fn bool_param(q: &Params, name: &str) -> bool {
     q.get(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
-pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+/// The key a keyed route honours (EXTENSION); always none under the production profile, which
+/// ignores the header the way a server without the extension does.
+pub fn idempotency_key(sim: &Sim, headers: &HeaderMap) -> ApiResult<Option<String>> {
+    if sim.production() {
+        return Ok(None);
+    }
+    parse_idempotency_key(headers)
+}
+
+pub fn parse_idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
     match headers.get("idempotency-key") {
         None => Ok(None),
         Some(v) => {
@@ -85,9 +94,13 @@ fn fnv64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// A JSON body with an `ETag`; a matching `If-None-Match` gets 304 with no body (extension).
-pub fn conditional_json(headers: &HeaderMap, body: Value) -> Response {
+/// A JSON body with an `ETag`; a matching `If-None-Match` gets 304 with no body (EXTENSION).
+/// Under the production profile: plain JSON, no `ETag`, never a 304.
+pub fn conditional_json(production: bool, headers: &HeaderMap, body: Value) -> Response {
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    if production {
+        return ([(header::CONTENT_TYPE, "application/json")], bytes).into_response();
+    }
     let tag = format!("\"{:016x}\"", fnv64(&bytes));
     let matches = headers
         .get(header::IF_NONE_MATCH)

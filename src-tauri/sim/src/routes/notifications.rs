@@ -86,21 +86,28 @@ pub fn pending_json(st: &World, now: i64) -> Value {
             },
         );
     let (a, g, i, total) = pending_counts(st);
-    json!({
+    let mut body = json!({
         "actions": {"count": a, "items": actions},
         "goals": {"count": g, "items": goals},
         "inbox": {"count": i, "items": inbox},
-        "inbound": {"count": live.len(), "items": live},
         "total_pending": total,
         "active_goal": active_goal,
         "generated_at": iso(st.notifications_changed_at),
-    })
+    });
+    // The live-calls group is an EXTENSION: production lists the three groups only.
+    if !st.production() {
+        body["inbound"] = json!({"count": live.len(), "items": live});
+    }
+    body
 }
 
 async fn pending(State(sim): State<SharedSim>, User(_u): User, headers: HeaderMap) -> Response {
     let now = sim.now();
-    let body = pending_json(&sim.lock(), now);
-    conditional_json(&headers, body)
+    let (body, production) = {
+        let st = sim.lock();
+        (pending_json(&st, now), st.production())
+    };
+    conditional_json(production, &headers, body)
 }
 
 async fn outbox(State(sim): State<SharedSim>, User(_u): User) -> Json<Value> {

@@ -1,6 +1,7 @@
 //! OAuth 2 for native apps (EXTENSION, not in the real API): RFC 8414 metadata, authorization
 //! code + PKCE S256 for the public client `kallyai-desktop`, the token endpoint (code and
-//! refresh grants, form-encoded) and RFC 7009 revocation. Off with `--auth-flows cli`.
+//! refresh grants, form-encoded) and RFC 7009 revocation. Off with `--auth-flows cli`; never on
+//! under the production profile (`crate::profile::production_gate` answers those paths).
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

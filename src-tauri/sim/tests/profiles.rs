@@ -1,0 +1,194 @@
+//! The production profile serves only what the reference documents for production; the default
+//! profile keeps every extension. `/_sim/reset {profile}` switches between them at run time.
+
+mod common;
+
+use common::*;
+use kallyai_sim::{Profile, SimConfig};
+use reqwest::{header, Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn production() -> Harness {
+    start_with(SimConfig { profile: Profile::Production, ..SimConfig::default() }).await
+}
+
+fn content_type(resp: &reqwest::Response) -> String {
+    resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+}
+
+async fn balance(h: &Harness) -> f64 {
+    h.get_json("/v1/credits/balance").await["credits_remaining"].as_f64().unwrap()
+}
+
+#[tokio::test]
+async fn production_has_no_oauth_extension_only_web_404_pages() {
+    let h = production().await;
+    let meta = h.client.get(format!("{}/.well-known/oauth-authorization-server", h.url)).send().await.unwrap();
+    assert_eq!(meta.status(), StatusCode::NOT_FOUND);
+    assert!(content_type(&meta).starts_with("text/html"), "{}", content_type(&meta));
+    assert!(meta.text().await.unwrap().contains("<html"));
+    let authorize = format!(
+        "/v1/auth/authorize?response_type=code&client_id=kallyai-desktop&redirect_uri=http://127.0.0.1:5/callback\
+         &code_challenge={}&code_challenge_method=S256",
+        "a".repeat(43)
+    );
+    for (method, path) in [
+        (Method::GET, authorize.as_str()),
+        (Method::POST, "/v1/auth/authorize"),
+        (Method::POST, "/v1/auth/gpt/token"),
+        (Method::POST, "/v1/auth/revoke"),
+        (Method::POST, "/oauth/token"),
+        (Method::POST, "/oauth/revoke"),
+    ] {
+        let resp = h
+            .client
+            .request(method.clone(), format!("{}{path}", h.url))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("grant_type=refresh_token&refresh_token=x&token=y")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        assert!(content_type(&resp).starts_with("text/html"), "{method} {path}");
+    }
+    // The issued refresh token was not revoked by the (absent) revocation endpoint.
+    let form = [("token", h.refresh.as_str())];
+    h.client.post(format!("{}/v1/auth/revoke", h.url)).form(&form).send().await.unwrap();
+    let refreshed =
+        h.client.post(format!("{}/v1/auth/refresh", h.url)).json(&json!({"refresh_token": h.refresh})).send();
+    assert_eq!(refreshed.await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn production_keeps_the_cli_sign_in() {
+    let h = production().await;
+    let page = h.client.get(format!("{}/v1/auth/cli?redirect_uri=http://127.0.0.1:5/cb&state=s", h.url)).send();
+    let page = page.await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("<form"));
+}
+
+#[tokio::test]
+async fn production_has_no_stream_info_and_no_profile_endpoint() {
+    let h = production().await;
+    expect_error(h.get("/v1/inbound/stream/info").await, 404, "not_found").await;
+    expect_error(h.get("/v1/users/me").await, 404, "not_found").await;
+    // Not even a 401 hints that they exist.
+    let anonymous = h.client.get(format!("{}/v1/inbound/stream/info", h.url)).send().await.unwrap();
+    expect_error(anonymous, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn production_events_are_always_the_json_log() {
+    let h = production().await;
+    h.ctl(Method::POST, "/calls/ring", json!({"caller_number": "+34911222333"})).await;
+    let resp =
+        h.req(Method::GET, "/v1/inbound/events").header(header::ACCEPT, "text/event-stream").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(content_type(&resp).starts_with("application/json"), "{}", content_type(&resp));
+    let log: Value = resp.json().await.unwrap();
+    assert!(log["events"].as_array().unwrap().iter().any(|e| e["type"] == "call_ringing"), "{log}");
+    // Live calls are polled from the list; the pending list has only its three documented groups.
+    let live = h.get_json("/v1/inbound/calls?status=active").await;
+    assert_eq!(live["total"], 1);
+    let pending = h.get_json("/v1/notifications/pending").await;
+    assert!(pending.get("inbound").is_none(), "{pending}");
+    for group in ["actions", "goals", "inbox"] {
+        assert!(pending[group]["items"].is_array(), "{group}");
+    }
+}
+
+#[tokio::test]
+async fn production_ignores_idempotency_keys_a_replayed_ask_runs_and_is_charged_again() {
+    let h = production().await;
+    let before = balance(&h).await;
+    let send = || {
+        h.req(Method::POST, "/v1/coordination/message")
+            .header("Idempotency-Key", "ask-1")
+            .json(&json!({"message": "Search for the best dentist nearby"}))
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(first.headers().get("idempotency-key").is_none() && first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let second = send().await.unwrap();
+    assert_eq!(second.status(), StatusCode::OK);
+    assert!(second.headers().get("idempotency-key").is_none() && second.headers().get("idempotent-replayed").is_none());
+    let second: Value = second.json().await.unwrap();
+    assert_ne!(first["message_id"], second["message_id"], "the replay ran again");
+    assert_ne!(first["goal_id"], second["goal_id"]);
+    assert_eq!(balance(&h).await, before - 1.0, "charged twice (0.5 each)");
+    // Even a key no server would accept is simply ignored.
+    let odd = h
+        .req(Method::POST, "/v1/coordination/message")
+        .header("Idempotency-Key", "x".repeat(300))
+        .json(&json!({"message": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn production_ignores_idempotency_keys_on_calls_too() {
+    let h = production().await;
+    let body = json!({"submission": {"task_description": "Book a table for two tonight at nine",
+                                     "respondent_phone": "+34915550123", "business_name": "Casa Lucio"}});
+    let make = || h.req(Method::POST, "/v1/calls").header("Idempotency-Key", "call-1").json(&body).send();
+    let before = balance(&h).await;
+    let first: Value = make().await.unwrap().json().await.unwrap();
+    let second: Value = make().await.unwrap().json().await.unwrap();
+    assert_ne!(first["call_id"], second["call_id"]);
+    let cost = first["credits_used"].as_f64().unwrap();
+    assert!(cost > 0.0);
+    assert_eq!(balance(&h).await, before - 2.0 * cost);
+}
+
+#[tokio::test]
+async fn production_sends_no_etag_and_never_304() {
+    let h = production().await;
+    for path in ["/v1/inbound/calls?status=active", "/v1/notifications/pending", "/v1/credits/balance"] {
+        let resp = h.req(Method::GET, path).header(header::IF_NONE_MATCH, "*").send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        assert!(resp.headers().get(header::ETAG).is_none(), "{path}");
+        assert!(content_type(&resp).starts_with("application/json"), "{path}");
+        let _: Value = resp.json().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn production_still_takes_faults_and_control_calls() {
+    let h = production().await;
+    h.ctl(
+        Method::POST,
+        "/faults",
+        json!({"route": "/v1/credits/balance", "kind": "status", "status": 503, "count": 1}),
+    )
+    .await;
+    expect_error(h.get("/v1/credits/balance").await, 503, "service_unavailable").await;
+    assert_eq!(h.get("/v1/credits/balance").await.status(), StatusCode::OK);
+    let log = h.ctl(Method::GET, "/requests", json!(null)).await;
+    assert_eq!(log["requests"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn reset_switches_the_profile_and_keeps_it_when_omitted() {
+    let h = start().await;
+    let metadata = || h.client.get(format!("{}/.well-known/oauth-authorization-server", h.url)).send();
+    assert_eq!(metadata().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(h.get("/v1/users/me").await.status(), StatusCode::OK);
+
+    h.ctl(Method::POST, "/reset", json!({"profile": "production"})).await;
+    assert_eq!(metadata().await.unwrap().status(), StatusCode::NOT_FOUND);
+    h.ctl(Method::POST, "/reset", json!({"seed": "empty"})).await;
+    assert_eq!(metadata().await.unwrap().status(), StatusCode::NOT_FOUND, "same profile when omitted");
+    let token = h.session_token().await;
+    let me = h.client.get(format!("{}/v1/users/me", h.url)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::NOT_FOUND);
+
+    h.ctl(Method::POST, "/reset", json!({"profile": "default"})).await;
+    assert_eq!(metadata().await.unwrap().status(), StatusCode::OK);
+    let bad = h.client.post(format!("{}/_sim/reset", h.url)).json(&json!({"profile": "staging"})).send().await;
+    expect_error(bad.unwrap(), 422, "validation_error").await;
+}
