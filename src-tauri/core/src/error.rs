@@ -7,6 +7,8 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+use crate::api::budget::BudgetRefusal;
+
 /// Client-side error codes (they never travel on the wire).
 pub mod codes {
     /// The server could not be reached at all (DNS, refused, no route).
@@ -31,7 +33,12 @@ pub struct ApiError {
     message: Option<String>,
     correlation_id: Option<String>,
     retry_after: Option<Duration>,
+    /// Set for the three goal-budget refusals (boxed: errors travel in every `Result`).
+    budget: Option<Box<BudgetRefusal>>,
 }
+
+/// Codes that mean the account itself has no credits left: the only "out of credits" answers.
+const OUT_OF_CREDITS: [&str; 2] = ["quota_exceeded", "insufficient_credits"];
 
 /// Longest raw body kept as a message; an HTML error page is not a message.
 const MAX_RAW_MESSAGE: usize = 300;
@@ -46,6 +53,7 @@ impl ApiError {
             message: (!message.is_empty()).then_some(message),
             correlation_id: None,
             retry_after: None,
+            budget: None,
         }
     }
 
@@ -60,13 +68,9 @@ impl ApiError {
         let parsed: Option<Value> = serde_json::from_slice(body).ok();
         let envelope = parsed.as_ref().map(read_envelope).unwrap_or_default();
         let message = envelope.message.or_else(|| raw_message(body, parsed.is_some()));
-        Self {
-            status: Some(status),
-            code: envelope.code.unwrap_or_else(|| format!("http_{status}")),
-            message,
-            correlation_id: envelope.correlation_id,
-            retry_after,
-        }
+        let code = envelope.code.unwrap_or_else(|| format!("http_{status}"));
+        let budget = parsed.as_ref().and_then(|v| BudgetRefusal::read(&code, v)).map(Box::new);
+        Self { status: Some(status), code, message, correlation_id: envelope.correlation_id, retry_after, budget }
     }
 
     pub fn status(&self) -> Option<u16> {
@@ -94,11 +98,16 @@ impl ApiError {
     pub fn is_unauthorized(&self) -> bool {
         self.status == Some(401) || self.code == codes::NOT_SIGNED_IN
     }
+    /// The account is out of credits (402 `quota_exceeded` / `insufficient_credits`): the app's
+    /// out-of-credits state and "Manage plan". A goal's budget refusal is not this: see
+    /// [`budget_refusal`](Self::budget_refusal).
     pub fn is_quota(&self) -> bool {
-        matches!(
-            self.code.as_str(),
-            "quota_exceeded" | "budget_exceeded" | "budget_approval_required" | "soft_cap_reached"
-        )
+        OUT_OF_CREDITS.contains(&self.code.as_str())
+    }
+    /// The goal-budget refusal (`budget_approval_required`, `soft_cap_reached`,
+    /// `budget_exceeded`) with its goal and numbers, which the user can approve or acknowledge.
+    pub fn budget_refusal(&self) -> Option<&BudgetRefusal> {
+        self.budget.as_deref()
     }
 
     /// Removes `secret` from the server message (a defensive measure: a misbehaving server or
@@ -136,9 +145,12 @@ fn read_envelope(v: &Value) -> Envelope {
             message: text(err.get("message")).or_else(|| text(err.get("details").and_then(|d| d.get("message")))),
             correlation_id: text(err.get("correlation_id")).or_else(|| text(v.get("correlation_id"))),
         },
+        // A flat `{"error": "code", "message": …}`, or RFC 6749 §5.2 / RFC 7009 (`error_description`).
         Some(code @ Value::String(_)) => Envelope {
             code: text(Some(code)),
-            message: text(v.get("message")).or_else(|| text(v.get("detail"))),
+            message: text(v.get("message"))
+                .or_else(|| text(v.get("error_description")))
+                .or_else(|| text(v.get("detail"))),
             correlation_id: text(v.get("correlation_id")),
         },
         // FastAPI-style `{"detail": "..."}` or `{"message": "..."}` without an error object.
@@ -180,8 +192,10 @@ impl fmt::Display for ApiError {
 
 fn sentence(e: &ApiError) -> String {
     let fixed = match e.code.as_str() {
-        "quota_exceeded" => "You are out of KallyAI credits. Top up or change your plan to continue.",
-        "budget_exceeded" => "This goal went over its budget. Raise the budget or cancel the goal.",
+        "quota_exceeded" | "insufficient_credits" => {
+            "You are out of KallyAI credits. Top up or change your plan to continue."
+        }
+        "budget_exceeded" => "This goal went over its budget. Approve more budget or cancel the goal.",
         "budget_approval_required" => "This goal needs your budget approval before KallyAI can continue.",
         "soft_cap_reached" => "This goal reached its spending cap. Acknowledge it to let KallyAI continue.",
         codes::OFFLINE => "KallyAI cannot be reached. Check your connection; we will retry.",
@@ -234,12 +248,17 @@ fn sentence(e: &ApiError) -> String {
 
 impl std::error::Error for ApiError {}
 
-/// The UI sees `{code, message}` with the user sentence as the message.
+/// The UI sees `{code, message}` with the user sentence as the message, and `budget` for a
+/// goal-budget refusal.
 impl Serialize for ApiError {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("ApiError", 2)?;
+        let mut st = s.serialize_struct("ApiError", 3)?;
         st.serialize_field("code", &self.code)?;
         st.serialize_field("message", &self.to_string())?;
+        match &self.budget {
+            Some(budget) => st.serialize_field("budget", budget)?,
+            None => st.skip_field("budget")?,
+        }
         st.end()
     }
 }
@@ -261,6 +280,28 @@ mod tests {
     }
 
     #[test]
+    fn only_account_credit_codes_are_out_of_credits() {
+        let e = ApiError::from_response(402, br#"{"error":{"code":"insufficient_credits","message":"m"}}"#, None);
+        assert!(e.is_quota() && e.budget_refusal().is_none());
+        assert!(e.to_string().contains("out of KallyAI credits"), "{e}");
+        for code in ["budget_approval_required", "soft_cap_reached", "budget_exceeded"] {
+            let body = format!(r#"{{"error":{{"code":"{code}","message":"m","details":{{"goal_id":"g-7"}}}}}}"#);
+            let e = ApiError::from_response(402, body.as_bytes(), None);
+            assert!(!e.is_quota(), "{code} is a goal's budget, not the account's credits");
+            let refusal = e.budget_refusal().expect(code);
+            assert_eq!(refusal.goal_id.as_deref(), Some("g-7"));
+            assert!(!e.to_string().contains("out of"), "{e}");
+            assert_eq!(serde_json::to_value(&e).unwrap()["budget"]["goal_id"], "g-7");
+        }
+        // A refusal without details is still a refusal (the user can be told, not offered approval).
+        let e = ApiError::from_response(402, br#"{"error":"budget_exceeded"}"#, None);
+        assert_eq!(e.budget_refusal().map(|r| r.goal_id.clone()), Some(None));
+        // Any other 402 is neither.
+        let e = ApiError::from_response(402, b"", None);
+        assert!(!e.is_quota() && e.budget_refusal().is_none());
+    }
+
+    #[test]
     fn older_envelope_message_in_details() {
         let body = br#"{"error":{"code":"emergency_number","details":{"message":"Emergency numbers cannot be called","reason":"911"},"correlation_id":"c-2"}}"#;
         let e = ApiError::from_response(422, body, None);
@@ -275,6 +316,11 @@ mod tests {
         assert_eq!(e.code(), "quota_exceeded");
         assert_eq!(e.server_message(), Some("No credits left"));
         assert_eq!(e.correlation_id(), None);
+        // RFC 6749 §5.2, as OAuth token and revocation endpoints answer.
+        let body = br#"{"error":"invalid_grant","error_description":"The code was already used."}"#;
+        let e = ApiError::from_response(400, body, None);
+        assert_eq!(e.code(), "invalid_grant");
+        assert_eq!(e.server_message(), Some("The code was already used."));
     }
 
     #[test]

@@ -64,8 +64,16 @@ pub enum Event {
     /// The assistant answered; the ask left the outbox.
     AskSent { local_id: String, reply: crate::ask::AskReply },
     /// The server refused the ask (402, other 4xx); it stays in the outbox until the user
-    /// resends or discards it. `manage_plan`: offer the billing portal (out of credits/budget).
-    AskFailed { local_id: String, code: String, message: String, server_message: Option<String>, manage_plan: bool },
+    /// resends or discards it. `manage_plan`: offer the billing portal (out of credits).
+    /// `budget`: the ask's goal was stopped by its budget, which the user can approve.
+    AskFailed {
+        local_id: String,
+        code: String,
+        message: String,
+        server_message: Option<String>,
+        manage_plan: bool,
+        budget: Option<crate::api::budget::BudgetRefusal>,
+    },
     /// The user discarded a queued or failed ask.
     AskDiscarded { local_id: String },
 }

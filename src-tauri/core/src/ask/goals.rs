@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::api::budget::BudgetRefusalKind;
 use crate::api::coordination::{Goal, GoalAction, GoalQuery, GoalStatus};
 use crate::client::Client;
 use crate::error::ApiError;
@@ -19,18 +20,38 @@ pub enum GoalActionKind {
     AcceptOutcome,
     /// Ask KallyAI to keep negotiating instead.
     ContinueNegotiating,
+    /// Approve the budget of a goal waiting for it or over it (`POST /v1/goals/{id}/approve-budget`).
+    ApproveBudget,
+    /// Let a goal at its soft cap continue (`POST /v1/goals/{id}/acknowledge-soft-cap`).
+    AcknowledgeSoftCap,
     Cancel,
 }
 
-impl From<GoalActionKind> for GoalAction {
-    fn from(k: GoalActionKind) -> Self {
-        match k {
-            GoalActionKind::ApproveStep => GoalAction::ApproveStep,
-            GoalActionKind::AcceptOutcome => GoalAction::AcceptOutcome,
-            GoalActionKind::ContinueNegotiating => GoalAction::ContinueNegotiating,
-            GoalActionKind::Cancel => GoalAction::Cancel,
+impl GoalActionKind {
+    /// The action that lets a goal stopped by `refusal` go on.
+    pub fn unblocking(refusal: BudgetRefusalKind) -> Self {
+        match refusal {
+            BudgetRefusalKind::ApprovalRequired | BudgetRefusalKind::Exceeded => GoalActionKind::ApproveBudget,
+            BudgetRefusalKind::SoftCapReached => GoalActionKind::AcknowledgeSoftCap,
         }
     }
+
+    /// The `/v1/coordination/goals/{id}/…` action, for the kinds that are one.
+    fn coordination(self) -> Option<GoalAction> {
+        match self {
+            GoalActionKind::ApproveStep => Some(GoalAction::ApproveStep),
+            GoalActionKind::AcceptOutcome => Some(GoalAction::AcceptOutcome),
+            GoalActionKind::ContinueNegotiating => Some(GoalAction::ContinueNegotiating),
+            GoalActionKind::Cancel => Some(GoalAction::Cancel),
+            GoalActionKind::ApproveBudget | GoalActionKind::AcknowledgeSoftCap => None,
+        }
+    }
+}
+
+/// The budget refusal a goal is stopped by, when its status is one (the sim and the server name
+/// the state after the refusal code).
+fn budget_state(goal: &Goal) -> Option<BudgetRefusalKind> {
+    BudgetRefusalKind::from_code(goal.status.as_str())
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -97,6 +118,9 @@ pub(crate) fn actions_for(goal: &Goal, outcome: Option<&str>) -> Vec<GoalActionK
     if is_terminal(&goal.status) {
         return Vec::new();
     }
+    if let Some(refusal) = budget_state(goal) {
+        return vec![GoalActionKind::unblocking(refusal), GoalActionKind::Cancel];
+    }
     if waiting_step(goal).is_some() {
         return vec![GoalActionKind::ApproveStep, GoalActionKind::Cancel];
     }
@@ -161,7 +185,11 @@ impl Goals {
     /// Runs `action` and returns the goal as it is now (refetched: the action's own answer is
     /// undocumented, reference §3.1).
     pub async fn act(&self, goal_id: &str, action: GoalActionKind) -> Result<GoalView, ApiError> {
-        self.client.coordination().goal_action(goal_id, action.into()).await?;
+        match action.coordination() {
+            Some(coordination) => self.client.coordination().goal_action(goal_id, coordination).await.map(drop)?,
+            None if action == GoalActionKind::ApproveBudget => self.client.budget().approve(goal_id).await?,
+            None => self.client.budget().acknowledge_soft_cap(goal_id).await?,
+        }
         self.view(goal_id).await
     }
 
@@ -175,7 +203,8 @@ impl Goals {
             .filter(|g| !is_terminal(&g.status))
             .filter_map(|g| {
                 let id = g.id.clone()?;
-                let needs_input = g.status == GoalStatus::NeedsInput || waiting_step(&g).is_some();
+                let needs_input =
+                    g.status == GoalStatus::NeedsInput || waiting_step(&g).is_some() || budget_state(&g).is_some();
                 let title = g.title.or(g.description).unwrap_or_else(|| "Goal".to_string());
                 Some(ActiveGoal { id, title, status: g.status.to_string(), needs_input })
             })
@@ -215,6 +244,21 @@ mod tests {
             vec![GoalActionKind::AcceptOutcome, GoalActionKind::ContinueNegotiating, GoalActionKind::Cancel]
         );
         assert_eq!(g.outcome.as_deref(), Some("Booked"));
+    }
+
+    #[test]
+    fn a_goal_stopped_by_its_budget_offers_the_action_that_unblocks_it() {
+        for (status, first) in [
+            ("budget_approval_required", GoalActionKind::ApproveBudget),
+            ("budget_exceeded", GoalActionKind::ApproveBudget),
+            ("soft_cap_reached", GoalActionKind::AcknowledgeSoftCap),
+        ] {
+            let g = view(json!({"id": "g", "status": status, "steps": [
+                {"description": "Phone", "status": "pending", "requires_approval": true}]}));
+            assert_eq!(g.actions, vec![first, GoalActionKind::Cancel], "{status}");
+            assert_eq!(first.coordination(), None);
+        }
+        assert_eq!(serde_json::to_value(GoalActionKind::AcknowledgeSoftCap).unwrap(), json!("acknowledge_soft_cap"));
     }
 
     #[test]

@@ -64,6 +64,7 @@ mod tests {
             message: "Out of credits.".into(),
             server_message: None,
             manage_plan: true,
+            budget: None,
         };
         let v = serde_json::to_value(failed).unwrap();
         assert_eq!((v["type"].as_str(), v["manage_plan"].as_bool()), (Some("ask_failed"), Some(true)));

@@ -249,6 +249,7 @@ async fn refuse(shared: &Shared, entry: &OutboxEntry, err: &ApiError) {
         message: err.user_message(),
         server_message: err.server_message().map(str::to_string),
         manage_plan: err.is_quota(),
+        budget: err.budget_refusal().cloned(),
     };
     let mut data = shared.data.lock().await;
     if let Some(e) = data.entries.iter_mut().find(|e| e.local_id == entry.local_id) {
@@ -264,6 +265,7 @@ async fn refuse(shared: &Shared, entry: &OutboxEntry, err: &ApiError) {
         message: err.user_message(),
         server_message: err.server_message().map(str::to_string),
         manage_plan: err.is_quota(),
+        budget: err.budget_refusal().cloned(),
     });
 }
 

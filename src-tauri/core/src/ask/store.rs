@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::conversation::Thread;
+use crate::api::budget::BudgetRefusal;
 
 const FORMAT_VERSION: u32 = 1;
 
@@ -41,8 +42,16 @@ pub enum AskState {
     /// A request is in flight. A file that says so after a crash is read as `Queued`.
     Sending,
     /// The server refused it (402, other 4xx) or its answer was unreadable; kept until the user
-    /// resends or discards it. `message` is the sentence to show, `server_message` the server's.
-    Failed { code: String, message: String, server_message: Option<String>, manage_plan: bool },
+    /// resends or discards it. `message` is the sentence to show, `server_message` the server's;
+    /// `budget` is set when the ask's goal was stopped by its budget (the user can approve it).
+    Failed {
+        code: String,
+        message: String,
+        server_message: Option<String>,
+        manage_plan: bool,
+        #[serde(default)]
+        budget: Option<BudgetRefusal>,
+    },
 }
 
 /// The conversation the next ask continues, for the UI.
@@ -201,6 +210,7 @@ mod tests {
             message: "Out".into(),
             server_message: Some("No credits".into()),
             manage_plan: true,
+            budget: None,
         };
         let v = serde_json::to_value(entry(failed)).unwrap();
         assert_eq!(v["state"]["kind"], "failed");

@@ -4,6 +4,9 @@
 
 use serde_json::Value;
 
+use crate::api::budget::BudgetRefusalKind;
+use crate::ask::GoalActionKind;
+
 /// One thing waiting for the user.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct PendingEntry {
@@ -44,13 +47,25 @@ pub(crate) fn read_pending(v: &Value) -> (Vec<PendingEntry>, Option<u64>) {
                 kind,
                 title,
                 summary: text(item, "summary").or_else(|| text(item, "preview")),
-                actions: actions.iter().map(|a| a.to_string()).collect(),
+                actions: match text(item, "status").as_deref().and_then(BudgetRefusalKind::from_code) {
+                    Some(refusal) => budget_actions(refusal),
+                    None => actions.iter().map(|a| a.to_string()).collect(),
+                },
             });
         }
     }
     let total =
         v.get("total_pending").and_then(|t| t.as_u64().or_else(|| t.as_str().and_then(|s| s.trim().parse().ok())));
     (entries, total)
+}
+
+/// A goal stopped by its budget waits for the action that unblocks it, not for a step approval
+/// (named as the box names goal actions: `approve_budget`, `acknowledge_soft_cap`).
+fn budget_actions(refusal: BudgetRefusalKind) -> Vec<String> {
+    [GoalActionKind::unblocking(refusal), GoalActionKind::Cancel]
+        .into_iter()
+        .filter_map(|a| serde_json::to_value(a).ok()?.as_str().map(str::to_string))
+        .collect()
 }
 
 #[cfg(test)]
@@ -75,5 +90,23 @@ mod tests {
         assert_eq!(items[2].title.as_deref(), Some("Re: Friday"));
         assert_eq!(items[2].summary.as_deref(), Some("Confirmed"));
         assert_eq!(items[0].actions, vec!["approve", "cancel"]);
+        assert_eq!(items[1].actions, vec!["approve_step", "cancel"]);
+    }
+
+    #[test]
+    fn a_goal_in_a_budget_state_offers_what_unblocks_it() {
+        let v = json!({"goals": {"items": [
+            {"id": "a", "status": "budget_approval_required", "title": "Lisbon", "credits_estimated": 12},
+            {"id": "b", "status": "budget_exceeded"},
+            {"id": "c", "status": "soft_cap_reached"}]}});
+        let actions: Vec<_> = read_pending(&v).0.into_iter().map(|i| i.actions).collect();
+        assert_eq!(
+            actions,
+            vec![
+                vec!["approve_budget", "cancel"],
+                vec!["approve_budget", "cancel"],
+                vec!["acknowledge_soft_cap", "cancel"]
+            ]
+        );
     }
 }
