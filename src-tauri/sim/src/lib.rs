@@ -18,6 +18,7 @@ mod conn;
 mod error;
 mod faults;
 mod goals;
+mod idempotency;
 mod inbound_calls;
 mod pricing;
 mod profile;
@@ -147,6 +148,7 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimSe
     let sim = Arc::new(Sim { config, clock, state: Mutex::new(state), shutdown: shutdown_rx.clone() });
 
     let app = routes::api()
+        .layer(middleware::from_fn_with_state(sim.clone(), idempotency::echo))
         .layer(middleware::from_fn_with_state(sim.clone(), profile::production_gate))
         .layer(DefaultBodyLimit::max(reqlog::BODY_LIMIT))
         .layer(middleware::from_fn_with_state(sim.clone(), faults::inject))

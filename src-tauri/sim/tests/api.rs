@@ -65,9 +65,12 @@ async fn idempotency_key_replays_the_stored_reply() {
     };
     let first = send("k-1").await.unwrap();
     assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()["idempotency-key"], "k-1", "the key is echoed on the first run");
+    assert!(first.headers().get("idempotent-replayed").is_none());
     let first: Value = first.json().await.unwrap();
     let second = send("k-1").await.unwrap();
     assert_eq!(second.headers()["idempotent-replayed"], "true");
+    assert_eq!(second.headers()["idempotency-key"], "k-1", "and on the replay");
     let second: Value = second.json().await.unwrap();
     assert_eq!(first, second);
     let conv = first["conversation_id"].as_str().unwrap();
@@ -78,6 +81,29 @@ async fn idempotency_key_replays_the_stored_reply() {
     let log = h.ctl(Method::GET, "/requests", json!(null)).await;
     let keys: Vec<&Value> = log["requests"].as_array().unwrap().iter().map(|r| &r["idempotency_key"]).collect();
     assert!(keys.contains(&&json!("k-1")) && keys.contains(&&json!("k-2")));
+
+    let unkeyed = h.post("/v1/coordination/message", json!({"message": "hi"})).await;
+    assert!(unkeyed.headers().get("idempotency-key").is_none());
+    // Whatever the handler answers to a keyed request echoes the key, a refusal too.
+    let refused = h
+        .req(Method::POST, "/v1/coordination/message")
+        .header("Idempotency-Key", "k-3")
+        .json(&json!({"message": "hi", "conversation_id": uuid::Uuid::new_v4().to_string()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.headers()["idempotency-key"], "k-3");
+    expect_error(refused, 404, "conversation_not_found").await;
+    // An injected answer did not come from the handler: no echo.
+    h.ctl(
+        Method::POST,
+        "/faults",
+        json!({"route": "/v1/coordination/message", "kind": "status", "status": 503, "count": 1}),
+    )
+    .await;
+    let injected = send("k-4").await.unwrap();
+    assert_eq!(injected.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(injected.headers().get("idempotency-key").is_none());
 
     let long = "x".repeat(300);
     let bad = h
@@ -266,10 +292,13 @@ async fn creating_a_call_is_idempotent_and_validated() {
     let make = || h.req(Method::POST, "/v1/calls").header("Idempotency-Key", "cli-0123456789abcdef").json(&body).send();
     let first = make().await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
+    assert_eq!(first.headers()["idempotency-key"], "cli-0123456789abcdef");
     let first: Value = first.json().await.unwrap();
     assert_eq!(first["status"], "success");
     let second = make().await.unwrap();
     assert_eq!(second.status(), StatusCode::CREATED);
+    assert_eq!(second.headers()["idempotency-key"], "cli-0123456789abcdef");
+    assert_eq!(second.headers()["idempotent-replayed"], "true");
     let second: Value = second.json().await.unwrap();
     assert_eq!(first["call_id"], second["call_id"]);
     assert_eq!(h.get_json("/v1/calls").await["total"], 4, "one call, not two");

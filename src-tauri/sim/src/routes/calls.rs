@@ -10,10 +10,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::coordination::{replayed, UPGRADE_URL};
-use super::{idempotency_key, int_param, page, Params};
+use super::coordination::UPGRADE_URL;
+use super::{int_param, page, Params};
 use crate::auth::User;
 use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::idempotency::{self, replayed};
 use crate::pricing::{CALL_BASE, CALL_PER_MINUTE};
 use crate::state::{round2, OutboundCall, SharedSim, State as World, TranscriptLine};
 
@@ -139,7 +140,7 @@ async fn create(
     headers: HeaderMap,
     JsonBody(req): JsonBody<CreateCall>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&sim, &headers)?;
+    let key = idempotency::key(&sim, &headers)?;
     if let Some(key) = &key {
         if let Some((status, body)) = sim.lock().idempotency.get(&("calls".to_string(), key.clone())) {
             return Ok(replayed(*status, body.clone()));

@@ -1,7 +1,7 @@
 //! Coordination (reference §3.1): the assistant conversation and its goals.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -9,11 +9,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{idempotency_key, int_param, page, Params};
+use super::{int_param, page, Params};
 use crate::assistant::{classify, plan, Intent};
 use crate::auth::User;
 use crate::clock::iso;
 use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::idempotency::{self, replayed};
 use crate::state::{round2, Awaiting, ChatMessage, Conversation, Goal, SharedSim, State as World};
 
 pub fn router() -> Router<SharedSim> {
@@ -58,7 +59,7 @@ async fn message(
     headers: HeaderMap,
     JsonBody(req): JsonBody<MessageRequest>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(&sim, &headers)?;
+    let key = idempotency::key(&sim, &headers)?;
     let text = req.message.trim();
     if text.is_empty() || text.chars().count() > MAX_MESSAGE_CHARS {
         return Err(ApiError::validation(format!("`message` must be 1 to {MAX_MESSAGE_CHARS} characters."))
@@ -161,13 +162,6 @@ async fn message(
         st.idempotency.insert(("message".into(), key), (200, body.clone()));
     }
     Ok(Json(body).into_response())
-}
-
-/// A stored answer to a repeated Idempotency-Key, marked so clients and tests can tell.
-pub fn replayed(status: u16, body: Value) -> Response {
-    let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Json(body)).into_response();
-    resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-    resp
 }
 
 async fn history(State(sim): State<SharedSim>, User(user): User, Query(q): Query<Params>) -> ApiResult<Json<Value>> {

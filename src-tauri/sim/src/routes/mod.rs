@@ -8,7 +8,7 @@ use axum::Router;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{SharedSim, Sim};
+use crate::state::SharedSim;
 
 pub mod account;
 pub mod auth;
@@ -66,28 +66,6 @@ pub fn date_param(q: &Params, names: &[&str]) -> ApiResult<Option<i64>> {
 
 pub fn bool_param(q: &Params, name: &str) -> bool {
     q.get(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
-}
-
-/// The key a keyed route honours (EXTENSION); always none under the production profile, which
-/// ignores the header the way a server without the extension does.
-pub fn idempotency_key(sim: &Sim, headers: &HeaderMap) -> ApiResult<Option<String>> {
-    if sim.production() {
-        return Ok(None);
-    }
-    parse_idempotency_key(headers)
-}
-
-pub fn parse_idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    match headers.get("idempotency-key") {
-        None => Ok(None),
-        Some(v) => {
-            let key = v.to_str().map_err(|_| ApiError::validation("Idempotency-Key must be visible ASCII."))?.trim();
-            if key.is_empty() || key.len() > 255 {
-                return Err(ApiError::validation("Idempotency-Key must be 1 to 255 characters."));
-            }
-            Ok(Some(key.to_string()))
-        }
-    }
 }
 
 fn fnv64(bytes: &[u8]) -> u64 {
