@@ -416,6 +416,11 @@ pub struct State {
     pub next_event_seq: u64,
     pub events_tx: broadcast::Sender<Event>,
     pub stream_enabled: bool,
+    /// `false`: the events route answers its JSON log even to `Accept: text/event-stream` while
+    /// `stream/info` still says enabled (a server that advertises a stream it does not serve).
+    pub stream_sse: bool,
+    /// Keep-alive interval of streams opened from now on, as `stream/info` announces it.
+    pub stream_heartbeat_secs: u64,
     /// A scheduled downgrade: (new plan, effective at).
     pub pending_plan_change: Option<(String, Millis)>,
     /// When change-plan was called (for its 3-per-hour limit).
@@ -459,6 +464,8 @@ impl State {
             next_event_seq: 1,
             events_tx,
             stream_enabled: true,
+            stream_sse: true,
+            stream_heartbeat_secs: 15,
             pending_plan_change: None,
             plan_change_calls: Vec::new(),
             notifications_changed_at: now,
@@ -472,6 +479,11 @@ impl State {
 
     pub fn production(&self) -> bool {
         self.profile == Profile::Production
+    }
+
+    /// Open event streams keep running: switched on, and not told to answer JSON instead.
+    pub fn stream_serves(&self) -> bool {
+        self.stream_enabled && self.stream_sse
     }
 
     /// Appends to the event log and wakes SSE subscribers.

@@ -166,6 +166,27 @@ async fn switching_the_stream_off_ends_streams_and_refuses_new_ones() {
 }
 
 #[tokio::test]
+async fn a_stream_advertised_but_not_served_and_a_chosen_heartbeat() {
+    let h = start().await;
+    let mut sse = SseReader::open(&h, None).await;
+    h.ctl(Method::POST, "/stream", json!({"enabled": true, "sse": false, "heartbeat_secs": 2})).await;
+    assert!(sse.next().await.is_none(), "the open stream ends");
+    let info = h.get_json("/v1/inbound/stream/info").await;
+    assert_eq!((info["enabled"].clone(), info["heartbeat_secs"].clone()), (json!(true), json!(2)));
+    let r = h.req(Method::GET, "/v1/inbound/events").header(header::ACCEPT, "text/event-stream").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+    assert!(r.json::<Value>().await.unwrap()["events"].is_array(), "the JSON log, not a stream");
+    // Served again: a quiet stream beats every two seconds.
+    h.ctl(Method::POST, "/stream", json!({"enabled": true, "sse": true})).await;
+    let mut sse = SseReader::open(&h, None).await;
+    let beat = tokio::time::timeout(Duration::from_secs(5), sse.stream.next()).await.expect("a heartbeat within 5 s");
+    assert!(String::from_utf8_lossy(&beat.unwrap().unwrap()).starts_with(':'), "a keep-alive comment");
+    let bad = h.client.post(format!("{}/_sim/stream", h.url)).json(&json!({"enabled": true, "heartbeat_secs": 0}));
+    expect_error(bad.send().await.unwrap(), 422, "validation_error").await;
+}
+
+#[tokio::test]
 async fn shutdown_ends_open_streams() {
     let h = start().await;
     let mut sse = SseReader::open(&h, None).await;

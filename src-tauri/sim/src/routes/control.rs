@@ -309,14 +309,22 @@ async fn set_credits(State(sim): State<SharedSim>, JsonBody(b): JsonBody<Credits
 #[derive(Deserialize)]
 struct StreamBody {
     enabled: bool,
+    /// `false`: `stream/info` keeps its word, the events route answers JSON (see docs/sim.md).
+    sse: Option<bool>,
+    heartbeat_secs: Option<u64>,
 }
 
-async fn stream(State(sim): State<SharedSim>, JsonBody(b): JsonBody<StreamBody>) -> StatusCode {
+async fn stream(State(sim): State<SharedSim>, JsonBody(b): JsonBody<StreamBody>) -> ApiResult<StatusCode> {
+    if b.heartbeat_secs.is_some_and(|s| !(1..=3600).contains(&s)) {
+        return Err(ApiError::validation("`heartbeat_secs` must be 1 to 3600.").detail("field", "heartbeat_secs"));
+    }
     let mut st = sim.lock();
     st.stream_enabled = b.enabled;
+    st.stream_sse = b.sse.unwrap_or(st.stream_sse);
+    st.stream_heartbeat_secs = b.heartbeat_secs.unwrap_or(st.stream_heartbeat_secs);
     // Wake open streams so they notice the switch (seq 0 is never delivered).
     let _ = st.events_tx.send(Event { seq: 0, kind: "wake", data: Value::Null, at: 0 });
-    StatusCode::NO_CONTENT
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn clear_events(State(sim): State<SharedSim>) -> StatusCode {

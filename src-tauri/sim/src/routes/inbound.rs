@@ -24,7 +24,6 @@ use crate::state::{Event, InboundCall, SharedSim, State as World};
 
 pub const EVENT_TYPES: [&str; 5] =
     ["call_ringing", "transcript_line", "call_ended", "notification_changed", "credits_changed"];
-const HEARTBEAT_SECS: u64 = 15;
 
 pub fn router() -> Router<SharedSim> {
     Router::new()
@@ -183,7 +182,7 @@ async fn events(
     Query(q): Query<Params>,
 ) -> ApiResult<Response> {
     // Production documents only the JSON activity log here, whatever the client accepts.
-    if wants_sse(&headers) && !sim.production() {
+    if wants_sse(&headers) && !sim.production() && sim.lock().stream_sse {
         if !sim.lock().stream_enabled {
             return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -218,11 +217,11 @@ async fn events(
 /// Replays what the client missed after `after`, then follows live events. Ends when the stream
 /// is switched off or the server shuts down.
 fn sse(sim: SharedSim, after: u64) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let (rx, backlog) = {
+    let (rx, backlog, heartbeat) = {
         let st = sim.lock();
         let rx = st.events_tx.subscribe();
         let backlog: Vec<Event> = st.events.iter().filter(|e| e.seq > after).cloned().collect();
-        (rx, backlog)
+        (rx, backlog, st.stream_heartbeat_secs)
     };
     let last = backlog.last().map_or(after, |e| e.seq);
     struct Cursor {
@@ -239,7 +238,7 @@ fn sse(sim: SharedSim, after: u64) -> Sse<impl Stream<Item = Result<SseEvent, In
             return Some((Ok(to_sse(&ev)), c));
         }
         loop {
-            if *c.shutdown.borrow() || !c.sim.lock().stream_enabled {
+            if *c.shutdown.borrow() || !c.sim.lock().stream_serves() {
                 return None;
             }
             let next = tokio::select! {
@@ -266,7 +265,7 @@ fn sse(sim: SharedSim, after: u64) -> Sse<impl Stream<Item = Result<SseEvent, In
             }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(HEARTBEAT_SECS)))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(heartbeat)))
 }
 
 fn to_sse(ev: &Event) -> SseEvent {
@@ -284,7 +283,7 @@ async fn stream_info(State(sim): State<SharedSim>, User(_user): User, headers: H
         "accept": "text/event-stream",
         "event_types": EVENT_TYPES,
         "resume": "Last-Event-ID",
-        "heartbeat_secs": HEARTBEAT_SECS,
+        "heartbeat_secs": st.stream_heartbeat_secs,
         "last_event_id": (st.next_event_seq - 1).to_string(),
         "extension": true,
     }))
