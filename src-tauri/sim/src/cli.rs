@@ -152,7 +152,7 @@ fn parse_ctl(args: &[String]) -> Result<Command, String> {
         "fault" => {
             let route = pos(0, "a route glob like /v1/credits/*")?;
             let kind = flag("kind").or_else(|| positional.get(1).map(|s| s.to_string())).ok_or(
-                "fault needs a kind (latency, status, rate_limit, drop_before, drop_after, malformed, slow_body).",
+                "fault needs a kind (latency, status, status_after, rate_limit, drop_before, drop_after, malformed, slow_body).",
             )?;
             let mut body = json!({"route": route, "kind": kind});
             for (name, key) in [

@@ -14,7 +14,8 @@ use crate::conn::ConnHandle;
 use crate::error::{ApiError, Final};
 use crate::state::{Fault, SharedSim, State as World};
 
-pub const KINDS: [&str; 7] = ["latency", "status", "rate_limit", "drop_before", "drop_after", "malformed", "slow_body"];
+pub const KINDS: [&str; 8] =
+    ["latency", "status", "status_after", "rate_limit", "drop_before", "drop_after", "malformed", "slow_body"];
 
 /// Which fault (if any) shaped a response; the request log records it.
 #[derive(Clone)]
@@ -82,10 +83,12 @@ pub async fn inject(State(sim): State<SharedSim>, req: Request, next: Next) -> R
             tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
             next.run(req).await
         }
-        "status" if (300..400).contains(&fault.status) => redirect_to_web(fault.status),
-        "status" => {
-            let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            ApiError::from_status(status, Some("injected fault".into())).into_response()
+        "status" => injected_status(fault.status),
+        "status_after" => {
+            // Let the handler finish (its side effects are done), then answer as if it had failed:
+            // the client cannot tell whether its request was processed.
+            let _ = buffered(next.run(req).await).await;
+            injected_status(fault.status)
         }
         "rate_limit" => {
             ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "Too many requests; try again later.")
@@ -159,6 +162,15 @@ async fn buffered(resp: Response) -> Result<(axum::http::response::Parts, Bytes)
         .and_then(Result::ok)
         .unwrap_or_default();
     Ok((parts, bytes))
+}
+
+/// The answer of a `status` fault: the envelope, or a web front's redirect for a 3xx.
+fn injected_status(status: u16) -> Response {
+    if (300..400).contains(&status) {
+        return redirect_to_web(status);
+    }
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    ApiError::from_status(status, Some("injected fault".into())).into_response()
 }
 
 fn dropped() -> Response {

@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use kallyai_sim::{Profile, SimConfig};
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -77,6 +78,64 @@ async fn drop_after_runs_the_handler_then_closes() {
         before + 1,
         "the ask happened"
     );
+}
+
+async fn remaining(h: &Harness) -> f64 {
+    h.get_json("/v1/credits/balance").await["credits_remaining"].as_f64().unwrap()
+}
+
+#[tokio::test]
+async fn status_after_runs_the_handler_then_answers_an_error() {
+    for profile in [Profile::Default, Profile::Production] {
+        let h = start_with(SimConfig { profile, ..SimConfig::default() }).await;
+        let fault =
+            add(&h, json!({"route": "/v1/coordination/message", "method": "POST", "kind": "status_after", "count": 1}))
+                .await;
+        assert_eq!(fault["status"], 504, "504 by default");
+        let before = remaining(&h).await;
+        let ask = || {
+            h.req(Method::POST, "/v1/coordination/message")
+                .header("Idempotency-Key", "ask-after")
+                .json(&json!({"message": "Search for a florist nearby"}))
+                .send()
+        };
+        let r = ask().await.unwrap();
+        assert!(r.headers().get("idempotency-key").is_none(), "{profile:?}: the handler's answer never left");
+        expect_error(r, 504, "gateway_timeout").await;
+        // Yet the ask happened: it is in the history and it was charged.
+        let history = h.get_json("/v1/coordination/history").await;
+        let asked = history["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] == "user" && m["content"] == "Search for a florist nearby")
+            .count();
+        assert_eq!(asked, 1, "{profile:?}: {history}");
+        assert_eq!(remaining(&h).await, before - 0.5, "{profile:?}");
+        let log = h.ctl(Method::GET, "/requests", json!(null)).await;
+        let entry =
+            log["requests"].as_array().unwrap().iter().find(|r| r["path"] == "/v1/coordination/message").cloned();
+        let entry = entry.expect("the ask is logged");
+        assert_eq!((entry["status"].clone(), entry["fault"].clone()), (json!(504), json!("status_after")));
+
+        // Sending it again: the default profile replays the stored answer, production runs it again.
+        let again = ask().await.unwrap();
+        assert_eq!(again.status(), StatusCode::OK);
+        if profile == Profile::Default {
+            assert_eq!(again.headers()["idempotent-replayed"], "true");
+            assert_eq!(remaining(&h).await, before - 0.5, "not charged twice");
+        } else {
+            assert!(again.headers().get("idempotent-replayed").is_none());
+            assert_eq!(remaining(&h).await, before - 1.0, "production charges the resend");
+        }
+    }
+    let h = start().await;
+    add(&h, json!({"route": "/v1/calls", "method": "POST", "kind": "status_after", "status": 502, "count": 1})).await;
+    let body = json!({"submission": {"task_description": "Book a table for two tonight at nine",
+                                     "respondent_phone": "+34915550123"}});
+    let calls = h.get_json("/v1/calls").await["total"].as_u64().unwrap();
+    expect_error(h.post("/v1/calls", body).await, 502, "bad_gateway").await;
+    assert_eq!(h.get_json("/v1/calls").await["total"].as_u64().unwrap(), calls + 1, "the call was made");
 }
 
 #[tokio::test]

@@ -152,7 +152,8 @@ async fn add_fault(State(sim): State<SharedSim>, JsonBody(b): JsonBody<FaultBody
             ApiError::validation(format!("`kind` must be one of {}.", KINDS.join(", "))).detail("field", "kind")
         );
     }
-    let status = b.status.unwrap_or(500);
+    // `status_after` plays a gateway that gave up while the server went on: 504 by default.
+    let status = b.status.unwrap_or(if b.kind == "status_after" { 504 } else { 500 });
     if !(300..=599).contains(&status) {
         return Err(ApiError::validation("`status` must be 300 to 599.").detail("field", "status"));
     }
