@@ -15,7 +15,7 @@ use kallyai_core::signin::{
     CLI_PORTS,
 };
 use kallyai_core::{Client, Config};
-use kallyai_sim::SimConfig;
+use kallyai_sim::{Profile, SimConfig};
 use serde_json::json;
 use url::Url;
 
@@ -77,8 +77,9 @@ async fn pkce_seen(sim: &Sim) -> serde_json::Value {
     sim.control("GET", "/_sim/oauth", json!({})).await
 }
 
-fn cli_sim() -> SimConfig {
-    SimConfig { oauth_flow: false, ..SimConfig::default() }
+/// What production offers today (reference §2): the CLI loopback flow, no OAuth metadata.
+fn production_sim() -> SimConfig {
+    SimConfig { profile: Profile::Production, ..SimConfig::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +89,7 @@ async fn discovery_picks_oauth_when_offered_and_cli_otherwise() {
     assert_eq!(metadata.token_endpoint.as_str(), format!("{}{TOKEN}", sim.url));
     assert_eq!(metadata.revocation_endpoint.unwrap().as_str(), format!("{}{REVOKE}", sim.url));
 
-    let cli = Sim::start_with(cli_sim()).await;
+    let cli = Sim::start_with(production_sim()).await;
     assert_eq!(discover(&cli.config()).await.unwrap(), Flow::CliLoopback);
 
     // Nobody listening: an error the shell shows as offline, not a silent fallback.
@@ -98,10 +99,35 @@ async fn discovery_picks_oauth_when_offered_and_cli_otherwise() {
     };
     let err = discover(&Config::new(&format!("http://127.0.0.1:{closed}")).unwrap()).await.unwrap_err();
     assert!(err.is_network(), "{err:?}");
+}
 
-    // A server error is an error too (try again later), not "no OAuth".
-    sim.fault(json!({"route": "/.well-known/*", "kind": "status", "status": 503})).await;
-    assert_eq!(discover(&sim.config()).await.unwrap_err().status(), Some(503));
+/// Production has no metadata, and a web front may answer its URL with anything: every answer
+/// that is not usable metadata means the CLI flow (which production offers), never "Failed".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_falls_back_to_cli_on_any_unusable_answer() {
+    let sim = Sim::start().await;
+    let answers = [
+        json!({"kind": "status", "status": 302}),
+        json!({"kind": "status", "status": 301}),
+        json!({"kind": "status", "status": 500}),
+        json!({"kind": "status", "status": 503}),
+        json!({"kind": "status", "status": 403}),
+        json!({"kind": "malformed"}),
+    ];
+    for answer in answers {
+        sim.clear_faults().await;
+        let mut fault = answer.clone();
+        fault["route"] = json!("/.well-known/*");
+        sim.fault(fault).await;
+        assert_eq!(discover(&sim.config()).await.unwrap(), Flow::CliLoopback, "{answer}");
+    }
+    // Once the metadata is back, so is OAuth: nothing about the fallback sticks.
+    sim.clear_faults().await;
+    assert!(matches!(discover(&sim.config()).await.unwrap(), Flow::OAuthPkce { .. }));
+    // The sim's production profile: a 404 with an HTML body, as a web front answers. The whole
+    // CLI sign-in against it is `the_cli_loopback_flow_against_the_production_profile`.
+    let production = Sim::start_with(production_sim()).await;
+    assert_eq!(discover(&production.config()).await.unwrap(), Flow::CliLoopback);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,8 +189,8 @@ async fn oauth_pkce_through_the_loopback_redirect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_cli_loopback_flow_against_a_production_like_server() {
-    let sim = Sim::start_with(cli_sim()).await;
+async fn the_cli_loopback_flow_against_the_production_profile() {
+    let sim = Sim::start_with(production_sim()).await;
     let flow = discover(&sim.config()).await.unwrap();
     assert_eq!(flow, Flow::CliLoopback);
     // A deep link is not possible here; the CLI flow always listens on 8740-8759.
@@ -201,7 +227,7 @@ async fn declining_in_the_browser_ends_the_sign_in() {
     assert!(sim.requests_to("POST", TOKEN).await.is_empty());
 
     // The CLI flow's denial arrives at the listener; the browser sees the sentence.
-    let cli = Sim::start_with(cli_sim()).await;
+    let cli = Sim::start_with(production_sim()).await;
     let (started, handle) = SignIn::start(&cli.config(), &Flow::CliLoopback, Redirect::Loopback).await.unwrap();
     let (status, page) = browser_get(&browser(&started, "deny").await).await;
     assert_eq!(status, 400);
@@ -259,7 +285,7 @@ async fn sign_out_revokes_at_the_server_and_forgets_locally() {
     assert_eq!(refused.status(), Some(401), "the revoked refresh token is dead");
 
     // Without a revocation endpoint (production today) sign-out is local only.
-    let cli = Sim::start_with(cli_sim()).await;
+    let cli = Sim::start_with(production_sim()).await;
     let store = Arc::new(MemoryStore::new());
     let session = Session::new(AuthApi::new(cli.config()).unwrap(), store.clone());
     session.sign_in(cli.tokens().await).await.unwrap();
@@ -377,12 +403,15 @@ async fn a_failed_code_exchange_ends_the_sign_in_after_one_attempt() {
     let sim = Sim::start().await;
     let flow = oauth_flow(&sim).await;
 
-    // A code the server does not know (right state): refused by the token endpoint, once.
+    // A code the server does not know (right state): refused by the token endpoint, once, with
+    // the server's RFC 6749 §5.2 reason as the oauth2 crate parses it (not a parse failure).
     let (started, handle) = SignIn::start(&sim.config(), &flow, Redirect::DeepLink).await.unwrap();
     let state = query(&started.browser_url, "state").unwrap();
     let forged = format!("kallyai://auth/callback?code=not-a-real-code&state={state}");
-    assert_eq!(handle.deliver(&forged).await, Err(SignInError::CodeRefused));
-    assert_eq!(handle.wait().await, Err(SignInError::CodeRefused));
+    let refused = SignInError::TokenRefused { error: "invalid_grant".into() };
+    assert_eq!(handle.deliver(&forged).await, Err(refused.clone()));
+    assert_eq!(handle.wait().await, Err(refused.clone()));
+    assert_eq!(refused.to_string(), "KallyAI did not accept this sign-in (invalid_grant). Start the sign-in again.");
     assert_eq!(handle.deliver(&forged).await, Err(SignInError::AlreadyUsed));
     assert_eq!(sim.requests_to("POST", TOKEN).await.len(), 1);
 
@@ -410,7 +439,7 @@ async fn junk_at_the_loopback_port_does_not_spend_the_sign_in() {
         String::from_utf8_lossy(&answer).lines().next().unwrap_or("").to_string()
     }
 
-    let sim = Sim::start_with(cli_sim()).await;
+    let sim = Sim::start_with(production_sim()).await;
     let (started, handle) = SignIn::start(&sim.config(), &Flow::CliLoopback, Redirect::Loopback).await.unwrap();
     let port = started.listening_port.unwrap();
     let state = query(&started.browser_url, "state").unwrap();

@@ -1,6 +1,9 @@
 //! Which sign-in the server offers: RFC 8414 metadata with authorization code + PKCE S256 means
 //! OAuth for native apps; anything less (production today, reference §2) means the `/v1/auth/cli`
-//! loopback flow the official CLIs use. Network trouble is an error, never a silent fallback.
+//! loopback flow the official CLIs use. Any answer that is not usable metadata (a 3xx from a web
+//! front, a 4xx, a 5xx, HTML, garbage) means the CLI flow, which production is known to offer: the
+//! better path failing must never stop sign-in. Only no answer at all (offline, timeout) is an
+//! error, because then the CLI flow cannot work either.
 
 use serde::Deserialize;
 use url::{Host, Url};
@@ -42,21 +45,18 @@ impl Flow {
     }
 }
 
-/// Reads `{api_base}/.well-known/oauth-authorization-server` and picks the flow. A 4xx or a
-/// document without what is needed means `CliLoopback`; no answer or a 5xx is an `ApiError`
-/// (the caller shows the offline state and can try again).
+/// Reads `{api_base}/.well-known/oauth-authorization-server` and picks the flow. Any status
+/// other than a 2xx with a usable document means `CliLoopback` (the log says why); no answer is
+/// an `ApiError` (the caller shows the offline state and can try again).
 pub async fn discover(config: &Config) -> Result<Flow, ApiError> {
     let transport = Transport::new(config.clone())?;
     let req = Request::get(&[".well-known", "oauth-authorization-server"]).public();
     let raw = transport.send_once(&req, None, Some(config.refresh_timeout)).await?;
-    match raw.status {
-        200..=299 => Ok(choose_flow(config.api_base(), &raw.body)),
-        400..=499 => {
-            tracing::debug!(status = raw.status, "no OAuth metadata; using the CLI sign-in flow");
-            Ok(Flow::CliLoopback)
-        }
-        status => Err(ApiError::from_response(status, &raw.body, raw.retry_after)),
+    if (200..=299).contains(&raw.status) {
+        return Ok(choose_flow(config.api_base(), &raw.body));
     }
+    tracing::info!(status = raw.status, "OAuth metadata not offered; using the CLI sign-in flow");
+    Ok(Flow::CliLoopback)
 }
 
 #[derive(Deserialize)]
@@ -78,7 +78,7 @@ pub fn choose_flow(api_base: &str, body: &[u8]) -> Flow {
     match oauth_metadata(api_base, body) {
         Ok(metadata) => Flow::OAuthPkce { metadata },
         Err(why) => {
-            tracing::debug!(why, "OAuth metadata not usable; using the CLI sign-in flow");
+            tracing::info!(why, "OAuth metadata not usable; using the CLI sign-in flow");
             Flow::CliLoopback
         }
     }

@@ -51,7 +51,11 @@ pub enum SignInError {
     /// The server sent `error=...` back (e.g. the user pressed Deny). `error` is the RFC 6749
     /// code when it looks like one; `description` is the server's text, trimmed and shortened.
     Denied { error: String, description: Option<String> },
-    /// The token endpoint did not accept the authorization code (or answered nonsense).
+    /// The token endpoint refused the authorization code with an RFC 6749 §5.2 error; `error`
+    /// is the server's code (`invalid_grant`, …) when it looks like one.
+    TokenRefused { error: String },
+    /// The token endpoint gave no tokens for the code and no readable reason (an empty token, a
+    /// body that is neither tokens nor an RFC 6749 error).
     CodeRefused,
     /// The server could not be reached (discovery, code exchange); see `ApiError::is_network`.
     Api(ApiError),
@@ -75,7 +79,7 @@ impl SignInError {
             SignInError::NoSignInPending => "no_sign_in_pending",
             SignInError::AlreadyUsed => "callback_already_used",
             SignInError::Denied { .. } => "sign_in_denied",
-            SignInError::CodeRefused => "code_refused",
+            SignInError::TokenRefused { .. } | SignInError::CodeRefused => "code_refused",
             SignInError::Api(e) => e.code(),
             SignInError::TimedOut => "sign_in_timeout",
             SignInError::Cancelled => "sign_in_cancelled",
@@ -114,6 +118,9 @@ impl fmt::Display for SignInError {
             }
             SignInError::Denied { error, .. } => {
                 return write!(f, "KallyAI did not sign you in ({error}). Start the sign-in again.");
+            }
+            SignInError::TokenRefused { error } => {
+                return write!(f, "KallyAI did not accept this sign-in ({error}). Start the sign-in again.");
             }
             SignInError::CodeRefused => "KallyAI did not accept this sign-in. Start the sign-in again.",
             SignInError::Api(e) => return write!(f, "{e}"),
@@ -183,6 +190,7 @@ mod tests {
             SignInError::AlreadyUsed,
             SignInError::Denied { error: "access_denied".into(), description: None },
             SignInError::Denied { error: "server_error".into(), description: Some("x".into()) },
+            SignInError::TokenRefused { error: "invalid_grant".into() },
             SignInError::CodeRefused,
             SignInError::TimedOut,
             SignInError::Cancelled,

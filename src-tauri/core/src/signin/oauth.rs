@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use oauth2::basic::BasicClient;
+use oauth2::basic::{BasicClient, BasicErrorResponse};
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet, HttpClientError, PkceCodeChallenge,
     PkceCodeVerifier, RedirectUrl, RequestTokenError, TokenResponse, TokenUrl,
@@ -12,7 +12,7 @@ use oauth2::{
 use url::Url;
 
 use super::discovery::{ServerMetadata, CLIENT_ID};
-use super::error::SignInError;
+use super::error::{clean_error_code, SignInError};
 use crate::auth::{AccessToken, RefreshToken, TokenSet};
 use crate::config::Config;
 use crate::error::{codes, ApiError};
@@ -91,15 +91,18 @@ pub async fn exchange(
     Ok(TokenSet::from_grant(AccessToken::new(access.clone()), refresh, expires_in))
 }
 
-fn exchange_error<T: oauth2::ErrorResponse>(e: RequestTokenError<HttpClientError<reqwest::Error>, T>) -> SignInError {
+fn exchange_error(e: RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>) -> SignInError {
     match e {
         RequestTokenError::Request(HttpClientError::Reqwest(inner)) => SignInError::Api(transport_error(*inner)),
         RequestTokenError::Request(_) => SignInError::Api(ApiError::client(codes::CONNECTION_LOST, "")),
-        // A standard error body, a KallyAI envelope that is not one, or a broken 2xx body: the
-        // server did not give tokens for this code, and the code is spent either way.
-        RequestTokenError::ServerResponse(_) | RequestTokenError::Parse(..) | RequestTokenError::Other(_) => {
-            SignInError::CodeRefused
+        // The RFC 6749 §5.2 answer: the server's own reason (its description is not shown: it is
+        // free text from the server, and the code says enough).
+        RequestTokenError::ServerResponse(answer) => {
+            SignInError::TokenRefused { error: clean_error_code(answer.error().as_ref()) }
         }
+        // A body that is neither tokens nor a standard error: the server did not give tokens
+        // for this code, and the code is spent either way.
+        RequestTokenError::Parse(..) | RequestTokenError::Other(_) => SignInError::CodeRefused,
     }
 }
 
