@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use crate::error::{final_response, ApiError};
 use crate::state::SharedSim;
 
-/// The OAuth extension's paths: production's web front serves none of them.
-const OAUTH_PATHS: [&str; 4] =
-    ["/.well-known/oauth-authorization-server", "/v1/auth/authorize", "/v1/auth/gpt/token", "/v1/auth/revoke"];
+/// The OAuth extension's own paths (RFC 8414 metadata, RFC 7009 revocation): production's web
+/// front serves none of them. The code flow of reference §2.2 stays (see `routes::oauth`).
+const OAUTH_PATHS: [&str; 2] = ["/.well-known/oauth-authorization-server", "/v1/auth/revoke"];
 /// API paths no public source documents for production.
 const API_EXTENSIONS: [&str; 2] = ["/v1/inbound/stream/info", "/v1/users/me"];
 

@@ -320,7 +320,7 @@ async fn oauth_code_flow_with_pkce_through_the_form() {
         .send()
         .await
         .unwrap();
-    expect_error(wrong, 400, "invalid_grant").await;
+    expect_oauth_error(wrong, 400, "invalid_grant").await;
 
     // A fresh code (the wrong verifier burned the first one: codes are single-use).
     let location =
@@ -346,7 +346,7 @@ async fn oauth_code_flow_with_pkce_through_the_form() {
     );
 
     let reuse = h.client.post(&token_url).form(&form).send().await.unwrap();
-    expect_error(reuse, 400, "invalid_grant").await;
+    expect_oauth_error(reuse, 400, "invalid_grant").await;
 
     let seen: Value = h.ctl(Method::GET, "/oauth", json!(null)).await;
     assert_eq!(seen["pkce_method"], "S256");
@@ -423,10 +423,10 @@ async fn oauth_refuses_missing_pkce_bad_redirects_and_expired_codes() {
         .send()
         .await
         .unwrap();
-    expect_error(late, 400, "invalid_grant").await;
+    expect_oauth_error(late, 400, "invalid_grant").await;
     let grant =
         h.client.post(format!("{}/v1/auth/gpt/token", h.url)).form(&[("grant_type", "password")]).send().await.unwrap();
-    expect_error(grant, 400, "unsupported_grant_type").await;
+    expect_oauth_error(grant, 400, "unsupported_grant_type").await;
 }
 
 #[tokio::test]

@@ -40,9 +40,9 @@ async fn every_failure_class_is_an_envelope() {
         .await;
     expect_error(h.get("/v1/calls/%FF%FE").await, 400, "bad_request").await;
     expect_error(h.get("/v1/coordination/goals?offset=-1").await, 422, "validation_error").await;
+    // The OAuth token endpoint answers in RFC 6749's shape instead (tests/oauth_errors.rs).
     let form = h.client.post(format!("{}/v1/auth/gpt/token", h.url)).body("%%%=&&").send().await.unwrap();
-    assert!(form.status().is_client_error());
-    assert_envelope(&form.json::<Value>().await.unwrap());
+    expect_oauth_error(form, 400, "invalid_request").await;
 }
 
 #[tokio::test]
@@ -220,10 +220,14 @@ fn fuzz_no_panic_and_every_answer_is_success_or_envelope() {
             let text = resp.text().await.map_err(|e| TestCaseError::fail(e.to_string()))?;
             let v: Value = serde_json::from_str(&text)
                 .map_err(|_| TestCaseError::fail(format!("{method} {path} -> {status}: not JSON: {text}")))?;
-            let ok = v["error"]["code"].as_str().is_some_and(|c| !c.is_empty())
+            let envelope = v["error"]["code"].as_str().is_some_and(|c| !c.is_empty())
                 && v["error"]["message"].as_str().is_some_and(|m| !m.is_empty())
                 && v["error"]["details"].is_object()
                 && v["error"]["correlation_id"].is_string();
+            // The OAuth token and revocation endpoints answer RFC 6749 §5.2 errors.
+            let oauth_path = ["/v1/auth/gpt/token", "/v1/auth/revoke"].iter().any(|p| path.starts_with(p));
+            let rfc6749 = v["error"].as_str().is_some_and(|c| !c.is_empty()) && v["error_description"].is_string();
+            let ok = envelope || (oauth_path && rfc6749);
             prop_assert!(ok, "{} {} -> {}: {}", method, path, status, text);
             Ok(())
         })

@@ -27,36 +27,65 @@ async fn production_has_no_oauth_extension_only_web_404_pages() {
     assert_eq!(meta.status(), StatusCode::NOT_FOUND);
     assert!(content_type(&meta).starts_with("text/html"), "{}", content_type(&meta));
     assert!(meta.text().await.unwrap().contains("<html"));
-    let authorize = format!(
-        "/v1/auth/authorize?response_type=code&client_id=kallyai-desktop&redirect_uri=http://127.0.0.1:5/callback\
-         &code_challenge={}&code_challenge_method=S256",
-        "a".repeat(43)
-    );
-    for (method, path) in [
-        (Method::GET, authorize.as_str()),
-        (Method::POST, "/v1/auth/authorize"),
-        (Method::POST, "/v1/auth/gpt/token"),
-        (Method::POST, "/v1/auth/revoke"),
-        (Method::POST, "/oauth/token"),
-        (Method::POST, "/oauth/revoke"),
-    ] {
-        let resp = h
-            .client
-            .request(method.clone(), format!("{}{path}", h.url))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body("grant_type=refresh_token&refresh_token=x&token=y")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{method} {path}");
-        assert!(content_type(&resp).starts_with("text/html"), "{method} {path}");
+    for path in ["/v1/auth/revoke", "/oauth/token", "/oauth/revoke", "/oauth/authorize"] {
+        let resp =
+            h.client.post(format!("{}{path}", h.url)).form(&[("token", h.refresh.as_str())]).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(content_type(&resp).starts_with("text/html"), "{path}");
     }
-    // The issued refresh token was not revoked by the (absent) revocation endpoint.
-    let form = [("token", h.refresh.as_str())];
-    h.client.post(format!("{}/v1/auth/revoke", h.url)).form(&form).send().await.unwrap();
+    // The refresh token was not revoked by the (absent) revocation endpoint.
     let refreshed =
         h.client.post(format!("{}/v1/auth/refresh", h.url)).json(&json!({"refresh_token": h.refresh})).send();
     assert_eq!(refreshed.await.unwrap().status(), StatusCode::OK);
+}
+
+/// Reference §2.2 documents the code flow for the confidential GPT client in production, without
+/// PKCE; the public desktop client and PKCE are the extension.
+#[tokio::test]
+async fn production_keeps_the_documented_gpt_code_flow_only() {
+    let h = start_with(SimConfig { profile: Profile::Production, auto_approve: true, ..SimConfig::default() }).await;
+    let authorize = |client: &str, redirect: &str| {
+        let query = serde_urlencoded::to_string([
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", redirect),
+            ("code_challenge", &"a".repeat(43)),
+            ("code_challenge_method", "S256"),
+        ])
+        .unwrap();
+        h.client.get(format!("{}/v1/auth/authorize?{query}", h.url)).send()
+    };
+    let desktop = authorize("kallyai-desktop", "http://127.0.0.1:5/callback").await.unwrap();
+    assert!(desktop.headers().get(header::LOCATION).is_none());
+    expect_error(desktop, 400, "invalid_client").await;
+
+    let gpt = authorize("kallyai-gpt", "https://chat.example/callback").await.unwrap();
+    let location = gpt.headers()[header::LOCATION].to_str().unwrap().to_string();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(location.split_once('?').unwrap().1).unwrap();
+    let code = pairs.into_iter().find(|(k, _)| k == "code").map(|(_, v)| v).expect("code");
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "https://chat.example/callback"),
+        ("client_id", "kallyai-gpt"),
+        ("client_secret", "sim-gpt-secret"),
+    ];
+    let tokens: Value =
+        h.client.post(format!("{}/v1/auth/gpt/token", h.url)).form(&form).send().await.unwrap().json().await.unwrap();
+    assert!(tokens["access_token"].is_string(), "no code_verifier needed: PKCE is ignored, {tokens}");
+
+    let public = h
+        .client
+        .post(format!("{}/v1/auth/gpt/token", h.url))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", h.refresh.as_str()),
+            ("client_id", "kallyai-desktop"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    expect_oauth_error(public, 401, "invalid_client").await;
 }
 
 #[tokio::test]

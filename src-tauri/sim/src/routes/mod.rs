@@ -21,6 +21,7 @@ pub mod credits;
 pub mod inbound;
 pub mod notifications;
 pub mod oauth;
+pub mod oauth_token;
 
 pub fn api() -> Router<SharedSim> {
     Router::new()

@@ -1,21 +1,20 @@
-//! OAuth 2 for native apps (EXTENSION, not in the real API): RFC 8414 metadata, authorization
-//! code + PKCE S256 for the public client `kallyai-desktop`, the token endpoint (code and
-//! refresh grants, form-encoded) and RFC 7009 revocation. Off with `--auth-flows cli`; never on
-//! under the production profile (`crate::profile::production_gate` answers those paths).
+//! OAuth 2: the authorization-code flow of reference §2.2 for the confidential client
+//! `kallyai-gpt`, plus the EXTENSION for native apps: RFC 8414 metadata and PKCE S256 for the
+//! public client `kallyai-desktop`. The token and revocation endpoints are in `oauth_token`.
+//! Off with `--auth-flows cli`. Under the production profile only what §2.2 documents remains:
+//! no metadata (`crate::profile::production_gate`), no public client, PKCE parameters ignored.
 
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::auth::{bad_request_page, redirect, sign_in_page, with_query};
 use super::Params;
-use crate::auth::{mint_code, mint_pair, rotate};
+use crate::auth::mint_code;
 use crate::error::{ApiError, ApiResult, FormBody};
 use crate::state::{AuthCode, PendingLogin, SharedSim};
 
@@ -24,17 +23,30 @@ pub const DESKTOP_CLIENT: &str = "kallyai-desktop";
 pub const GPT_CLIENT: &str = "kallyai-gpt";
 pub const GPT_SECRET: &str = "sim-gpt-secret";
 const CODE_TTL_MS: i64 = 60_000;
-const SCOPES: &str = "calls:read calls:write coordination:read coordination:write credits:read budget:read transcripts:read subscription:read billing:manage";
+/// Every scope reference §2.2 lists (LR's list and OR's two `sessions:` scopes).
+pub const SCOPES: &str = "calls:read calls:write coordination:read coordination:write actions:read actions:write \
+messages:read messages:write search:read email:read email:write credits:read budget:read budget:write \
+transcripts:read recordings:read subscription:read billing:manage sessions:read sessions:write";
 
 pub fn router() -> Router<SharedSim> {
     Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/v1/auth/authorize", get(authorize_page).post(authorize_decide))
-        .route("/v1/auth/gpt/token", post(token))
-        .route("/v1/auth/revoke", post(revoke))
+        .route("/v1/auth/gpt/token", post(super::oauth_token::token))
+        .route("/v1/auth/revoke", post(super::oauth_token::revoke))
 }
 
-fn off() -> ApiError {
+/// A client this server knows: the public desktop client exists only with the extension.
+pub fn client_registered(production: bool, client_id: &str) -> bool {
+    client_id == GPT_CLIENT || (client_id == DESKTOP_CLIENT && !production)
+}
+
+/// Every space-separated scope is one the server knows (RFC 6749 §3.3).
+pub fn scopes_known(scope: &str) -> bool {
+    scope.split(' ').all(|s| SCOPES.split(' ').any(|k| k == s))
+}
+
+pub fn off() -> ApiError {
     ApiError::not_found("not_found", "OAuth is not offered by this server (it runs with --auth-flows cli).")
 }
 
@@ -81,7 +93,7 @@ fn redirect_ok(client_id: &str, uri: &str) -> bool {
     }
 }
 
-fn is_pkce_value(s: &str) -> bool {
+pub fn is_pkce_value(s: &str) -> bool {
     (43..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
@@ -89,9 +101,10 @@ async fn authorize_page(State(sim): State<SharedSim>, headers: HeaderMap, Query(
     if !sim.config.oauth_flow {
         return off().into_response();
     }
+    let production = sim.production();
     let get = |k: &str| q.get(k).cloned().filter(|v| !v.is_empty());
     let client_id = get("client_id").unwrap_or_default();
-    if client_id != DESKTOP_CLIENT && client_id != GPT_CLIENT {
+    if !client_registered(production, &client_id) {
         return bad_request_page(&headers, "invalid_client", "Unknown client_id.");
     }
     let Some(redirect_uri) = get("redirect_uri").filter(|u| redirect_ok(&client_id, u)) else {
@@ -113,8 +126,9 @@ async fn authorize_page(State(sim): State<SharedSim>, headers: HeaderMap, Query(
     if get("response_type").as_deref() != Some("code") {
         return fail("unsupported_response_type", "Only response_type=code is supported.");
     }
-    let challenge = get("code_challenge");
-    let method = get("code_challenge_method");
+    // Production knows nothing of PKCE (reference §2.2) and ignores its parameters.
+    let challenge = get("code_challenge").filter(|_| !production);
+    let method = get("code_challenge_method").filter(|_| !production);
     if let Some(c) = &challenge {
         if method.as_deref() != Some("S256") {
             return fail("invalid_request", "code_challenge_method must be S256.");
@@ -133,6 +147,9 @@ async fn authorize_page(State(sim): State<SharedSim>, headers: HeaderMap, Query(
         }
     }
     let scope = get("scope").unwrap_or_else(|| SCOPES.to_string());
+    if !scopes_known(&scope) {
+        return fail("invalid_scope", "The requested scope is unknown.");
+    }
     let pending =
         PendingLogin::OAuth { client_id: client_id.clone(), redirect_uri, state, code_challenge: challenge, scope };
     if sim.config.auto_approve {
@@ -199,97 +216,12 @@ async fn authorize_decide(State(sim): State<SharedSim>, headers: HeaderMap, Form
     redirect(&with_query(&redirect_uri, &pairs))
 }
 
-fn oauth_error(status: StatusCode, code: &str, description: &str) -> ApiError {
-    // The KallyAI envelope, with the RFC 6749 code as error.code and in details.error.
-    ApiError::new(status, code, description).detail("error", code).detail("error_description", description)
-}
-
-fn s256(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
-
-async fn token(State(sim): State<SharedSim>, FormBody(form): FormBody) -> ApiResult<Response> {
-    if !sim.config.oauth_flow {
-        return Err(off());
-    }
-    let get = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let client_id = get("client_id").unwrap_or(DESKTOP_CLIENT);
-    if client_id == GPT_CLIENT && get("client_secret") != Some(GPT_SECRET) {
-        return Err(oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed."));
-    }
-    let ttl = sim.config.token_ttl_secs;
-    let now = sim.now();
-    let (access, refresh, scope) = match get("grant_type") {
-        Some("authorization_code") => {
-            let bad = |d: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", d);
-            let mut st = sim.lock();
-            // Single use: the code is gone whatever happens next.
-            let code = get("code")
-                .and_then(|c| st.tokens.codes.remove(c))
-                .ok_or_else(|| bad("The code is unknown or was already used."))?;
-            if code.expires_at <= now {
-                return Err(bad("The code has expired."));
-            }
-            if code.client_id != client_id || get("redirect_uri") != Some(code.redirect_uri.as_str()) {
-                return Err(bad("client_id or redirect_uri does not match the authorization request."));
-            }
-            if let Some(challenge) = &code.code_challenge {
-                let verifier = get("code_verifier").ok_or_else(|| bad("code_verifier is required."))?;
-                st.tokens.verifier_seen = true;
-                if !is_pkce_value(verifier) || &s256(verifier) != challenge {
-                    return Err(bad("code_verifier does not match the code_challenge."));
-                }
-            }
-            let (a, r) = mint_pair(&mut st, ttl, now);
-            (a, r, code.scope)
-        }
-        Some("refresh_token") => {
-            let rt = get("refresh_token")
-                .ok_or_else(|| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required."))?;
-            let (a, r) = rotate(&mut sim.lock(), rt, ttl, now).map_err(|_| {
-                oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "The refresh token is not valid.")
-            })?;
-            (a, r, SCOPES.to_string())
-        }
-        _ => {
-            return Err(oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "grant_type must be authorization_code or refresh_token.",
-            ))
-        }
-    };
-    let mut resp = Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": ttl,
-                               "refresh_token": refresh, "scope": scope}))
-    .into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
-}
-
-/// RFC 7009: always 200, whether or not the token was known.
-async fn revoke(State(sim): State<SharedSim>, FormBody(form): FormBody) -> ApiResult<Json<serde_json::Value>> {
-    if !sim.config.oauth_flow {
-        return Err(off());
-    }
-    if let Some(token) = form.get("token") {
-        let mut st = sim.lock();
-        if let Some(t) = st.tokens.access.get_mut(token) {
-            t.revoked = true;
-        }
-        if let Some(t) = st.tokens.refresh.get_mut(token) {
-            t.revoked = true;
-        }
-    }
-    Ok(Json(json!({})))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn rfc7636_example() {
-        assert_eq!(s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    fn desktop_redirects() {
         assert!(desktop_redirect_ok("http://127.0.0.1:5555/callback"));
         assert!(desktop_redirect_ok("kallyai://auth/callback"));
         assert!(!desktop_redirect_ok("http://127.0.0.1:5555/other"));

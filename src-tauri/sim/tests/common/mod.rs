@@ -97,6 +97,20 @@ pub async fn expect_error(resp: Response, status: u16, code: &str) -> Value {
     v
 }
 
+/// Asserts an RFC 6749 §5.2 error (`{"error": "<code>", "error_description": "…"}`, a flat
+/// string `error`, not the KallyAI envelope) and returns it.
+pub async fn expect_oauth_error(resp: Response, status: u16, code: &str) -> Value {
+    assert_eq!(resp.status().as_u16(), status, "status for expected {code}");
+    let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert_eq!(resp.headers().get(reqwest::header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-store"));
+    let v: Value = resp.json().await.expect("error body is JSON");
+    assert_eq!(v["error"].as_str(), Some(code), "{v}");
+    assert!(v["error_description"].as_str().is_some_and(|d| !d.is_empty()), "{v}");
+    assert!(v.get("correlation_id").is_none() && v["error"].get("code").is_none(), "not an envelope: {v}");
+    v
+}
+
 pub fn assert_envelope(v: &Value) {
     let e = &v["error"];
     assert!(e["code"].as_str().is_some_and(|c| !c.is_empty()), "code in {v}");
