@@ -24,6 +24,7 @@ fn main() {
         "ask_history",
         "ask_goal",
         "ask_goal_action",
+        "ask_budget_action",
         "ask_estimate",
         "open_link",
         "manage_plan",

@@ -6,8 +6,8 @@ use std::sync::{Arc, OnceLock};
 
 use kallyai_core::api::coordination::{Conversation, HistoryMessage};
 use kallyai_core::ask::{
-    exceeds_balance, ConversationInfo, CostPreview, GoalActionKind, GoalView, Goals, Outbox, OutboxEntry,
-    OutboxSettings,
+    exceeds_balance, AskState, ConversationInfo, CostPreview, GoalActionKind, GoalView, Goals, Outbox, OutboxEntry,
+    OutboxError, OutboxSettings,
 };
 use serde::Serialize;
 use tauri::{AppHandle, Manager};
@@ -106,6 +106,43 @@ pub async fn goal(app: &AppHandle, goal_id: &str) -> Result<GoalView, CommandErr
 
 pub async fn goal_action(app: &AppHandle, goal_id: &str, action: GoalActionKind) -> Result<GoalView, CommandError> {
     Ok(Goals::new(shell(app).client.clone()).act(goal_id, action).await?)
+}
+
+/// Acts on the goal a budget refusal stopped (approve its budget, continue past its soft cap, or
+/// cancel it) and then settles the refused ask: the goal the ask created carries it now, so it
+/// is never sent again (no second goal, no second charge). The box keeps showing its text.
+pub async fn budget_action(app: &AppHandle, local_id: &str, action: GoalActionKind) -> Result<GoalView, CommandError> {
+    let outbox = outbox(app)?;
+    let refused_goal =
+        outbox.entries().await.into_iter().find(|e| e.local_id == local_id).and_then(|e| match e.state {
+            AskState::Failed { budget: Some(refusal), .. } => refusal.goal_id,
+            _ => None,
+        });
+    let goal_id = refused_goal.ok_or_else(|| {
+        let missing = OutboxError::NotFound;
+        CommandError::new(missing.code(), missing.to_string())
+    })?;
+    let goals = Goals::new(shell(app).client.clone());
+    let view = match goals.act(&goal_id, action).await {
+        Ok(view) => view,
+        // Decided elsewhere meanwhile (the notification, another client): settled if the goal no
+        // longer waits for this action.
+        Err(error) if error.status() == Some(409) => {
+            let view = goals.view(&goal_id).await?;
+            if view.actions.contains(&action) {
+                return Err(error.into());
+            }
+            view
+        }
+        Err(error) => return Err(error.into()),
+    };
+    match outbox.discard(local_id).await {
+        Ok(()) | Err(OutboxError::NotFound) => {}
+        // The goal goes on either way; the ask stays listed until discarded by hand.
+        Err(error) => tracing::warn!(%error, "a settled budget refusal stayed in the outbox"),
+    }
+    tracing::info!(action = ?action, "budget refusal settled");
+    Ok(view)
 }
 
 /// No hint when the estimate is unavailable; never an error the user has to read.

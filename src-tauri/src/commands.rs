@@ -156,6 +156,16 @@ pub async fn ask_goal_action(
     ask::goal_action(&app, &goal_id, action).await
 }
 
+/// Approve budget / Continue / Cancel goal on an ask its goal's budget refused.
+#[tauri::command]
+pub async fn ask_budget_action(
+    app: AppHandle,
+    local_id: String,
+    action: GoalActionKind,
+) -> Result<GoalView, CommandError> {
+    ask::budget_action(&app, &local_id, action).await
+}
+
 #[tauri::command]
 pub async fn ask_estimate(app: AppHandle, text: String) -> Option<CostHint> {
     ask::estimate(&app, &text).await

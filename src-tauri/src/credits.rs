@@ -1,5 +1,8 @@
 //! Credits at a glance: the balance behind the tray's first line and the credits window, a
-//! low-credit warning once per crossing, and the out-of-credits state after any 402.
+//! low-credit warning once per crossing, and the out-of-credits state after a 402 that says the
+//! account has no credits (`quota_exceeded`, `insufficient_credits`). A goal's budget refusal
+//! (`budget_approval_required`, `soft_cap_reached`, `budget_exceeded`) is not that: the box
+//! shows it with its own approval, and the balance and the tray stay as they are.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -24,7 +27,7 @@ pub struct CreditsState {
 #[derive(Default)]
 struct Inner {
     balance: Option<Balance>,
-    /// Set by a 402 anywhere; cleared when the balance grows past what it was at the 402.
+    /// Set by an out-of-credits 402 anywhere; cleared when the balance grows past what it was then.
     out_of_credits: bool,
     /// The balance when the 402 came (None: not known then). A refusal can come with credits
     /// left (an ask costing more than the rest); the next read of that same balance must not
@@ -149,7 +152,8 @@ fn apply(app: &AppHandle, balance: Balance) {
     publish(app);
 }
 
-/// A 402 (`quota_exceeded`, `budget_exceeded`) anywhere puts the app in the out-of-credits state.
+/// An out-of-credits answer anywhere (`ApiError::is_quota`, core's `manage_plan`) puts the app in
+/// the out-of-credits state; callers never call this for a goal's budget refusal.
 pub fn mark_out_of_credits(app: &AppHandle) {
     {
         let shell = shell(app);

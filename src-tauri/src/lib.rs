@@ -103,6 +103,7 @@ pub fn run(launch: Launch) -> ExitCode {
             commands::ask_history,
             commands::ask_goal,
             commands::ask_goal_action,
+            commands::ask_budget_action,
             commands::ask_estimate,
             commands::open_link,
             commands::manage_plan,

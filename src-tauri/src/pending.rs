@@ -5,10 +5,11 @@
 //!
 //! Hooked into `Shell::apply` next to `calls::on_event`.
 
+use kallyai_core::ask::{GoalActionKind, Goals};
 use kallyai_core::Event;
 use tauri::AppHandle;
 
-use crate::i18n::Lang;
+use crate::i18n::{text, Lang};
 use crate::notify::{Notice, Response};
 use crate::shell::shell;
 
@@ -16,57 +17,68 @@ fn key(id: &str) -> String {
     format!("pending:{id}")
 }
 
-/// What the user can do from a pending item's notification. Only what core has a request for:
-/// approving or cancelling an email draft and marking a message read have none yet, so those
-/// items are notified without buttons.
+/// What the user can do from a pending item's notification. Only goal actions: approving or
+/// cancelling an email draft and marking a message read have no request in core yet, so those
+/// items are notified without buttons. A goal stopped by its budget offers approve_budget or
+/// acknowledge_soft_cap instead of approve_step (core's watcher decides from its status).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ItemAction {
     ApproveStep,
+    ApproveBudget,
+    AcknowledgeSoftCap,
     CancelGoal,
 }
+
+const OFFERED: [ItemAction; 4] =
+    [ItemAction::ApproveStep, ItemAction::ApproveBudget, ItemAction::AcknowledgeSoftCap, ItemAction::CancelGoal];
 
 impl ItemAction {
     /// From the watcher's `kind` and the API's action name.
     fn from_api(kind: &str, action: &str) -> Option<ItemAction> {
-        match (kind, action) {
-            ("goal", "approve_step") => Some(ItemAction::ApproveStep),
-            ("goal", "cancel") => Some(ItemAction::CancelGoal),
-            _ => None,
-        }
+        (kind == "goal").then(|| ItemAction::from_id(action)).flatten()
     }
 
+    /// The action's name from the watcher and in the notification (the box's goal-action name).
     fn id(self) -> &'static str {
         match self {
             ItemAction::ApproveStep => "approve_step",
+            ItemAction::ApproveBudget => "approve_budget",
+            ItemAction::AcknowledgeSoftCap => "acknowledge_soft_cap",
             ItemAction::CancelGoal => "cancel",
         }
     }
 
     fn from_id(id: &str) -> Option<ItemAction> {
-        [ItemAction::ApproveStep, ItemAction::CancelGoal].into_iter().find(|a| a.id() == id)
+        OFFERED.into_iter().find(|a| a.id() == id)
+    }
+
+    fn goal_action(self) -> GoalActionKind {
+        match self {
+            ItemAction::ApproveStep => GoalActionKind::ApproveStep,
+            ItemAction::ApproveBudget => GoalActionKind::ApproveBudget,
+            ItemAction::AcknowledgeSoftCap => GoalActionKind::AcknowledgeSoftCap,
+            ItemAction::CancelGoal => GoalActionKind::Cancel,
+        }
+    }
+
+    fn label(self, lang: Lang) -> String {
+        match self {
+            ItemAction::ApproveStep => text(lang, "pending.action.approve_step"),
+            ItemAction::CancelGoal => text(lang, "ask.goal.cancel"),
+            ItemAction::ApproveBudget | ItemAction::AcknowledgeSoftCap => {
+                text(lang, &format!("goal.action.{}", self.id()))
+            }
+        }
     }
 }
 
-/// The few sentences of this module (kept here while the shared string tables are being edited).
-fn says(lang: Lang, what: &str) -> &'static str {
-    match (lang, what) {
-        (Lang::Es, "approval") => "Espera tu aprobación",
-        (Lang::Es, "goal") => "Un objetivo te necesita",
-        (Lang::Es, "message") => "Mensaje nuevo",
-        (Lang::Es, "approve_step") => "Aprobar",
-        (Lang::Es, "cancel") => "Cancelar objetivo",
-        (Lang::Es, "approved") => "Paso aprobado: KallyAI sigue con el objetivo.",
-        (Lang::Es, "cancelled") => "Objetivo cancelado.",
-        (Lang::Es, "failed") => "No se pudo hacer:",
-        (_, "approval") => "Waiting for your approval",
-        (_, "goal") => "A goal needs you",
-        (_, "message") => "New message",
-        (_, "approve_step") => "Approve",
-        (_, "cancel") => "Cancel goal",
-        (_, "approved") => "Step approved: KallyAI carries on with the goal.",
-        (_, "cancelled") => "Goal cancelled.",
-        (_, "failed") => "That did not work:",
-        _ => "KallyAI",
+/// The notification's title: what waits, or, for a goal stopped by its budget, why.
+fn title(lang: Lang, kind: &str, offered: &[ItemAction]) -> String {
+    let budget = offered.iter().find(|a| matches!(a, ItemAction::ApproveBudget | ItemAction::AcknowledgeSoftCap));
+    match budget {
+        Some(action) => text(lang, &format!("pending.title.{}", action.id())),
+        None if matches!(kind, "approval" | "goal" | "message") => text(lang, &format!("pending.title.{kind}")),
+        None => "KallyAI".to_string(),
     }
 }
 
@@ -81,16 +93,16 @@ pub fn on_event(app: &AppHandle, event: &Event) {
     }
 }
 
-fn notify(app: &AppHandle, id: &str, kind: &str, title: Option<&str>, summary: Option<&str>, actions: &[String]) {
+fn notify(app: &AppHandle, id: &str, kind: &str, item_title: Option<&str>, summary: Option<&str>, actions: &[String]) {
     let shell = shell(app);
     let lang = shell.lang();
     let offered: Vec<ItemAction> = actions.iter().filter_map(|a| ItemAction::from_api(kind, a)).collect();
-    let body = [title, summary].into_iter().flatten().collect::<Vec<_>>().join("\n");
+    let body = [item_title, summary].into_iter().flatten().collect::<Vec<_>>().join("\n");
     let notice = Notice {
         key: key(id),
-        title: says(lang, kind).to_string(),
+        title: title(lang, kind, &offered),
         body,
-        actions: offered.iter().map(|a| (a.id().to_string(), says(lang, a.id()).to_string())).collect(),
+        actions: offered.iter().map(|a| (a.id().to_string(), a.label(lang))).collect(),
         clickable: false,
         sticky: false,
     };
@@ -106,23 +118,19 @@ fn notify(app: &AppHandle, id: &str, kind: &str, title: Option<&str>, summary: O
     );
 }
 
-/// Carries out `action` at once, then says how it went in the notification's place.
+/// Carries out `action` at once (no window needed), then says how it went in the
+/// notification's place.
 async fn act(app: &AppHandle, id: &str, action: ItemAction) {
     let shell = shell(app);
     let lang = shell.lang();
-    let goals = shell.client.coordination();
-    let result = match action {
-        ItemAction::ApproveStep => goals.approve_step(id).await.map(|_| "approved"),
-        ItemAction::CancelGoal => goals.cancel_goal(id).await.map(|_| "cancelled"),
-    };
-    let body = match result {
-        Ok(done) => {
+    let body = match Goals::new(shell.client.clone()).act(id, action.goal_action()).await {
+        Ok(_) => {
             tracing::info!(action = action.id(), "pending item handled");
-            says(lang, done).to_string()
+            text(lang, &format!("goal.done.{}", action.id()))
         }
         Err(error) => {
             tracing::warn!(action = action.id(), code = error.code(), "pending item action failed");
-            format!("{} {error}", says(lang, "failed"))
+            format!("{} {error}", text(lang, "pending.failed"))
         }
     };
     let notice =
@@ -138,9 +146,24 @@ mod tests {
     fn only_actions_the_app_can_carry_out_are_offered() {
         assert_eq!(ItemAction::from_api("goal", "approve_step"), Some(ItemAction::ApproveStep));
         assert_eq!(ItemAction::from_api("goal", "cancel"), Some(ItemAction::CancelGoal));
+        assert_eq!(ItemAction::from_api("goal", "approve_budget"), Some(ItemAction::ApproveBudget));
+        assert_eq!(ItemAction::from_api("goal", "acknowledge_soft_cap"), Some(ItemAction::AcknowledgeSoftCap));
         assert_eq!(ItemAction::from_api("approval", "approve"), None);
         assert_eq!(ItemAction::from_api("message", "mark_read"), None);
-        assert_eq!(ItemAction::from_id("approve_step"), Some(ItemAction::ApproveStep));
         assert_eq!(ItemAction::from_id("takeover"), None);
+        // The names are what core's watcher and the box call these goal actions.
+        for action in OFFERED {
+            assert_eq!(serde_json::to_value(action.goal_action()).unwrap(), action.id());
+        }
+    }
+
+    #[test]
+    fn a_budget_stop_is_named_in_the_title_and_its_button() {
+        let offered = [ItemAction::ApproveBudget, ItemAction::CancelGoal];
+        assert_eq!(title(Lang::En, "goal", &offered), "A goal needs your budget approval");
+        assert_eq!(offered[0].label(Lang::En), "Approve budget");
+        assert_eq!(ItemAction::AcknowledgeSoftCap.label(Lang::Es), "Continuar");
+        assert_eq!(title(Lang::Es, "goal", &[ItemAction::CancelGoal]), "Un objetivo te necesita");
+        assert_eq!(offered[1].label(Lang::En), "Cancel goal");
     }
 }

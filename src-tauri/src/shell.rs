@@ -263,8 +263,9 @@ pub fn shell(app: &AppHandle) -> tauri::State<'_, Shell> {
     app.state::<Shell>()
 }
 
-/// What else an event means for the shell: the balance changes after asks and calls, a 402 means
-/// out of credits, a sign-in loads the account's data.
+/// What else an event means for the shell: the balance changes after asks and calls, an
+/// out-of-credits refusal (`manage_plan`, never a goal's budget refusal) means out of credits,
+/// a sign-in loads the account's data.
 fn follow_up(app: &AppHandle, event: &Event) {
     let refresh_credits = match event {
         Event::AskFailed { manage_plan: true, .. } => {

@@ -45,6 +45,55 @@ function button(label, onClick, className = "") {
   return b;
 }
 
+// ---- an ask its goal's budget stopped: the goal, its estimate, and what lets it go on
+const UNBLOCK = { budget_approval_required: "approve_budget", budget_exceeded: "approve_budget", soft_cap_reached: "acknowledge_soft_cap" };
+function budgetSentence(budget) {
+  const estimate = budget.credits_estimated;
+  return t(`ask.budget.${budget.kind}${estimate != null ? "" : ".no_estimate"}`)
+    .replace("{goal}", budget.goal_title || t("ask.budget.this_goal"))
+    .replace("{credits}", String(Math.round((estimate ?? 0) * 10) / 10));
+}
+function showBudget(li, status, entry) {
+  li.classList.add("budget");
+  status.className = "budget-note";
+  status.textContent = budgetSentence(entry.budget);
+  const unblock = UNBLOCK[entry.budget.kind];
+  const actions = document.createElement("div");
+  actions.className = "row";
+  actions.append(
+    button(t(`goal.action.${unblock}`), () => settleBudget(entry, unblock), "primary"),
+    button(t("ask.goal.cancel"), () => settleBudget(entry, "cancel")),
+    button(t("ask.discard"), () => invoke("ask_discard", { localId: entry.local_id })),
+  );
+  const error = document.createElement("p");
+  error.className = "error";
+  error.setAttribute("role", "alert");
+  error.textContent = entry.error ?? "";
+  li.append(actions, error);
+}
+// The goal the ask created goes on (or is cancelled): the ask leaves the outbox without being
+// sent again, and the box shows what was asked and the goal. One decision at a time per ask.
+const settling = new Set();
+async function settleBudget(entry, action) {
+  if (settling.has(entry.local_id)) return;
+  settling.add(entry.local_id);
+  try {
+    const goal = await invoke("ask_budget_action", { localId: entry.local_id, action });
+    entries.delete(entry.local_id);
+    renderQueue();
+    $("question").textContent = entry.text;
+    $("reply").textContent = t(`goal.done.${action}`);
+    $("credits-used").textContent = "";
+    $("suggestions").replaceChildren();
+    $("answer").hidden = false;
+    renderGoal(goal);
+  } catch (error) {
+    if (entries.has(entry.local_id)) setEntry(entry.local_id, { error: error.message ?? String(error) });
+  } finally {
+    settling.delete(entry.local_id);
+  }
+}
+
 // ---- the outbox: asks not answered yet, and asks the server refused
 const entries = new Map();
 function renderQueue() {
@@ -58,7 +107,9 @@ function renderQueue() {
     status.className = entry.kind === "failed" ? "error" : "hint";
     status.textContent = entry.kind === "failed" ? entry.message : entry.kind === "sending" ? t("ask.sending") : t("ask.queued") + (entry.message ? ` ${entry.message}` : "");
     li.append(text, status);
-    if (entry.kind === "failed") {
+    if (entry.kind === "failed" && entry.budget?.goal_id) {
+      showBudget(li, status, entry);
+    } else if (entry.kind === "failed") {
       const actions = document.createElement("div");
       actions.className = "row";
       if (entry.manage_plan) actions.append(button(t("credits.manage_plan"), () => invoke("manage_plan"), "primary"));
@@ -109,7 +160,7 @@ function statusLabel(status) {
   return t(key) === key ? status.replaceAll("_", " ") : t(key);
 }
 
-const GOAL_ACTIONS = { approve_step: "ask.goal.approve", accept_outcome: "ask.goal.accept", continue_negotiating: "ask.goal.continue", cancel: "ask.goal.cancel" };
+const GOAL_ACTIONS = { approve_step: "ask.goal.approve", accept_outcome: "ask.goal.accept", continue_negotiating: "ask.goal.continue", approve_budget: "goal.action.approve_budget", acknowledge_soft_cap: "goal.action.acknowledge_soft_cap", cancel: "ask.goal.cancel" };
 function renderGoal(goal) {
   shownGoal = goal.id;
   $("goal-title").textContent = goal.title;
@@ -242,7 +293,7 @@ const ASK_EVENTS = {
   ask_sending: (e) => setEntry(e.local_id, { kind: "sending" }),
   ask_waiting: (e) => setEntry(e.local_id, { kind: "queued", message: e.message }),
   // Out of credits is one sentence and "Manage plan"; the server's own words would repeat it.
-  ask_failed: (e) => setEntry(e.local_id, { kind: "failed", message: e.server_message && !e.manage_plan ? `${e.message} ${e.server_message}` : e.message, manage_plan: e.manage_plan }),
+  ask_failed: (e) => setEntry(e.local_id, { kind: "failed", message: e.server_message && !e.manage_plan ? `${e.message} ${e.server_message}` : e.message, manage_plan: e.manage_plan, budget: e.budget, error: null }),
   ask_discarded: (e) => {
     entries.delete(e.local_id);
     renderQueue();
@@ -282,6 +333,7 @@ for (const entry of overview?.entries ?? []) {
     // A queued ask's last error is a code, not a sentence: the next event says what is going on.
     message: failed ? entry.state.message : "",
     manage_plan: failed && entry.state.manage_plan,
+    budget: failed ? entry.state.budget : null,
   });
 }
 prefill(await invoke("take_ask_prefill"));
