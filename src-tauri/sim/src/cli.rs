@@ -75,7 +75,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
 pub const USAGE: &str = "usage: kallyai-sim [--addr 127.0.0.1:0] [--seed demo|empty] \
 [--profile default|production] [--token-ttl SECS] \
 [--auth-flows cli,oauth] [--auto-approve] | kallyai-sim ctl --url URL <ring|end|credits|expire-tokens|\
-revoke-tokens|fault|faults-clear|requests|reset|advance|stream> ...";
+revoke-tokens|fault|faults-clear|requests|reset|advance|stream|next-refusal> ...";
 
 fn num(s: &str, what: &str) -> Result<f64, String> {
     s.parse::<f64>()
@@ -97,7 +97,7 @@ fn parse_ctl(args: &[String]) -> Result<Command, String> {
         i += 1;
     }
     let url = url.ok_or("ctl needs --url http://127.0.0.1:PORT (or KALLYAI_SIM_URL).")?;
-    let (cmd, rest) = rest.split_first().ok_or("ctl needs a command: ring, end, credits, expire-tokens, revoke-tokens, fault, faults-clear, requests, reset, advance, stream.")?;
+    let (cmd, rest) = rest.split_first().ok_or("ctl needs a command: ring, end, credits, expire-tokens, revoke-tokens, fault, faults-clear, requests, reset, advance, stream, next-refusal.")?;
     // Flags after the command: --name value, or --flag alone for booleans.
     let mut positional: Vec<&str> = Vec::new();
     let mut flags: Map<String, Value> = Map::new();
@@ -187,6 +187,15 @@ fn parse_ctl(args: &[String]) -> Result<Command, String> {
             "/_sim/clock/advance",
             Some(json!({"seconds": num(&pos(0, "a number of seconds")?, "seconds")?})),
         ),
+        "next-refusal" => {
+            let code = flag("code")
+                .ok_or("next-refusal needs --code budget_approval_required, soft_cap_reached or budget_exceeded.")?;
+            let mut body = json!({"code": code});
+            if let Some(c) = flag("credits") {
+                body["credits_estimated"] = json!(num(&c, "--credits")?);
+            }
+            req("POST", "/_sim/assistant/next-refusal", Some(body))
+        }
         "stream" => {
             let on = match pos(0, "on or off")?.as_str() {
                 "on" => true,

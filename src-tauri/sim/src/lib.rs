@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, watch};
 
 mod assistant;
 mod auth;
+mod budget_refusal;
 pub mod clock;
 mod conn;
 mod error;

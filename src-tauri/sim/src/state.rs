@@ -429,6 +429,9 @@ pub struct State {
     /// EXTENSION: the text the assistant gives as its next reply instead of its own (set with
     /// `POST /_sim/assistant/next-reply`, used once), so a test can make it say anything.
     pub next_reply: Option<String>,
+    /// EXTENSION: the refusal the next answered ask gets instead of its answer (set with
+    /// `POST /_sim/assistant/next-refusal`, used once).
+    pub next_refusal: Option<crate::budget_refusal::Refusal>,
 }
 
 const EVENT_LOG_CAP: usize = 2000;
@@ -470,6 +473,7 @@ impl State {
             plan_change_calls: Vec::new(),
             notifications_changed_at: now,
             next_reply: None,
+            next_refusal: None,
         };
         if seed == Seed::Demo {
             crate::seed::demo(&mut s, now);

@@ -77,6 +77,7 @@ fn the_binary_serves_and_ctl_drives_it() {
         vec!["end", id.as_str(), "--outcome", "missed"],
         vec!["requests"],
         vec!["stream", "off"],
+        vec!["next-refusal", "--code", "soft_cap_reached", "--credits", "20"],
         vec!["reset", "--seed", "demo"],
     ] {
         let (code, _, err) = ctl(&sim.url, &args);
@@ -99,6 +100,7 @@ fn bad_arguments_exit_2_with_one_sentence() {
         vec!["ctl", "ring"],
         vec!["ctl", "--url", "http://127.0.0.1:9", "explode"],
         vec!["ctl", "--url", "http://127.0.0.1:9", "credits", "lots"],
+        vec!["ctl", "--url", "http://127.0.0.1:9", "next-refusal"],
     ] {
         let out = Command::new(BIN).args(&args).env_remove("KALLYAI_SIM_URL").output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::auth::User;
+use crate::budget_refusal::{self, Unblock};
 use crate::clock::iso;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::pricing::estimate as price;
@@ -52,7 +53,8 @@ async fn approve_budget(
     User(user): User,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    goal_exists(&sim, user, &id)?;
+    let now = sim.now();
+    budget_refusal::unblock(&mut sim.lock(), user, &id, Unblock::ApproveBudget, now)?;
     Ok(Json(json!({"success": true, "goal_id": id, "budget_approved": true})))
 }
 
@@ -61,7 +63,8 @@ async fn acknowledge_soft_cap(
     User(user): User,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    goal_exists(&sim, user, &id)?;
+    let now = sim.now();
+    budget_refusal::unblock(&mut sim.lock(), user, &id, Unblock::AcknowledgeSoftCap, now)?;
     Ok(Json(json!({"success": true, "goal_id": id, "soft_cap_acknowledged": true})))
 }
 

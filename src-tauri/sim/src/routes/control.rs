@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::auth::{mint_pair, triple_json};
+use crate::budget_refusal;
 use crate::clock::iso;
 use crate::conn::ConnHandle;
 use crate::error::{ApiError, ApiResult, JsonBody};
@@ -39,6 +40,7 @@ pub fn router() -> Router<SharedSim> {
         .route("/stream", post(stream))
         .route("/events", delete(clear_events))
         .route("/assistant/next-reply", post(next_reply))
+        .route("/assistant/next-refusal", post(next_refusal))
         .layer(middleware::from_fn(loopback_only))
 }
 
@@ -344,5 +346,28 @@ async fn next_reply(State(sim): State<SharedSim>, JsonBody(b): JsonBody<NextRepl
         return Err(ApiError::validation("`text` must not be empty.").detail("field", "text"));
     }
     sim.lock().next_reply = Some(b.text);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct NextRefusalBody {
+    code: String,
+    #[serde(default)]
+    credits_estimated: Option<f64>,
+}
+
+/// The next answered ask is refused with a goal-budget code (once), see `budget_refusal`.
+async fn next_refusal(State(sim): State<SharedSim>, JsonBody(b): JsonBody<NextRefusalBody>) -> ApiResult<StatusCode> {
+    let code = budget_refusal::parse_code(&b.code).ok_or_else(|| {
+        ApiError::validation(format!("`code` must be one of {}.", budget_refusal::CODES.join(", ")))
+            .detail("field", "code")
+    })?;
+    let credits_estimated = b.credits_estimated.unwrap_or(budget_refusal::DEFAULT_ESTIMATE);
+    if !credits_estimated.is_finite() || !(0.0..=1e9).contains(&credits_estimated) {
+        return Err(
+            ApiError::validation("`credits_estimated` must be between 0 and 1e9.").detail("field", "credits_estimated")
+        );
+    }
+    sim.lock().next_refusal = Some(budget_refusal::Refusal { code, credits_estimated });
     Ok(StatusCode::NO_CONTENT)
 }

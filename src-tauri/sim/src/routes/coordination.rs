@@ -10,12 +10,13 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{int_param, page, Params};
-use crate::assistant::{classify, plan, Intent};
+use crate::assistant::{classify, plan as plan_for, Intent};
 use crate::auth::User;
+use crate::budget_refusal;
 use crate::clock::iso;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::idempotency::{self, replayed};
-use crate::state::{round2, Awaiting, ChatMessage, Conversation, Goal, SharedSim, State as World};
+use crate::state::{round2, Awaiting, ChatMessage, Conversation, Goal, SharedSim, State as World, Step};
 
 pub fn router() -> Router<SharedSim> {
     Router::new()
@@ -83,7 +84,7 @@ async fn message(
         }
     };
     let intent = classify(text);
-    let mut plan = plan(intent, text);
+    let mut plan = plan_for(intent, text);
     let estimate: f64 = plan.steps.iter().map(|s| s.cost).sum();
     let remaining = st.credits.remaining;
     if remaining <= 0.0 || remaining < estimate {
@@ -96,6 +97,32 @@ async fn message(
         .detail("credits_required", round2(estimate))
         .detail("upgrade_url", UPGRADE_URL));
     }
+    // A refusal set by the control API: the goal is created but waits, nothing is charged.
+    if let Some(refusal) = st.next_refusal.take() {
+        // An ask that would create no goal still gets one: a refusal is about a goal's budget.
+        let goal_plan = if intent == Intent::Question { plan_for(Intent::Search, text) } else { plan };
+        let intent = if intent == Intent::Question { Intent::Search } else { intent };
+        let mut goal = new_goal(user, conversation_id, text, intent, goal_plan.title, goal_plan.steps, now);
+        goal.status = refusal.code;
+        goal.credits_estimated = round2(refusal.credits_estimated);
+        let error = budget_refusal::refused(&goal);
+        let goal_id = goal.id;
+        st.goals.push(goal);
+        if let Some(c) = st.conversations.iter_mut().find(|c| c.id == conversation_id) {
+            let said = |role, content: String| ChatMessage {
+                id: Uuid::new_v4(),
+                role,
+                content,
+                at: now,
+                goal_id: Some(goal_id),
+            };
+            c.messages.push(said("user", text.to_string()));
+            c.messages.push(said("assistant", error.message.clone()));
+            c.updated_at = now;
+        }
+        st.notifications_changed(now);
+        return Err(error);
+    }
     // A canned reply from the control API replaces the assistant's words (the plan stays).
     if let Some(canned) = st.next_reply.take() {
         plan.reply = canned;
@@ -104,28 +131,9 @@ async fn message(
     let mut credits_used = 0.0;
     let mut goal_completed = false;
     if intent != Intent::Question {
-        let id = Uuid::new_v4();
-        st.goals.push(Goal {
-            id,
-            owner: user,
-            conversation_id: Some(conversation_id),
-            parent_goal_id: None,
-            title: plan.title.clone(),
-            description: text.to_string(),
-            intent: intent.as_str(),
-            status: "active",
-            created_at: now,
-            updated_at: now,
-            credits_used: 0.0,
-            credits_estimated: round2(estimate),
-            steps: plan.steps.clone(),
-            current: 0,
-            step_started_at: now,
-            awaiting: Awaiting::Nothing,
-            escalated: false,
-            outcome: None,
-            cost_items: Vec::new(),
-        });
+        let goal = new_goal(user, conversation_id, text, intent, plan.title.clone(), plan.steps.clone(), now);
+        let id = goal.id;
+        st.goals.push(goal);
         crate::goals::advance_all(&mut st, now);
         if let Some(g) = st.goals.iter().find(|g| g.id == id) {
             credits_used = round2(g.credits_used);
@@ -162,6 +170,39 @@ async fn message(
         st.idempotency.insert(("message".into(), key), (200, body.clone()));
     }
     Ok(Json(body).into_response())
+}
+
+/// A new `active` goal of an ask, estimated at the sum of its steps' costs.
+fn new_goal(
+    user: Uuid,
+    conversation_id: Uuid,
+    text: &str,
+    intent: Intent,
+    title: String,
+    steps: Vec<Step>,
+    now: i64,
+) -> Goal {
+    Goal {
+        id: Uuid::new_v4(),
+        owner: user,
+        conversation_id: Some(conversation_id),
+        parent_goal_id: None,
+        title,
+        description: text.to_string(),
+        intent: intent.as_str(),
+        status: "active",
+        created_at: now,
+        updated_at: now,
+        credits_used: 0.0,
+        credits_estimated: round2(steps.iter().map(|s| s.cost).sum()),
+        steps,
+        current: 0,
+        step_started_at: now,
+        awaiting: Awaiting::Nothing,
+        escalated: false,
+        outcome: None,
+        cost_items: Vec::new(),
+    }
 }
 
 async fn history(State(sim): State<SharedSim>, User(user): User, Query(q): Query<Params>) -> ApiResult<Json<Value>> {

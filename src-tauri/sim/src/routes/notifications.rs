@@ -13,9 +13,10 @@ use uuid::Uuid;
 
 use super::conditional_json;
 use crate::auth::User;
+use crate::budget_refusal;
 use crate::clock::iso;
 use crate::error::{ApiError, ApiResult, JsonBody};
-use crate::state::{Goal, SharedSim, State as World, DEMO_USER};
+use crate::state::{round2, Goal, SharedSim, State as World, DEMO_USER};
 
 pub fn router() -> Router<SharedSim> {
     Router::new()
@@ -30,7 +31,11 @@ fn attention_goals(st: &World) -> Vec<&Goal> {
     let mut goals: Vec<&Goal> = st
         .goals
         .iter()
-        .filter(|g| g.owner == DEMO_USER && !g.is_terminal() && (g.status == "needs_input" || g.escalated))
+        .filter(|g| {
+            g.owner == DEMO_USER
+                && !g.is_terminal()
+                && (g.status == "needs_input" || budget_refusal::is_budget_state(g.status) || g.escalated)
+        })
         .collect();
     goals.sort_by_key(|g| std::cmp::Reverse(g.updated_at));
     goals
@@ -59,6 +64,7 @@ pub fn pending_json(st: &World, now: i64) -> Value {
         .into_iter()
         .map(|g| {
             let summary = match g.awaiting {
+                _ if budget_refusal::is_budget_state(g.status) => budget_refusal::summary(g),
                 crate::state::Awaiting::StepApproval => {
                     format!("Approve the next step: {}", g.current_step_description())
                 }
@@ -66,7 +72,8 @@ pub fn pending_json(st: &World, now: i64) -> Value {
                 crate::state::Awaiting::Nothing => format!("Escalated: {}", g.title),
             };
             json!({"id": g.id.to_string(), "type": "goal", "status": g.status, "title": g.title,
-                   "summary": summary, "created_at": iso(g.updated_at)})
+                   "summary": summary, "credits_estimated": round2(g.credits_estimated),
+                   "created_at": iso(g.updated_at)})
         })
         .collect();
     let inbox: Vec<Value> = st
