@@ -1,5 +1,6 @@
 //! `Client`: the only place in the app that speaks HTTP to KallyAI. It adds the bearer, retries
-//! what is safe to retry, reports 401s to the `TokenSource` and decodes typed answers.
+//! what is safe to retry (the keyed-retry rule is in `retry.rs`), reports 401s to the
+//! `TokenSource` and decodes typed answers.
 //! Resource modules hang off it: `client.credits().balance()`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +12,7 @@ use crate::auth::{AccessToken, AuthApi, TokenSource};
 use crate::config::Config;
 use crate::error::{codes, ApiError};
 use crate::events::{Event, EventBus};
-use crate::retry::{delay_before_retry, is_transient};
+use crate::retry::{delay_before_retry, may_resend};
 use crate::transport::{RawResponse, Request, Transport};
 
 /// Upper bound for one event-stream connection; the server's heartbeats keep it alive meanwhile.
@@ -47,6 +48,9 @@ struct Inner {
     events: Option<EventBus>,
     /// Last known reachability, so `ConnectivityChanged` is published on changes only.
     online: AtomicBool,
+    /// This server echoed an `Idempotency-Key` back, so it honours keys (see `retry.rs`).
+    /// Learnt once per client (one API base) and kept for the life of the process.
+    honours_keys: AtomicBool,
 }
 
 impl std::fmt::Debug for Client {
@@ -63,6 +67,7 @@ impl Client {
                 tokens,
                 events: None,
                 online: AtomicBool::new(true),
+                honours_keys: AtomicBool::new(false),
             }),
         })
     }
@@ -75,12 +80,20 @@ impl Client {
                 tokens,
                 events: Some(events),
                 online: AtomicBool::new(true),
+                honours_keys: AtomicBool::new(false),
             }),
         })
     }
 
     pub fn config(&self) -> &Config {
         self.inner.transport.config()
+    }
+
+    /// True once this server has echoed the `Idempotency-Key` of a request back (an extension
+    /// production does not document): a write whose outcome is unknown may then be sent again
+    /// with the same key. Until then it must be reconciled first (`retry.rs`).
+    pub fn honours_idempotency_keys(&self) -> bool {
+        self.inner.honours_keys.load(Ordering::Relaxed)
     }
 
     /// The public auth endpoints (refresh, sign-in URLs); they need no token.
@@ -104,7 +117,9 @@ impl Client {
     }
 
     /// The retry loop. Every attempt of one call reuses the same request (and so the same
-    /// `Idempotency-Key`); only repeatable requests are retried, at most `max_retries` times.
+    /// `Idempotency-Key`); a request is retried only as `retry::may_resend` allows (never an
+    /// unkeyed write, nor a keyed one whose outcome is unknown on a server not known to honour
+    /// keys), at most `max_retries` times.
     /// A 401 is reported to the token source once and retried once if it has a new token; that
     /// replay is not counted as a retry because the server refused before doing anything.
     pub(crate) async fn send(&self, req: &Request) -> Result<RawResponse, ApiError> {
@@ -121,6 +136,7 @@ impl Client {
             let err = match outcome {
                 Ok(raw) => {
                     self.set_online(true);
+                    self.learn_key_echo(req, &raw);
                     if (200..300).contains(&raw.status) || raw.status == 304 {
                         return Ok(raw);
                     }
@@ -140,7 +156,7 @@ impl Client {
                 }
                 Err(err) => err,
             };
-            if !req.is_repeatable() || retries >= policy.max_retries || !is_transient(&err) {
+            if retries >= policy.max_retries || !may_resend(req, &err, self.honours_idempotency_keys()) {
                 return Err(self.give_up(req, err));
             }
             let Some(delay) = delay_before_retry(policy, retries, &err) else {
@@ -178,6 +194,15 @@ impl Client {
                 }
             }
             return Err(err);
+        }
+    }
+
+    /// Only the exact key this request carried counts: a server (or proxy) that echoes anything
+    /// else has not shown that it recognises repeats.
+    fn learn_key_echo(&self, req: &Request, raw: &RawResponse) {
+        let (Some(sent), Some(echoed)) = (&req.idempotency_key, &raw.idempotency_key) else { return };
+        if echoed.trim() == sent.as_str() && !self.inner.honours_keys.swap(true, Ordering::Relaxed) {
+            tracing::info!(request = %req.describe(), "the server echoes Idempotency-Key: keyed writes may be retried");
         }
     }
 

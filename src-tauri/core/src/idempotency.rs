@@ -1,4 +1,7 @@
 //! Keys that let the server recognise a repeated create request (reference §6).
+//!
+//! Every create is sent with a key, but only a server that has shown it honours keys (it echoed
+//! one back) is trusted with a repeat whose first outcome is unknown: see `retry.rs`.
 
 use std::fmt;
 

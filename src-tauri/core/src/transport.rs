@@ -14,6 +14,8 @@ use crate::config::Config;
 use crate::error::{codes, parse_retry_after, ApiError};
 use crate::idempotency::IdempotencyKey;
 
+const IDEMPOTENCY_KEY: reqwest::header::HeaderName = reqwest::header::HeaderName::from_static("idempotency-key");
+
 /// A request as the API modules describe it.
 #[derive(Clone, Debug)]
 pub(crate) struct Request {
@@ -87,9 +89,9 @@ impl Request {
         }
         self
     }
-    /// Safe to send again: reads, and writes the server can recognise as a repeat.
-    pub fn is_repeatable(&self) -> bool {
-        self.method == Method::GET || self.method == Method::HEAD || self.idempotency_key.is_some()
+    /// A read: sending it again changes nothing on the server (writes: see `retry::may_resend`).
+    pub fn is_read(&self) -> bool {
+        self.method == Method::GET || self.method == Method::HEAD
     }
     pub fn describe(&self) -> String {
         format!("{} /{}", self.method, self.segments.join("/"))
@@ -102,6 +104,8 @@ pub(crate) struct RawResponse {
     pub status: u16,
     pub etag: Option<String>,
     pub retry_after: Option<Duration>,
+    /// The `Idempotency-Key` the server echoed (its sign that it honours keys; see `retry.rs`).
+    pub idempotency_key: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -176,7 +180,7 @@ impl Transport {
             builder = builder.header(AUTHORIZATION, format!("Bearer {}", t.expose()));
         }
         if let Some(k) = &req.idempotency_key {
-            builder = builder.header("Idempotency-Key", k.as_str());
+            builder = builder.header(IDEMPOTENCY_KEY, k.as_str());
         }
         if let Some(tag) = &req.if_none_match {
             builder = builder.header("If-None-Match", tag.as_str());
@@ -200,6 +204,7 @@ pub(crate) async fn read_whole(resp: reqwest::Response) -> Result<RawResponse, A
         status,
         etag: header_str(&headers, ETAG),
         retry_after: header_str(&headers, RETRY_AFTER).and_then(|v| parse_retry_after(&v, SystemTime::now())),
+        idempotency_key: header_str(&headers, IDEMPOTENCY_KEY),
         body,
     })
 }
@@ -258,9 +263,8 @@ mod tests {
     }
 
     #[test]
-    fn only_reads_and_keyed_writes_are_repeatable() {
-        assert!(Request::get(&["v1"]).is_repeatable());
-        assert!(!Request::post(&["v1"]).is_repeatable());
-        assert!(Request::post(&["v1"]).idempotent(IdempotencyKey::new()).is_repeatable());
+    fn gets_are_reads_and_posts_are_not() {
+        assert!(Request::get(&["v1"]).is_read());
+        assert!(!Request::post(&["v1"]).idempotent(IdempotencyKey::new()).is_read());
     }
 }

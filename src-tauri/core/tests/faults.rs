@@ -1,5 +1,6 @@
 //! Every fault kind of the sim, and what the client does about it: retries only where safe
-//! (GET, or POST with an Idempotency-Key), a bounded number of times, honouring Retry-After.
+//! (GET; a POST with an Idempotency-Key when nothing ran, or when the server has echoed a key
+//! back), a bounded number of times, honouring Retry-After.
 
 mod common;
 
@@ -35,6 +36,14 @@ async fn ring(sim: &Sim) -> String {
 
 async fn call_total(client: &Client) -> u64 {
     client.calls().list(Some(1), None).await.unwrap().total.unwrap()
+}
+
+/// One keyed request whose answer echoes its key: the client learns the sim honours keys (a
+/// question, so nothing is charged or created but a conversation).
+async fn learn_keys(client: &Client) {
+    assert!(!client.honours_idempotency_keys());
+    client.coordination().message("What time is it in Tokyo?", None).await.unwrap();
+    assert!(client.honours_idempotency_keys(), "the default profile echoes Idempotency-Key");
 }
 
 /// A client whose requests give up after `timeout` (for latency and slow-body faults).
@@ -108,10 +117,18 @@ async fn unkeyed_posts_are_never_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn keyed_create_is_retried_with_the_same_key() {
+async fn keyed_create_is_retried_with_the_same_key_once_the_server_echoes_keys() {
     let sim = Sim::start().await;
     let client = sim.client().await;
     let before = call_total(&client).await;
+    // Before the server has shown it honours keys, a 503 (which may come after the work) is
+    // handed to the caller, not repeated.
+    sim.fault(json!({"route": "/v1/calls", "method": "POST", "kind": "status", "status": 503, "count": 1})).await;
+    assert_eq!(client.calls().create(&new_call()).await.unwrap_err().status(), Some(503));
+    assert_eq!(sim.requests_to("POST", "/v1/calls").await.len(), 1);
+
+    learn_keys(&client).await;
+    sim.clear_requests().await;
     sim.fault(json!({"route": "/v1/calls", "method": "POST", "kind": "status", "status": 503, "count": 2})).await;
     let created = client.calls().create(&new_call()).await.unwrap();
     let log = sim.requests_to("POST", "/v1/calls").await;
@@ -127,6 +144,7 @@ async fn keyed_create_is_retried_with_the_same_key() {
 async fn dropped_answer_to_a_create_is_replayed_not_repeated() {
     let sim = Sim::start().await;
     let client = sim.client().await;
+    learn_keys(&client).await;
     let before = call_total(&client).await;
     sim.fault(json!({"route": "/v1/calls", "method": "POST", "kind": "drop_after", "count": 1})).await;
     let created = client.calls().create(&new_call()).await.unwrap();
@@ -150,6 +168,8 @@ async fn dropped_answer_to_a_create_is_replayed_not_repeated() {
 async fn dropped_answer_to_an_ask_is_replayed_not_repeated() {
     let sim = Sim::start().await;
     let client = sim.client().await;
+    learn_keys(&client).await;
+    sim.clear_requests().await;
     let conv = client.coordination().create_conversation().await.unwrap();
     sim.fault(json!({"route": "/v1/coordination/message", "kind": "drop_after", "count": 1})).await;
     let reply = client.coordination().message("What is on my calendar tomorrow?", Some(&conv.id)).await.unwrap();
@@ -160,6 +180,30 @@ async fn dropped_answer_to_an_ask_is_replayed_not_repeated() {
     let history = client.coordination().history(Some(&conv.id), None).await.unwrap();
     let asks = history.messages.iter().filter(|m| m.content == "What is on my calendar tomorrow?").count();
     assert_eq!(asks, 1, "{history:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_production_a_dropped_keyed_create_is_reported_not_repeated() {
+    let sim =
+        Sim::start_with(kallyai_sim::SimConfig { profile: kallyai_sim::Profile::Production, ..Default::default() })
+            .await;
+    let client = sim.client().await;
+    // Production ignores keys and never echoes one: nothing is learnt.
+    client.coordination().message("What time is it in Tokyo?", None).await.unwrap();
+    assert!(!client.honours_idempotency_keys());
+    let before = call_total(&client).await;
+    sim.fault(json!({"route": "/v1/calls", "method": "POST", "kind": "drop_after", "count": 1})).await;
+    let err = client.calls().create(&new_call()).await.unwrap_err();
+    assert_eq!(err.code(), "connection_lost");
+    assert_eq!(sim.requests_to("POST", "/v1/calls").await.len(), 1, "not repeated");
+    assert_eq!(call_total(&client).await, before + 1, "it ran once; a repeat would have run it again");
+    // Nothing ran before a refused connection or a 429: those are still retried.
+    sim.fault(json!({"route": "/v1/calls", "method": "POST", "kind": "rate_limit", "retry_after_secs": 0, "count": 1}))
+        .await;
+    client.calls().create(&new_call()).await.unwrap();
+    let statuses: Vec<u64> =
+        sim.requests_to("POST", "/v1/calls").await.iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    assert_eq!(statuses[1..], [429, 201]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
