@@ -61,8 +61,16 @@ pub enum Event {
     /// Sending failed for a passing reason (offline, timeout, 5xx, 429, signed out); the ask
     /// stays queued and is tried again in about `retry_in_ms` or when the service is back.
     AskWaiting { local_id: String, code: String, message: String, retry_in_ms: u64 },
-    /// The assistant answered; the ask left the outbox.
+    /// The assistant answered; the ask left the outbox. When the answer itself was lost and the
+    /// ask was found in its conversation, `reply` is read from there (an empty `text`: the
+    /// answer was not stored yet).
     AskSent { local_id: String, reply: crate::ask::AskReply },
+    /// The ask's outcome is unknown (its answer was lost, or the app stopped mid-send): its
+    /// conversation is being read back before anything is sent again.
+    AskChecking { local_id: String },
+    /// Reading back could not tell whether KallyAI received the ask; it is kept, never resent
+    /// on its own, until the user sends it again or discards it. `code`: what made it unsure.
+    AskMaybeSent { local_id: String, code: String },
     /// The server refused the ask (402, other 4xx); it stays in the outbox until the user
     /// resends or discards it. `manage_plan`: offer the billing portal (out of credits).
     /// `budget`: the ask's goal was stopped by its budget, which the user can approve.

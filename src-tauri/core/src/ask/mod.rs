@@ -1,5 +1,7 @@
 //! Quick ask, the Tauri-free half (issue 7): a persistent outbox that never loses what the user
-//! typed, the conversation it continues, the goal a reply touches, and a cost preview.
+//! typed and never sends it twice (issue 13: an ask whose outcome is unknown is read back from
+//! its conversation first), the conversation it continues, the goal a reply touches, and a cost
+//! preview.
 //!
 //! The shell opens one [`Outbox`] at start (file in the app data dir), calls `ask`, and shows the
 //! `Ask*` events it publishes on the [`EventBus`](crate::EventBus). Goals and the cost preview are
@@ -32,6 +34,7 @@ mod conversation;
 mod cost;
 mod goals;
 mod outbox;
+mod reconcile;
 mod reply;
 mod sender;
 mod store;
@@ -40,6 +43,7 @@ pub use conversation::DEFAULT_IDLE_TIMEOUT;
 pub use cost::{exceeds_balance, task_kind, CostPreview};
 pub use goals::{ActiveGoal, GoalActionKind, GoalStepView, GoalView, Goals};
 pub use outbox::{Outbox, OutboxError, OutboxSettings};
+pub use reconcile::HistoryMark;
 pub use reply::AskReply;
 pub use store::{AskState, ConversationInfo, OutboxEntry};
 

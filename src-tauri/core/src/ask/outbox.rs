@@ -1,6 +1,7 @@
 //! `Outbox`: every ask goes through here. It is written to disk before the first send attempt
 //! and leaves the file only once a reply arrived, so nothing typed is lost to a dead network,
-//! a 5xx, a sign-out, a refusal or a restart.
+//! a 5xx, a sign-out, a refusal or a restart. And none is sent twice by it: an ask whose outcome
+//! is unknown is read back from its conversation before it is ever sent again (`reconcile.rs`).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -46,7 +47,7 @@ pub enum OutboxError {
     EmptyText,
     /// No ask with this local id (already answered or discarded).
     NotFound,
-    /// The ask is being sent right now; wait for its outcome.
+    /// The ask is being sent (or read back) right now; wait for its outcome.
     Busy,
     /// The outbox file could not be written; the ask was not queued (the text is still in the box).
     Storage(String),
@@ -175,6 +176,7 @@ impl Outbox {
             queued_at: now,
             state: AskState::Queued,
             last_error: None,
+            mark: None,
         };
         data.entries.push(entry.clone());
         if let Err(e) = self.shared.persist(&data).await {
@@ -187,14 +189,16 @@ impl Outbox {
         Ok(entry)
     }
 
-    /// Every ask still in the outbox, oldest first (queued, sending, failed).
+    /// Every ask still in the outbox, oldest first (queued, sending, checking, maybe sent, failed).
     pub async fn entries(&self) -> Vec<OutboxEntry> {
         self.shared.data.lock().await.entries.clone()
     }
 
-    /// Sends a failed ask again, optionally with edited text; a queued ask is tried now.
-    /// A failed ask gets a fresh idempotency key: the server refused it, so it ran nothing,
-    /// and a server that stored the refusal under the old key would only repeat the refusal.
+    /// Sends a failed or maybe-sent ask again, optionally with edited text; a queued ask is
+    /// tried now. A failed ask gets a fresh idempotency key: the server refused it, so it ran
+    /// nothing, and a server that stored the refusal under the old key would only repeat the
+    /// refusal. A maybe-sent ask keeps its key and mark (a server that honours keys then answers
+    /// without running it twice) unless its text was edited, which makes it a new ask.
     pub async fn resend(&self, local_id: &str, text: Option<&str>) -> Result<OutboxEntry, OutboxError> {
         if text.is_some_and(|t| t.trim().is_empty()) {
             return Err(OutboxError::EmptyText);
@@ -203,7 +207,7 @@ impl Outbox {
         let before = data.clone();
         let entry = data.entries.iter_mut().find(|e| e.local_id == local_id).ok_or(OutboxError::NotFound)?;
         match entry.state {
-            AskState::Sending => return Err(OutboxError::Busy),
+            AskState::Sending | AskState::Checking => return Err(OutboxError::Busy),
             // A queued ask may already have reached the server, so its text and key stay.
             AskState::Queued if text.is_some() => return Err(OutboxError::Busy),
             AskState::Queued => {}
@@ -212,6 +216,16 @@ impl Outbox {
                     entry.text = t.to_string();
                 }
                 entry.idempotency_key = IdempotencyKey::new().to_string();
+                entry.state = AskState::Queued;
+                entry.last_error = None;
+            }
+            // The user saw "may have been sent" and chose to send it again.
+            AskState::MaybeSent { .. } => {
+                if let Some(t) = text.filter(|t| *t != entry.text) {
+                    entry.text = t.to_string();
+                    entry.idempotency_key = IdempotencyKey::new().to_string();
+                    entry.mark = None;
+                }
                 entry.state = AskState::Queued;
                 entry.last_error = None;
             }
@@ -227,12 +241,12 @@ impl Outbox {
         Ok(entry)
     }
 
-    /// Removes a queued or failed ask (the user gave up on it).
+    /// Removes a queued, failed or maybe-sent ask (the user gave up on it).
     pub async fn discard(&self, local_id: &str) -> Result<(), OutboxError> {
         let mut data = self.shared.data.lock().await;
         let before = data.clone();
         let idx = data.entries.iter().position(|e| e.local_id == local_id).ok_or(OutboxError::NotFound)?;
-        if data.entries[idx].state == AskState::Sending {
+        if matches!(data.entries[idx].state, AskState::Sending | AskState::Checking) {
             return Err(OutboxError::Busy);
         }
         data.entries.remove(idx);
@@ -283,8 +297,8 @@ impl Outbox {
         self.shared.wake.notify_one();
     }
 
-    /// Stops the sender and waits for it. An ask in flight stays in the file and is sent again
-    /// (same key) by the next `open`.
+    /// Stops the sender and waits for it. An ask in flight stays in the file and is read back
+    /// from its conversation by the next `open` before it is ever sent again.
     pub async fn shutdown(&self) {
         let _ = self.stop.send(true);
         let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));

@@ -1,6 +1,7 @@
 //! The outbox's sender: drains queued asks oldest first, one at a time, with the key fixed at
-//! queue time, and decides after each failure whether to wait and retry or to hand the ask
-//! back to the user.
+//! queue time, and decides after each failure whether to wait and retry, to read the
+//! conversation back first (the outcome is unknown: `reconcile.rs`), or to hand the ask back
+//! to the user.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,11 +10,13 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 use super::outbox::{now_ms, Shared};
+use super::reconcile::{self, Found, HistoryMark, HISTORY_LIMIT};
 use super::reply::AskReply;
-use super::store::{AskState, OutboxEntry};
+use super::store::{self, AskState, OutboxEntry};
 use crate::error::{codes, ApiError};
 use crate::events::Event;
 use crate::idempotency::IdempotencyKey;
+use crate::retry::outcome_unknown;
 
 /// The server no longer knows the conversation (deleted, or another account's).
 const CONVERSATION_GONE: &str = "conversation_not_found";
@@ -106,44 +109,143 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             return;
         }
-        let head = next_queued(&shared).await;
+        let head = next_due(&shared).await;
         let until = pause.until().filter(|t| *t > Instant::now());
-        if head.is_none() || until.is_some() {
+        let Some(head) = head.filter(|_| until.is_none()) else {
             tokio::select! {
                 _ = shared.wake.notified() => pause.woken(),
-                _ = sleep_until(until), if head.is_some() => {}
+                _ = sleep_until(until), if until.is_some() => {}
                 _ = stop.changed() => return,
             }
             continue;
+        };
+        let went_on = match head.state {
+            AskState::Checking => check(&shared, head, &mut pause, &mut stop).await,
+            _ => deliver(&shared, head, &mut pause, &mut stop).await,
+        };
+        if went_on.is_none() {
+            return;
         }
-        let Some(entry) = begin_send(&shared, head.as_deref()).await else {
-            continue;
-        };
-        shared.events.publish(Event::AskSending { local_id: entry.local_id.clone() });
-        let key = IdempotencyKey::from_string(entry.idempotency_key.clone());
-        let coordination = shared.client.coordination();
-        let sent = coordination.message_with_key(&entry.text, entry.conversation_id.as_deref(), key);
-        let result = tokio::select! {
-            r = sent => r,
-            // The ask stays "sending" in the file and is read back as queued on the next open.
-            _ = stop.changed() => return,
-        };
-        match result {
-            Ok(reply) => {
-                pause.succeeded();
-                finish(&shared, &entry, reply.into()).await;
-            }
-            Err(err) if err.code() == CONVERSATION_GONE && entry.conversation_id.is_some() => {
-                forget_conversation(&shared, &entry).await;
-            }
-            Err(err) => match disposition(&err) {
-                Disposition::Retry => {
-                    let wait = pause.failed(&err, shared.settings.retry_base, shared.settings.retry_max);
-                    requeue(&shared, &entry, &err, wait).await;
+    }
+}
+
+/// Sends one queued ask: into a conversation that exists (so it can be read back), with a mark
+/// of that conversation taken first, under its fixed key. `None` when stopped.
+async fn deliver(
+    shared: &Shared,
+    entry: OutboxEntry,
+    pause: &mut Pause,
+    stop: &mut watch::Receiver<bool>,
+) -> Option<()> {
+    shared.events.publish(Event::AskSending { local_id: entry.local_id.clone() });
+    let coordination = shared.client.coordination();
+    let (conversation_id, created) = match conversation_of(shared, &entry).await {
+        Some(id) => (id, false),
+        None => {
+            let created = tokio::select! {
+                r = coordination.create_conversation() => r,
+                _ = stop.changed() => return None,
+            };
+            match created {
+                Ok(conversation) => (adopt_conversation(shared, &entry.thread, conversation.id).await, true),
+                Err(err) => {
+                    failed(shared, &entry, &err, pause).await;
+                    return Some(());
                 }
-                Disposition::Refused => refuse(&shared, &entry, &err).await,
-            },
+            }
         }
+    };
+    let mark = match (&entry.mark, created) {
+        (Some(mark), _) => Some(mark.clone()),
+        (None, true) => Some(HistoryMark::empty()),
+        (None, false) => {
+            let read = tokio::select! {
+                r = coordination.history(Some(&conversation_id), Some(HISTORY_LIMIT)) => r,
+                _ = stop.changed() => return None,
+            };
+            match read {
+                Ok(history) => Some(HistoryMark::of(&history, &entry.text)),
+                Err(err) if err.code() == CONVERSATION_GONE => {
+                    forget_conversation(shared, &entry, &conversation_id).await;
+                    return Some(());
+                }
+                // Sent without a mark: reading back can then only prove absence.
+                Err(err) => {
+                    tracing::debug!(code = err.code(), "conversation not read before the send");
+                    None
+                }
+            }
+        }
+    };
+    let Some(entry) = begin_send(shared, &entry.local_id, &conversation_id, mark).await else {
+        return Some(()); // discarded meanwhile
+    };
+    let key = IdempotencyKey::from_string(entry.idempotency_key.clone());
+    let sent = coordination.message_with_key(&entry.text, Some(&conversation_id), key);
+    let result = tokio::select! {
+        r = sent => r,
+        // The ask stays "sending" in the file and is read back by the next open.
+        _ = stop.changed() => return None,
+    };
+    match result {
+        Ok(reply) => {
+            pause.succeeded();
+            finish(shared, &entry, reply.into()).await;
+        }
+        Err(err) if err.code() == CONVERSATION_GONE => forget_conversation(shared, &entry, &conversation_id).await,
+        // It may have run: never sent again before its conversation is read back, unless the
+        // server has shown that it recognises the key (retry.rs).
+        Err(err) if outcome_unknown(&err) && !shared.client.honours_idempotency_keys() => {
+            let entry = set_checking(shared, &entry, err.code()).await;
+            return check(shared, entry, pause, stop).await;
+        }
+        Err(err) => failed(shared, &entry, &err, pause).await,
+    }
+    Some(())
+}
+
+/// Reads an unsure ask's conversation back (bounded, with backoff) and acts on what it shows:
+/// arrived (published as answered), absent (queued again, same key), unknown (the user decides).
+async fn check(shared: &Shared, entry: OutboxEntry, pause: &mut Pause, stop: &mut watch::Receiver<bool>) -> Option<()> {
+    shared.events.publish(Event::AskChecking { local_id: entry.local_id.clone() });
+    // Each unsure send counts as a failure, so an ask that keeps vanishing is retried ever slower.
+    pause.failures += 1;
+    let (base, max, failures) = (shared.settings.retry_base, shared.settings.retry_max, pause.failures);
+    let found = tokio::select! {
+        found = reconcile::find(&shared.client, &entry, |read| backoff(failures + read - 1, base, max)) => found,
+        // Still "checking" in the file: the next open reads it back again.
+        _ = stop.changed() => return None,
+    };
+    match found {
+        Found::Arrived(reply) => {
+            tracing::debug!("the ask was found in its conversation; not sent again");
+            pause.succeeded();
+            finish(shared, &entry, reply).await;
+        }
+        Found::Absent => {
+            tracing::debug!("the ask is not in its conversation; sending it again");
+            set_state(shared, &entry.local_id, AskState::Queued).await;
+            shared.events.publish(Event::AskQueued { local_id: entry.local_id.clone() });
+        }
+        Found::Unknown => {
+            let code = entry.last_error.clone().unwrap_or_else(|| store::INTERRUPTED.to_string());
+            tracing::debug!(code, "cannot tell whether the ask arrived; the user decides");
+            set_state(shared, &entry.local_id, AskState::MaybeSent { code: code.clone() }).await;
+            shared.events.publish(Event::AskMaybeSent { local_id: entry.local_id.clone(), code });
+        }
+    }
+    Some(())
+}
+
+/// A failure where the ask surely did not run (or the server recognises its key): wait and
+/// retry, or hand it back to the user.
+async fn failed(shared: &Shared, entry: &OutboxEntry, err: &ApiError, pause: &mut Pause) {
+    match disposition(err) {
+        Disposition::Retry => {
+            let wait = pause.failed(err, shared.settings.retry_base, shared.settings.retry_max);
+            requeue(shared, entry, err, wait).await;
+        }
+        Disposition::Refused => refuse(shared, entry, err).await,
     }
 }
 
@@ -165,25 +267,73 @@ pub(crate) async fn listen(shared: Arc<Shared>, mut rx: broadcast::Receiver<Even
     }
 }
 
-async fn next_queued(shared: &Shared) -> Option<String> {
+/// The oldest ask the sender has work on: one to send, or one to read back.
+async fn next_due(shared: &Shared) -> Option<OutboxEntry> {
     let data = shared.data.lock().await;
-    data.entries.iter().find(|e| e.state == AskState::Queued).map(|e| e.local_id.clone())
+    data.entries.iter().find(|e| matches!(e.state, AskState::Queued | AskState::Checking)).cloned()
 }
 
-/// Marks the entry as sending, filling in its conversation id if its conversation has one by
-/// now (an earlier ask of the same conversation was answered after this one was queued).
-async fn begin_send(shared: &Shared, local_id: Option<&str>) -> Option<OutboxEntry> {
-    let local_id = local_id?;
+/// The ask's conversation if it has one by now (its own, or one an earlier ask of its thread got).
+async fn conversation_of(shared: &Shared, entry: &OutboxEntry) -> Option<String> {
+    let data = shared.data.lock().await;
+    let own = data.entries.iter().find(|e| e.local_id == entry.local_id).and_then(|e| e.conversation_id.clone());
+    own.or_else(|| {
+        let current = &data.current;
+        (current.thread == entry.thread).then(|| current.conversation_id.clone()).flatten()
+    })
+}
+
+/// A conversation was created for `thread`: every ask of the thread goes there, and so does the
+/// next ask when the thread is still the current one.
+async fn adopt_conversation(shared: &Shared, thread: &str, conversation_id: String) -> String {
     let mut data = shared.data.lock().await;
-    let current = data.current.clone();
-    let entry = data.entries.iter_mut().find(|e| e.local_id == local_id && e.state == AskState::Queued)?;
-    if entry.conversation_id.is_none() && entry.thread == current.thread {
-        entry.conversation_id = current.conversation_id;
+    for e in data.entries.iter_mut().filter(|e| e.thread == thread && e.conversation_id.is_none()) {
+        e.conversation_id = Some(conversation_id.clone());
     }
+    if data.current.thread == thread && data.current.conversation_id.is_none() {
+        data.current.conversation_id = Some(conversation_id.clone());
+    }
+    save_or_warn(shared, &data).await;
+    conversation_id
+}
+
+/// Marks the entry as sending, with its conversation and mark, and saves that before the request
+/// goes out: a file that says "sending" is read back, never blindly resent. `None` when the
+/// user discarded the ask meanwhile.
+async fn begin_send(
+    shared: &Shared,
+    local_id: &str,
+    conversation_id: &str,
+    mark: Option<HistoryMark>,
+) -> Option<OutboxEntry> {
+    let mut data = shared.data.lock().await;
+    let entry = data.entries.iter_mut().find(|e| e.local_id == local_id && e.state == AskState::Queued)?;
+    entry.conversation_id = Some(conversation_id.to_string());
+    entry.mark = mark;
     entry.state = AskState::Sending;
     let entry = entry.clone();
     save_or_warn(shared, &data).await;
     Some(entry)
+}
+
+/// The send's outcome is unknown: saved as "checking" before the conversation is read back.
+async fn set_checking(shared: &Shared, entry: &OutboxEntry, code: &str) -> OutboxEntry {
+    let checking = OutboxEntry { state: AskState::Checking, last_error: Some(code.to_string()), ..entry.clone() };
+    let mut data = shared.data.lock().await;
+    // A sending ask cannot be discarded or resent, so the stored one is this one.
+    if let Some(e) = data.entries.iter_mut().find(|e| e.local_id == entry.local_id) {
+        *e = checking.clone();
+    }
+    save_or_warn(shared, &data).await;
+    checking
+}
+
+async fn set_state(shared: &Shared, local_id: &str, state: AskState) {
+    let mut data = shared.data.lock().await;
+    if let Some(e) = data.entries.iter_mut().find(|e| e.local_id == local_id) {
+        e.state = state;
+    }
+    save_or_warn(shared, &data).await;
 }
 
 async fn finish(shared: &Shared, entry: &OutboxEntry, reply: AskReply) {
@@ -207,19 +357,20 @@ async fn finish(shared: &Shared, entry: &OutboxEntry, reply: AskReply) {
 }
 
 /// The ask's conversation is gone on the server: rather than failing the same way on every
-/// resend, the ask (and the rest of its conversation) starts a new one. It gets a fresh key
-/// because its body changes and the refusal ran nothing.
-async fn forget_conversation(shared: &Shared, entry: &OutboxEntry) {
+/// resend, the ask (and the rest of its conversation) starts a new one. It gets a fresh key and
+/// mark because its body changes and the refusal ran nothing.
+async fn forget_conversation(shared: &Shared, entry: &OutboxEntry, gone: &str) {
     let mut data = shared.data.lock().await;
-    let gone = entry.conversation_id.clone();
-    for e in data.entries.iter_mut().filter(|e| e.thread == entry.thread && e.conversation_id == gone) {
+    for e in data.entries.iter_mut().filter(|e| e.thread == entry.thread && e.conversation_id.as_deref() == Some(gone))
+    {
         e.conversation_id = None;
         if e.local_id == entry.local_id {
             e.state = AskState::Queued;
             e.idempotency_key = IdempotencyKey::new().to_string();
+            e.mark = None;
         }
     }
-    if data.current.thread == entry.thread && data.current.conversation_id == gone {
+    if data.current.thread == entry.thread && data.current.conversation_id.as_deref() == Some(gone) {
         data.current.conversation_id = None;
     }
     save_or_warn(shared, &data).await;

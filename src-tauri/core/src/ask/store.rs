@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::conversation::Thread;
+use super::reconcile::HistoryMark;
 use crate::api::budget::BudgetRefusal;
 
 const FORMAT_VERSION: u32 = 1;
+
+/// The failure code of an ask whose send the app stopped in the middle of.
+pub(crate) const INTERRUPTED: &str = "interrupted";
 
 /// One ask waiting in the outbox.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,18 +23,24 @@ pub struct OutboxEntry {
     /// Local id, the handle the UI and the `Ask*` events use.
     pub local_id: String,
     pub text: String,
-    /// The server's conversation id when the ask was queued (or learnt later for its thread).
+    /// The server's conversation id: set when queued into a known conversation, else when the
+    /// sender creates one for its thread. Every ask is sent with one, so it can be read back.
     pub conversation_id: Option<String>,
     /// Local conversation id: asks queued together land in the same conversation.
     pub thread: String,
-    /// Fixed when queued and sent on every retry, so the server runs the ask once.
+    /// Fixed when queued and sent on every retry, so a server that honours keys runs the ask
+    /// once (production is not known to; see `reconcile.rs` for what makes it once there).
     pub idempotency_key: String,
     /// Epoch milliseconds.
     pub queued_at: u64,
     pub state: AskState,
-    /// Why the last attempt did not go through (`offline`, `http_503`, ...), while queued.
+    /// Why the last attempt did not go through (`offline`, `http_503`, ...), while queued or
+    /// checking.
     #[serde(default)]
     pub last_error: Option<String>,
+    /// What its conversation held just before the first send, to read it back against.
+    #[serde(default)]
+    pub mark: Option<HistoryMark>,
 }
 
 /// Where an ask is. Serialized as `{"kind": "failed", "code": ..., ...}`.
@@ -39,8 +49,15 @@ pub struct OutboxEntry {
 pub enum AskState {
     /// Waiting to be sent (first time, or again once the service is reachable).
     Queued,
-    /// A request is in flight. A file that says so after a crash is read as `Queued`.
+    /// A request is in flight. A file that says so after a crash is read as `Checking`.
     Sending,
+    /// It was sent but its outcome is unknown (answer lost, app stopped mid-send) and the server
+    /// is not known to honour keys: its conversation is being read back before anything else.
+    Checking,
+    /// Reading back could not tell whether KallyAI received it: kept until the user sends it
+    /// again or discards it (never resent on its own). `code`: the failure that made it unsure
+    /// (`gateway_timeout`, `connection_lost`, `interrupted` when the app stopped mid-send).
+    MaybeSent { code: String },
     /// The server refused it (402, other 4xx) or its answer was unreadable; kept until the user
     /// resends or discards it. `message` is the sentence to show, `server_message` the server's;
     /// `budget` is set when the ask's goal was stopped by its budget (the user can approve it).
@@ -88,9 +105,10 @@ pub(crate) fn load(path: &Path, now_ms: u64) -> std::io::Result<OutboxData> {
     match serde_json::from_slice::<OutboxData>(&bytes) {
         Ok(mut data) => {
             for e in &mut data.entries {
-                // The app stopped mid-send: the same key makes sending again safe.
+                // The app stopped mid-send: the ask may have arrived, so it is read back first.
                 if e.state == AskState::Sending {
-                    e.state = AskState::Queued;
+                    e.state = AskState::Checking;
+                    e.last_error = Some(INTERRUPTED.to_string());
                 }
             }
             Ok(data)
@@ -170,17 +188,19 @@ mod tests {
             queued_at: 7,
             state,
             last_error: None,
+            mark: None,
         }
     }
 
     #[test]
-    fn round_trip_and_sending_reads_as_queued() {
+    fn round_trip_and_sending_reads_as_checking() {
         let path = temp_path("outbox.json");
         let mut data = OutboxData::empty(1);
         data.entries.push(entry(AskState::Sending));
         save(&path, &data).unwrap();
         let loaded = load(&path, 2).unwrap();
-        assert_eq!(loaded.entries[0].state, AskState::Queued);
+        assert_eq!(loaded.entries[0].state, AskState::Checking);
+        assert_eq!(loaded.entries[0].last_error.as_deref(), Some(INTERRUPTED));
         assert_eq!(loaded.current, data.current);
         assert!(!sibling(&path, "tmp").exists(), "the temporary file was renamed away");
         #[cfg(unix)]
@@ -216,5 +236,14 @@ mod tests {
         assert_eq!(v["state"]["kind"], "failed");
         assert_eq!(v["state"]["manage_plan"], true);
         assert_eq!(serde_json::to_value(AskState::Queued).unwrap(), serde_json::json!({"kind": "queued"}));
+        let unsure = AskState::MaybeSent { code: "http_504".into() };
+        assert_eq!(
+            serde_json::to_value(unsure).unwrap(),
+            serde_json::json!({"kind": "maybe_sent", "code": "http_504"})
+        );
+        // A file written before marks existed still loads.
+        let mut old = serde_json::to_value(entry(AskState::Queued)).unwrap();
+        old.as_object_mut().unwrap().remove("mark");
+        assert_eq!(serde_json::from_value::<OutboxEntry>(old).unwrap().mark, None);
     }
 }
