@@ -104,8 +104,8 @@ function renderQueue() {
     const text = document.createElement("p");
     text.textContent = entry.text;
     const status = document.createElement("p");
-    status.className = entry.kind === "failed" ? "error" : "hint";
-    status.textContent = entry.kind === "failed" ? entry.message : entry.kind === "sending" ? t("ask.sending") : t("ask.queued") + (entry.message ? ` ${entry.message}` : "");
+    status.className = entry.kind === "failed" ? "error" : entry.kind === "maybe_sent" ? "hint warning" : "hint";
+    status.textContent = statusText(entry);
     li.append(text, status);
     if (entry.kind === "failed" && entry.budget?.goal_id) {
       showBudget(li, status, entry);
@@ -123,10 +123,35 @@ function renderQueue() {
         button(t("ask.discard"), () => invoke("ask_discard", { localId: entry.local_id })),
       );
       li.append(actions);
+    } else if (entry.kind === "maybe_sent") {
+      // Its answer was lost and the conversation could not say whether it arrived: never sent
+      // again unless the user says so.
+      const actions = document.createElement("div");
+      actions.className = "row";
+      actions.append(
+        button(t("ask.resend"), () => invoke("ask_resend", { localId: entry.local_id, text: null }), "primary"),
+        button(t("ask.discard"), () => invoke("ask_discard", { localId: entry.local_id })),
+      );
+      li.append(actions);
     }
     return li;
   });
   $("queue").replaceChildren(...items);
+}
+
+function statusText(entry) {
+  switch (entry.kind) {
+    case "failed":
+      return entry.message;
+    case "sending":
+      return t("ask.sending");
+    case "checking":
+      return t("ask.checking");
+    case "maybe_sent":
+      return t("ask.maybe_sent");
+    default:
+      return t("ask.queued") + (entry.message ? ` ${entry.message}` : "");
+  }
 }
 
 function setEntry(localId, patch) {
@@ -139,7 +164,8 @@ function showReply(localId, reply) {
   entries.delete(localId);
   renderQueue();
   $("question").textContent = asked;
-  $("reply").replaceChildren(...linkified(reply.text));
+  // Read back from the conversation before its answer was stored: say where it will be.
+  $("reply").replaceChildren(...linkified(reply.text || t("ask.reply_in_conversation")));
   $("credits-used").textContent = reply.credits_used != null ? t("ask.credits_used").replace("{credits}", reply.credits_used) : "";
   $("suggestions").replaceChildren(
     ...reply.suggestions.map((s) =>
@@ -291,6 +317,8 @@ $("show-conversations").addEventListener("click", async () => {
 const ASK_EVENTS = {
   ask_queued: (e) => setEntry(e.local_id, { kind: "queued", message: "" }),
   ask_sending: (e) => setEntry(e.local_id, { kind: "sending" }),
+  ask_checking: (e) => setEntry(e.local_id, { kind: "checking" }),
+  ask_maybe_sent: (e) => setEntry(e.local_id, { kind: "maybe_sent" }),
   ask_waiting: (e) => setEntry(e.local_id, { kind: "queued", message: e.message }),
   // Out of credits is one sentence and "Manage plan"; the server's own words would repeat it.
   ask_failed: (e) => setEntry(e.local_id, { kind: "failed", message: e.server_message && !e.manage_plan ? `${e.message} ${e.server_message}` : e.message, manage_plan: e.manage_plan, budget: e.budget, error: null }),
@@ -323,7 +351,8 @@ window.addEventListener("focus", () => {
   if (shownGoal) loadGoal(shownGoal);
 });
 
-// Asks saved by an earlier run (or while the box was closed) show as queued or failed.
+// Asks saved by an earlier run (or while the box was closed) show as queued, checking, maybe
+// sent or failed.
 const overview = await invoke("ask_overview").catch(() => null);
 for (const entry of overview?.entries ?? []) {
   const failed = entry.state.kind === "failed";
