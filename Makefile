@@ -16,12 +16,17 @@ demo: build
 	@scripts/demo
 
 ## Every check: lint, the official KallyAI CLI against the sim, then all tests (unit, sim, core,
-## end-to-end on a headless desktop). Ends with cargo's summary lines.
+## end-to-end on a headless desktop), then the sign-in, quick-ask, inbound-call and credits suites again
+## against the sim's production profile (no extensions; tests of an extension are named
+## `extension_…` and skipped there). Ends with one line for both runs.
+PRODUCTION_SUITES := --test signin --test quick_ask --test inbound_calls --test credits
 test: deps lint official-cli
 	@mkdir -p test-output
 	set -o pipefail; scripts/with-desktop $(CARGO) test --workspace --locked --no-fail-fast -- --test-threads=2 \
 	  2>&1 | tee test-output/cargo-test.log
-	@scripts/test-summary test-output/cargo-test.log
+	set -o pipefail; KALLYAI_TEST_PROFILE=production scripts/with-desktop $(CARGO) test -p kallyai-desktop --locked \
+	  --no-fail-fast $(PRODUCTION_SUITES) -- --test-threads=2 --skip extension_ 2>&1 | tee test-output/cargo-test-production.log
+	@scripts/test-summary test-output/cargo-test.log test-output/cargo-test-production.log
 
 lint: deps
 	$(CARGO) fmt --all -- --check

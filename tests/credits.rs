@@ -14,8 +14,9 @@ use common::launcher::Launched;
 use common::notification_bus::{self, BusMonitor};
 use common::signed_in_app::{self, show, wait_tray_line};
 use common::sim_credits::{expected_tray_line, SimCredits};
-use common::{output_dir, require_desktop, tray, tray_picture, wait, ONE_APP_AT_A_TIME};
+use common::{output_dir, profile, require_desktop, tray, tray_picture, wait, x11, ONE_APP_AT_A_TIME};
 use kallyai_sim::SimServer;
+use serde_json::Value;
 
 /// The low-credit notification's title (ui/i18n/en.json `credits.low.title`).
 const LOW_TITLE: &str = "KallyAI credits are running low";
@@ -23,6 +24,7 @@ const OUT_OF_CREDITS: &str = "Out of credits";
 /// An ask the sim's assistant takes as a search: charged 0.5 credits at once (docs/sim.md).
 const SEARCH_ASK: &str = "find the best pizza nearby";
 const SOON: Duration = Duration::from_secs(20);
+const CREDITS_TITLE: &str = "Credits";
 
 struct World {
     sim: SimServer,
@@ -38,7 +40,8 @@ impl World {
         let _ = std::fs::remove_file(signed_in_app::browser_log(&out));
         // Tests share the desktop's HOME: start from default settings (English, 10 % threshold).
         signed_in_app::forget_settings();
-        let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), kallyai_sim::SimConfig::default())
+        // On this run's profile (`KALLYAI_TEST_PROFILE`, see common/profile.rs).
+        let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), profile::sim_config(kallyai_sim::Seed::Demo))
             .await
             .expect("start the sim");
         let url = sim.url();
@@ -49,10 +52,40 @@ impl World {
         signed_in_app::start_signed_in(&self.out, "app", &self.url).await
     }
 
+    /// Sets the balance at the sim, behind the app's back (another device, a goal spending), and
+    /// waits until the app has it, as a user would see it. With the sim's event stream the app
+    /// hears of the change at once; production pushes nothing, so there the user looks at the
+    /// credits window (which reads the balance when it is shown) and closes it with Esc.
+    async fn set_balance(&self, app: &Launched, remaining: f64) -> Value {
+        let balance = self.credits.set(remaining, None).await;
+        if profile::is_production() {
+            close_credits_window(app).await;
+            let reads = self.credits.count("GET", "/v1/credits/balance", Some(200)).await;
+            show(app, "credits", "Credits").await;
+            wait::until("the credits window to read the balance", SOON, || async {
+                (self.credits.count("GET", "/v1/credits/balance", Some(200)).await > reads).then_some(())
+            })
+            .await;
+            close_credits_window(app).await;
+        }
+        balance
+    }
+
     async fn end(self, app: Launched) {
         app.quit().await;
         self.sim.shutdown().await;
     }
+}
+
+/// Esc in the credits window, as a user closes it (nothing to do when it is not shown).
+async fn close_credits_window(app: &Launched) {
+    if !x11::window_viewable(CREDITS_TITLE) {
+        return;
+    }
+    assert!(app.session().switch_to_page("credits.html").await, "the credits window exists");
+    app.session().execute("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'})); return true;").await;
+    wait::until_sync("the credits window to close", SOON, || (!x11::window_viewable(CREDITS_TITLE)).then_some(()))
+        .await;
 }
 
 /// Where the README's screenshots live.
@@ -161,7 +194,7 @@ async fn low_credit_warning_once_per_crossing() {
     assert!(bus.notified_with(LOW_TITLE).is_empty(), "458 of 600 is not low");
 
     // The default threshold is 10 % of the allocation: 60 of 600. 59 is just below.
-    let below = world.credits.set(59.0, None).await;
+    let below = world.set_balance(&app, 59.0).await;
     wait_tray_line(&item, &expected_tray_line(&below), SOON).await;
     let first = bus.wait_for("the low-credit notification", SOON, |n| n.mentions(LOW_TITLE)).await;
     assert!(first.body.contains("59"), "the notification says what is left: {first:?}");
@@ -170,7 +203,7 @@ async fn low_credit_warning_once_per_crossing() {
     // credits window, which reads the balance when it is shown.
     let reads_before = world.credits.count("GET", "/v1/credits/balance", Some(200)).await;
     for remaining in [58.0, 57.0] {
-        let now = world.credits.set(remaining, None).await;
+        let now = world.set_balance(&app, remaining).await;
         wait_tray_line(&item, &expected_tray_line(&now), SOON).await;
     }
     show(&app, "credits", "Credits").await;
@@ -188,16 +221,16 @@ async fn low_credit_warning_once_per_crossing() {
     assert_eq!(bus.notified_with(LOW_TITLE).len(), 1, "one warning per crossing, not per refresh");
 
     // Back above the line, then below again: one more warning.
-    let above = world.credits.set(300.0, None).await;
+    let above = world.set_balance(&app, 300.0).await;
     wait_tray_line(&item, &expected_tray_line(&above), SOON).await;
     assert_eq!(bus.notified_with(LOW_TITLE).len(), 1, "no warning while above the line");
-    let again = world.credits.set(50.0, None).await;
+    let again = world.set_balance(&app, 50.0).await;
     wait_tray_line(&item, &expected_tray_line(&again), SOON).await;
     wait::until_sync("a second low-credit notification", SOON, || {
         (bus.notified_with(LOW_TITLE).len() == 2).then_some(())
     })
     .await;
-    let second = world.credits.set(49.0, None).await;
+    let second = world.set_balance(&app, 49.0).await;
     wait_tray_line(&item, &expected_tray_line(&second), SOON).await;
     assert_eq!(bus.notified_with(LOW_TITLE).len(), 2, "exactly one more for the second crossing");
     world.end(app).await;
@@ -214,7 +247,7 @@ async fn out_of_credits_after_a_402_and_manage_plan_opens_the_portal() {
 
     // Less than the ask costs (a search is 0.5): the sim refuses it with 402 although credits
     // are left, so the out-of-credits state can only come from the 402.
-    let short = world.credits.set(0.2, None).await;
+    let short = world.set_balance(&app, 0.2).await;
     wait_tray_line(&item, &expected_tray_line(&short), SOON).await;
     ask(&app, SEARCH_ASK).await;
     wait::until("the sim to refuse the ask with 402", SOON, || async {
@@ -255,7 +288,7 @@ async fn out_of_credits_after_a_402_and_manage_plan_opens_the_portal() {
     assert!(plan_error.is_empty(), "no error under Manage plan: {plan_error}");
 
     // A top-up ends the state everywhere.
-    let topped_up = world.credits.set(300.0, None).await;
+    let topped_up = world.set_balance(&app, 300.0).await;
     wait_tray_line(&item, &expected_tray_line(&topped_up), SOON).await;
     in_credits_window(
         &app,

@@ -14,7 +14,7 @@ use common::browser_sign_in::{self, test_browser};
 use common::launcher::Launched;
 use common::notification_bus::{self as notices, BusMonitor, Notified};
 use common::sim_calls::{Ring, SimCalls};
-use common::{output_dir, require_desktop, screenshot, tray, tray_icon, wait, x11, ONE_APP_AT_A_TIME};
+use common::{output_dir, profile, require_desktop, screenshot, tray, tray_icon, wait, x11, ONE_APP_AT_A_TIME};
 use serde_json::json;
 
 /// How the watcher learns about calls.
@@ -44,7 +44,9 @@ impl Rig {
     async fn seeded(name: &str, events: Events, seed: kallyai_sim::Seed) -> Rig {
         require_desktop();
         let out = output_dir(&format!("inbound-{name}-{events:?}").to_lowercase());
-        let config = kallyai_sim::SimConfig { seed, ..kallyai_sim::SimConfig::default() };
+        // On this run's profile: on production there is no stream, so `Events::Stream` shows
+        // the watcher finding that out and polling.
+        let config = profile::sim_config(seed);
         let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), config).await.expect("start the sim");
         let calls = SimCalls::new(&sim.url());
         if events == Events::Polling {

@@ -11,6 +11,7 @@ pub mod launcher;
 pub mod leaks;
 pub mod notification_bus;
 pub mod private_bus;
+pub mod profile;
 pub mod signed_in_app;
 pub mod sim_ask;
 pub mod sim_auth;
@@ -36,7 +37,9 @@ pub fn require_desktop() {
 
 /// Where a test writes what it produced (logs, screenshots): `test-output/<name>/`.
 pub fn output_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("test-output").join(name);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("test-output")
+        .join(format!("{name}{}", profile::output_suffix()));
     std::fs::create_dir_all(&dir).expect("create test output dir");
     dir
 }
