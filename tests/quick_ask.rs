@@ -594,3 +594,167 @@ async fn a_lost_answer_is_read_back_and_an_unknowable_one_is_left_to_the_user() 
     app.quit().await;
     world.end().await;
 }
+
+// 11. A goal stopped by its budget (402 budget_approval_required) is its own state in the box:
+//     the goal and its estimate with Approve budget, not out of credits (the tray's credits line
+//     stays); its notification carries Approve budget; approving from the box sets the goal going
+//     without sending the ask again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_refusal_is_approved_from_the_box_and_is_not_out_of_credits() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("quick-ask-budget").await;
+    let bus = common::notification_bus::BusMonitor::start().await;
+    let app = world.signed_in_app("app").await;
+    let credits = common::sim_credits::SimCredits::new(&world.url);
+    let balance = credits.balance().await;
+    let line = common::sim_credits::expected_tray_line(&balance);
+    let tray = app.tray().await;
+    let first_line = || tray.labels().first().cloned().unwrap_or_default();
+    wait::until_sync("the balance in the tray", Duration::from_secs(30), || (first_line() == line).then_some(())).await;
+    let ask = AskBox::of(&app).await;
+    hotkey();
+    ask.wait_focused().await;
+
+    world.ctl.next_refusal("budget_approval_required", 12.0).await;
+    let text = "Book a weekend in Lisbon";
+    ask.ask(text).await;
+    let entry = ask
+        .until("the ask in its budget state", |s| {
+            let entry = s["queue"].as_array()?.iter().find(|e| e["text"] == text)?.clone();
+            entry["status"].as_str()?.contains("approval").then_some(entry)
+        })
+        .await;
+    let pending = world.ctl.calls.api_get("/v1/notifications/pending").await;
+    let goal = &pending["goals"]["items"][0];
+    assert_eq!(goal["status"], "budget_approval_required", "the sim's pending goal: {pending:#}");
+    let goal_id = goal["id"].as_str().expect("goal id").to_string();
+    let goal_title = world.ctl.calls.api_get(&format!("/v1/coordination/goals/{goal_id}")).await["title"]
+        .as_str()
+        .expect("the goal's title")
+        .to_string();
+    assert_eq!(entry["status"], format!("{goal_title} needs your approval to spend about 12 credits."), "{entry:#}");
+    assert_eq!(entry["buttons"], json!(["Approve budget", "Cancel goal", "Discard"]), "no Manage plan: {entry:#}");
+    let budget_look = ask.execute("return document.querySelector('#queue li').className").await;
+    assert!(budget_look.as_str().is_some_and(|c| c.contains("budget")), "shown as a budget state: {budget_look}");
+    assert_eq!(first_line(), line, "the tray's credits line is not out of credits");
+    assert_eq!(credits.balance().await, balance, "a refused ask is not charged");
+    assert_eq!(world.ctl.asks().await.len(), 1);
+    let shot = ask.screenshot(&world.out.join("quick-ask-budget.png")).await;
+    eprintln!("budget state screenshot: {}", shot.display());
+
+    // The same goal waits in the pending list: notified once, with Approve budget on it.
+    let notice = bus
+        .wait_for("the budget notification", Duration::from_secs(60), |n| n.replaces == 0 && n.mentions(&goal_title))
+        .await;
+    assert_eq!(notice.summary, "A goal needs your budget approval", "{notice:?}");
+    assert!(notice.actions.contains(&("approve_budget".to_string(), "Approve budget".to_string())), "{notice:?}");
+    assert!(!notice.has_action("approve_step"), "no step to approve: {notice:?}");
+
+    ask.click("#queue", "Approve budget").await;
+    let approve = format!("/v1/goals/{goal_id}/approve-budget");
+    let approved = wait::until("the approval at the sim", Duration::from_secs(15), || async {
+        Some(world.ctl.calls.requests_to("POST", &approve).await).filter(|r| !r.is_empty())
+    })
+    .await;
+    // Approved, the booking goes on at once: its search runs and its call step waits for the user.
+    let state = ask
+        .until("the goal going on in the box", |s| {
+            (s["queue"] == json!([]) && s["goal_shown"] == true && s["goal_status"] == "needs you").then(|| s.clone())
+        })
+        .await;
+    assert_eq!(approved.len(), 1, "one approval: {approved:?}");
+    assert_eq!(approved[0]["status"], 200);
+    assert_eq!(state["question"], text, "what was asked stays in view: {state:#}");
+    assert_eq!(state["reply"], "Budget approved: KallyAI carries on with the goal.");
+    assert_eq!(state["goal_title"], goal_title.as_str());
+    assert_eq!(state["goal_actions"], json!(["Approve step", "Cancel goal"]), "{state:#}");
+    let on_server = world.ctl.calls.api_get(&format!("/v1/coordination/goals/{goal_id}")).await;
+    assert_eq!(on_server["status"], "needs_input", "out of its budget state at the sim: {on_server:#}");
+    assert_eq!(world.ctl.asks().await.len(), 1, "the ask was not sent again");
+    // The goal's own work is charged as it runs; the tray follows the balance, never "out of credits".
+    let now = common::sim_credits::expected_tray_line(&credits.balance().await);
+    wait::until_sync("the tray line to follow the balance", Duration::from_secs(30), || {
+        (first_line() == now).then_some(())
+    })
+    .await;
+    assert!(!now.contains("Out of"), "{now}");
+    // Decided in the box: the budget notification goes.
+    wait::until_sync("the budget notification withdrawn", Duration::from_secs(60), || {
+        bus.closed_by_app().contains(&notice.id).then_some(())
+    })
+    .await;
+    app.quit().await;
+    world.end().await;
+}
+
+// 12. A goal at its soft cap (402 soft_cap_reached) offers Continue in the box and on its
+//     notification; Continue from the notification works without opening a window, and the
+//     box's refused ask is settled by it (shown as decided, with the goal, never sent again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_soft_cap_is_continued_from_its_notification() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("quick-ask-soft-cap").await;
+    let bus = common::notification_bus::BusMonitor::start().await;
+    let app = world.signed_in_app("app").await;
+    let ask = AskBox::of(&app).await;
+    hotkey();
+    ask.wait_focused().await;
+
+    world.ctl.next_refusal("soft_cap_reached", 8.0).await;
+    let text = "Find a dentist who can see me this week";
+    ask.ask(text).await;
+    let entry = ask
+        .until("the ask at its soft cap", |s| {
+            let entry = s["queue"].as_array()?.iter().find(|e| e["text"] == text)?.clone();
+            entry["status"].as_str()?.contains("spending cap").then_some(entry)
+        })
+        .await;
+    assert_eq!(entry["buttons"], json!(["Continue", "Cancel goal", "Discard"]), "{entry:#}");
+    assert!(entry["status"].as_str().is_some_and(|s| s.contains("about 8 credits")), "{entry:#}");
+    let pending = world.ctl.calls.api_get("/v1/notifications/pending").await;
+    let goal_id = pending["goals"]["items"][0]["id"].as_str().expect("the pending goal").to_string();
+    let goal_title = world.ctl.calls.api_get(&format!("/v1/coordination/goals/{goal_id}")).await["title"]
+        .as_str()
+        .expect("the goal's title")
+        .to_string();
+
+    let notice = bus
+        .wait_for("the soft-cap notification", Duration::from_secs(60), |n| n.replaces == 0 && n.mentions(&goal_title))
+        .await;
+    assert_eq!(notice.summary, "A goal reached its spending cap", "{notice:?}");
+    assert!(notice.actions.contains(&("acknowledge_soft_cap".to_string(), "Continue".to_string())), "{notice:?}");
+    // Put the box away: the notification's button needs no window.
+    ask_box::keys(&["Escape"]);
+    ask.wait_on_screen(false).await;
+    common::notification_bus::invoke_from_menu("Continue (");
+    let acknowledged = format!("/v1/goals/{goal_id}/acknowledge-soft-cap");
+    let sent = wait::until("the acknowledgement at the sim", Duration::from_secs(20), || async {
+        Some(world.ctl.calls.requests_to("POST", &acknowledged).await).filter(|r| !r.is_empty())
+    })
+    .await;
+    assert_eq!(sent.len(), 1, "one acknowledgement: {sent:?}");
+    assert_eq!(sent[0]["status"], 200);
+    let outcome = bus
+        .wait_for("the outcome in the notification's place", Duration::from_secs(20), |n| {
+            n.replaces == notice.id && n.body.starts_with("Spending cap acknowledged")
+        })
+        .await;
+    assert!(outcome.actions.is_empty(), "nothing more to do: {outcome:?}");
+    assert!(!ask.on_screen(), "no window was opened");
+
+    hotkey();
+    let state = ask
+        .until("the box to show the settled ask and its goal", |s| {
+            (s["queue"] == json!([]) && s["goal_shown"] == true && s["question"] == text).then(|| s.clone())
+        })
+        .await;
+    assert_eq!(state["reply"], "Decided from the notification.", "{state:#}");
+    assert_eq!(state["goal_title"], goal_title.as_str());
+    let on_server = world.ctl.calls.api_get(&format!("/v1/coordination/goals/{goal_id}")).await;
+    assert_ne!(on_server["status"], "soft_cap_reached", "{on_server:#}");
+    assert_eq!(world.ctl.asks().await.len(), 1, "the ask was not sent again");
+    app.quit().await;
+    world.end().await;
+}

@@ -136,13 +136,34 @@ pub async fn budget_action(app: &AppHandle, local_id: &str, action: GoalActionKi
         }
         Err(error) => return Err(error.into()),
     };
-    match outbox.discard(local_id).await {
-        Ok(()) | Err(OutboxError::NotFound) => {}
-        // The goal goes on either way; the ask stays listed until discarded by hand.
-        Err(error) => tracing::warn!(%error, "a settled budget refusal stayed in the outbox"),
-    }
+    goal_decided(app, &goal_id).await;
+    crate::pending::decided_elsewhere(app, &goal_id);
     tracing::info!(action = ?action, "budget refusal settled");
     Ok(view)
+}
+
+/// A decision on `goal_id` was taken (in the box or on its notification): every ask its budget
+/// refused leaves the outbox (`AskDiscarded`), never sent again, as the goal carries it now; and
+/// the balance is read again, as a goal let go on starts spending (production sends no event).
+pub async fn goal_decided(app: &AppHandle, goal_id: &str) {
+    settle_refusals(app, goal_id).await;
+    crate::credits::refresh(app).await;
+}
+
+async fn settle_refusals(app: &AppHandle, goal_id: &str) {
+    let Ok(outbox) = outbox(app) else { return };
+    for entry in outbox.entries().await {
+        let refused_for_goal = matches!(&entry.state,
+            AskState::Failed { budget: Some(refusal), .. } if refusal.goal_id.as_deref() == Some(goal_id));
+        if !refused_for_goal {
+            continue;
+        }
+        match outbox.discard(&entry.local_id).await {
+            Ok(()) | Err(OutboxError::NotFound) => {}
+            // The goal goes on either way; the ask stays listed until discarded by hand.
+            Err(error) => tracing::warn!(%error, "a settled budget refusal stayed in the outbox"),
+        }
+    }
 }
 
 /// No hint when the estimate is unavailable; never an error the user has to read.

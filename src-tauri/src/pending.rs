@@ -93,6 +93,12 @@ pub fn on_event(app: &AppHandle, event: &Event) {
     }
 }
 
+/// The goal's pending decision was taken in the box: its notification goes. (The goal may stay
+/// pending for a later step under the same id, so the watcher would not resolve it.)
+pub fn decided_elsewhere(app: &AppHandle, goal_id: &str) {
+    shell(app).notifier.withdraw(&key(goal_id));
+}
+
 fn notify(app: &AppHandle, id: &str, kind: &str, item_title: Option<&str>, summary: Option<&str>, actions: &[String]) {
     let shell = shell(app);
     let lang = shell.lang();
@@ -123,8 +129,9 @@ fn notify(app: &AppHandle, id: &str, kind: &str, item_title: Option<&str>, summa
 async fn act(app: &AppHandle, id: &str, action: ItemAction) {
     let shell = shell(app);
     let lang = shell.lang();
-    let body = match Goals::new(shell.client.clone()).act(id, action.goal_action()).await {
-        Ok(_) => {
+    let result = Goals::new(shell.client.clone()).run(id, action.goal_action()).await;
+    let body = match &result {
+        Ok(()) => {
             tracing::info!(action = action.id(), "pending item handled");
             text(lang, &format!("goal.done.{}", action.id()))
         }
@@ -136,6 +143,11 @@ async fn act(app: &AppHandle, id: &str, action: ItemAction) {
     let notice =
         Notice { key: key(id), title: "KallyAI".into(), body, actions: vec![], clickable: false, sticky: false };
     shell.notifier.show(notice, Box::new(|_| {}));
+    if result.is_ok() {
+        // After the outcome is on screen: an ask this goal's budget refused is settled by the
+        // decision, as in the box.
+        crate::ask::goal_decided(app, id).await;
+    }
 }
 
 #[cfg(test)]

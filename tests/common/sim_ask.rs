@@ -35,6 +35,12 @@ impl SimAsk {
         self.post("/assistant/next-reply", json!({"text": text})).await;
     }
 
+    /// The next ask creates its goal but is refused with `code` (budget_approval_required,
+    /// soft_cap_reached or budget_exceeded), uncharged, the goal waiting in that state.
+    pub async fn next_refusal(&self, code: &str, credits_estimated: f64) {
+        self.post("/assistant/next-refusal", json!({"code": code, "credits_estimated": credits_estimated})).await;
+    }
+
     /// Every ask the sim received (including refused and faulted ones), oldest first.
     pub async fn asks(&self) -> Vec<Value> {
         self.calls.requests_to("POST", MESSAGE_PATH).await

@@ -47,23 +47,30 @@ function button(label, onClick, className = "") {
 
 // ---- an ask its goal's budget stopped: the goal, its estimate, and what lets it go on
 const UNBLOCK = { budget_approval_required: "approve_budget", budget_exceeded: "approve_budget", soft_cap_reached: "acknowledge_soft_cap" };
+// The sentence with the goal's title in bold (a title often repeats the question above it).
 function budgetSentence(budget) {
   const estimate = budget.credits_estimated;
-  return t(`ask.budget.${budget.kind}${estimate != null ? "" : ".no_estimate"}`)
-    .replace("{goal}", budget.goal_title || t("ask.budget.this_goal"))
-    .replace("{credits}", String(Math.round((estimate ?? 0) * 10) / 10));
+  const sentence = t(`ask.budget.${budget.kind}${estimate != null ? "" : ".no_estimate"}`).replace("{credits}", String(Math.round((estimate ?? 0) * 10) / 10));
+  const [before, after] = sentence.split("{goal}");
+  if (after === undefined) return [document.createTextNode(sentence)];
+  const title = document.createElement("strong");
+  title.textContent = budget.goal_title || t("ask.budget.this_goal");
+  return [document.createTextNode(before), title, document.createTextNode(after)];
 }
 function showBudget(li, status, entry) {
   li.classList.add("budget");
   status.className = "budget-note";
-  status.textContent = budgetSentence(entry.budget);
+  status.replaceChildren(...budgetSentence(entry.budget));
   const unblock = UNBLOCK[entry.budget.kind];
   const actions = document.createElement("div");
   actions.className = "row";
   actions.append(
     button(t(`goal.action.${unblock}`), () => settleBudget(entry, unblock), "primary"),
     button(t("ask.goal.cancel"), () => settleBudget(entry, "cancel")),
-    button(t("ask.discard"), () => invoke("ask_discard", { localId: entry.local_id })),
+    button(t("ask.discard"), () => {
+      decidedHere.add(entry.local_id);
+      invoke("ask_discard", { localId: entry.local_id });
+    }),
   );
   const error = document.createElement("p");
   error.className = "error";
@@ -72,26 +79,29 @@ function showBudget(li, status, entry) {
   li.append(actions, error);
 }
 // The goal the ask created goes on (or is cancelled): the ask leaves the outbox without being
-// sent again, and the box shows what was asked and the goal. One decision at a time per ask.
-const settling = new Set();
+// sent again, and the box shows what was asked and the goal. `decidedHere`: asks the box itself
+// settled or discarded (one decision at a time; any other settling came from the notification).
+const decidedHere = new Set();
 async function settleBudget(entry, action) {
-  if (settling.has(entry.local_id)) return;
-  settling.add(entry.local_id);
+  if (decidedHere.has(entry.local_id)) return;
+  decidedHere.add(entry.local_id);
   try {
     const goal = await invoke("ask_budget_action", { localId: entry.local_id, action });
     entries.delete(entry.local_id);
     renderQueue();
-    $("question").textContent = entry.text;
-    $("reply").textContent = t(`goal.done.${action}`);
-    $("credits-used").textContent = "";
-    $("suggestions").replaceChildren();
-    $("answer").hidden = false;
+    showDecided(entry.text, t(`goal.done.${action}`));
     renderGoal(goal);
   } catch (error) {
+    decidedHere.delete(entry.local_id);
     if (entries.has(entry.local_id)) setEntry(entry.local_id, { error: error.message ?? String(error) });
-  } finally {
-    settling.delete(entry.local_id);
   }
+}
+function showDecided(question, said) {
+  $("question").textContent = question;
+  $("reply").textContent = said;
+  $("credits-used").textContent = "";
+  $("suggestions").replaceChildren();
+  $("answer").hidden = false;
 }
 
 // ---- the outbox: asks not answered yet, and asks the server refused
@@ -323,8 +333,14 @@ const ASK_EVENTS = {
   // Out of credits is one sentence and "Manage plan"; the server's own words would repeat it.
   ask_failed: (e) => setEntry(e.local_id, { kind: "failed", message: e.server_message && !e.manage_plan ? `${e.message} ${e.server_message}` : e.message, manage_plan: e.manage_plan, budget: e.budget, error: null }),
   ask_discarded: (e) => {
+    const gone = entries.get(e.local_id);
     entries.delete(e.local_id);
     renderQueue();
+    // Settled by a decision on its goal's notification: the goal goes on; show it with the question.
+    if (gone?.budget?.goal_id && !decidedHere.has(e.local_id)) {
+      showDecided(gone.text, t("ask.budget.decided"));
+      loadGoal(gone.budget.goal_id);
+    }
   },
   ask_sent: (e) => showReply(e.local_id, e.reply),
 };

@@ -185,12 +185,17 @@ impl Goals {
     /// Runs `action` and returns the goal as it is now (refetched: the action's own answer is
     /// undocumented, reference §3.1).
     pub async fn act(&self, goal_id: &str, action: GoalActionKind) -> Result<GoalView, ApiError> {
-        match action.coordination() {
-            Some(coordination) => self.client.coordination().goal_action(goal_id, coordination).await.map(drop)?,
-            None if action == GoalActionKind::ApproveBudget => self.client.budget().approve(goal_id).await?,
-            None => self.client.budget().acknowledge_soft_cap(goal_id).await?,
-        }
+        self.run(goal_id, action).await?;
         self.view(goal_id).await
+    }
+
+    /// Runs `action` only (a notification's button has no goal to redraw).
+    pub async fn run(&self, goal_id: &str, action: GoalActionKind) -> Result<(), ApiError> {
+        match action.coordination() {
+            Some(coordination) => self.client.coordination().goal_action(goal_id, coordination).await.map(drop),
+            None if action == GoalActionKind::ApproveBudget => self.client.budget().approve(goal_id).await,
+            None => self.client.budget().acknowledge_soft_cap(goal_id).await,
+        }
     }
 
     /// Up to 20 active goals, most recent first, for the tray.
