@@ -15,8 +15,8 @@ use common::ask_box::{self, AskBox};
 use common::browser_sign_in::{self, wait_for_link_handler};
 use common::launcher::{KillOnDrop, Launched};
 use common::sim_ask::SimAsk;
-use common::{output_dir, require_desktop, signed_in_app, wait, x11, ONE_APP_AT_A_TIME};
-use kallyai_sim::{Seed, SimConfig, SimServer};
+use common::{output_dir, profile, require_desktop, signed_in_app, wait, x11, ONE_APP_AT_A_TIME};
+use kallyai_sim::{Seed, SimServer};
 use serde_json::{json, Value};
 
 /// One test's world: its sim and where its files go.
@@ -35,7 +35,8 @@ impl World {
         let _ = std::fs::remove_dir_all(output_dir(name));
         let out = output_dir(name);
         let _ = std::fs::remove_file(ask_box::outbox_file());
-        let config = SimConfig { seed: Seed::Empty, ..SimConfig::default() };
+        // On this run's profile (`KALLYAI_TEST_PROFILE`, see common/profile.rs).
+        let config = profile::sim_config(Seed::Empty);
         let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), config).await.expect("start the sim");
         let url = sim.url();
         World { ctl: SimAsk::new(&url), url, sim, out }

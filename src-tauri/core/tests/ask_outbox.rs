@@ -224,6 +224,8 @@ async fn an_ask_gets_the_reply_and_the_conversation_continues_until_a_new_one() 
     assert_eq!(log[1]["conversation_id"], json!(conv));
     assert_eq!(log[2]["conversation_id"], json!(other));
     assert_eq!(sim.requests_to("POST", CONVERSATIONS).await.len(), 2);
+    // The answer the app saw is the follow-up's read-back mark: nothing is read before a send.
+    assert!(sim.requests_to("GET", HISTORY).await.is_empty(), "no read before an ask");
     let keys: Vec<&Value> = log.iter().map(|r| &r["idempotency_key"]).collect();
     assert_eq!(
         keys,
@@ -631,9 +633,15 @@ async fn thirty_asks_through_lost_answers_and_restarts_reach_production_exactly_
         outbox = open().await;
     }
 
-    // Settled: every ask answered, or left to the user.
+    // Settled: every ask answered (its AskSent recorded: the outbox drops an entry just before
+    // it publishes the answer), or left to the user.
     let settled = common::wait_for(Duration::from_secs(90), || async {
-        outbox.entries().await.iter().all(|e| matches!(e.state, AskState::MaybeSent { .. }))
+        let entries = outbox.entries().await;
+        let answered = recorder.replies();
+        entries.iter().all(|e| matches!(e.state, AskState::MaybeSent { .. }))
+            && asked.iter().all(|a| {
+                answered.iter().any(|(id, _)| *id == a.local_id) || entries.iter().any(|e| e.local_id == a.local_id)
+            })
     })
     .await;
     assert!(settled, "still in the outbox: {:?}", outbox.entries().await);

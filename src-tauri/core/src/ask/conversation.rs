@@ -20,11 +20,21 @@ pub(crate) struct Thread {
     pub conversation_id: Option<String>,
     /// Epoch milliseconds of the last ask or reply in this conversation.
     pub last_active_at: u64,
+    /// The newest message of the conversation this app has seen (the last answer's
+    /// `message_id`): the next ask's read-back mark, so it is sent without reading the
+    /// conversation first (reconcile.rs).
+    #[serde(default)]
+    pub last_message_id: Option<String>,
 }
 
 impl Thread {
     pub fn fresh(now_ms: u64) -> Self {
-        Self { thread: uuid::Uuid::new_v4().to_string(), conversation_id: None, last_active_at: now_ms }
+        Self {
+            thread: uuid::Uuid::new_v4().to_string(),
+            conversation_id: None,
+            last_active_at: now_ms,
+            last_message_id: None,
+        }
     }
 
     /// Continues a conversation the user picked from the list.

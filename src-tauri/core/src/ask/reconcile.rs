@@ -54,6 +54,11 @@ impl HistoryMark {
         Self { last_message_id: None, same_text: 0, complete: true }
     }
 
+    /// Just after the message `id` (the last answer this app saw in the conversation).
+    pub(crate) fn after(id: String) -> Self {
+        Self { last_message_id: Some(id), same_text: 0, complete: false }
+    }
+
     /// The mark of `history` (read with [`HISTORY_LIMIT`]) for an ask of `text`.
     pub(crate) fn of(history: &History, text: &str) -> Self {
         Self {

@@ -18,6 +18,9 @@ pub struct AskReply {
     pub suggestions: Vec<String>,
     /// Credits this ask used (the wire sends a number or a numeric string).
     pub credits_used: Option<f64>,
+    /// The answer's id in the conversation, when the server gives one.
+    #[serde(skip)]
+    pub message_id: Option<String>,
 }
 
 impl From<Reply> for AskReply {
@@ -29,6 +32,7 @@ impl From<Reply> for AskReply {
             goal_completed: r.goal_completed,
             suggestions: r.suggestions,
             credits_used: r.credits_used,
+            message_id: r.message_id.filter(|m| !m.is_empty()),
         }
     }
 }

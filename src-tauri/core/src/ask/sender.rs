@@ -155,10 +155,13 @@ async fn deliver(
             }
         }
     };
-    let mark = match (&entry.mark, created) {
-        (Some(mark), _) => Some(mark.clone()),
-        (None, true) => Some(HistoryMark::empty()),
-        (None, false) => {
+    // The last answer seen in this conversation is a mark already: no read before the send.
+    let known = known_mark(shared, &entry, &conversation_id).await;
+    let mark = match (&entry.mark, created, known) {
+        (Some(mark), _, _) => Some(mark.clone()),
+        (None, true, _) => Some(HistoryMark::empty()),
+        (None, false, Some(known)) => Some(known),
+        (None, false, None) => {
             let read = tokio::select! {
                 r = coordination.history(Some(&conversation_id), Some(HISTORY_LIMIT)) => r,
                 _ = stop.changed() => return None,
@@ -297,6 +300,17 @@ async fn adopt_conversation(shared: &Shared, thread: &str, conversation_id: Stri
     conversation_id
 }
 
+/// The mark of an ask that continues the current conversation right after an answer this app
+/// saw: everything after that answer is newer than the ask's send.
+async fn known_mark(shared: &Shared, entry: &OutboxEntry, conversation_id: &str) -> Option<HistoryMark> {
+    let data = shared.data.lock().await;
+    let current = &data.current;
+    if current.thread != entry.thread || current.conversation_id.as_deref() != Some(conversation_id) {
+        return None;
+    }
+    current.last_message_id.clone().map(HistoryMark::after)
+}
+
 /// Marks the entry as sending, with its conversation and mark, and saves that before the request
 /// goes out: a file that says "sending" is read back, never blindly resent. `None` when the
 /// user discarded the ask meanwhile.
@@ -350,6 +364,7 @@ async fn finish(shared: &Shared, entry: &OutboxEntry, reply: AskReply) {
     }
     if data.current.thread == entry.thread {
         data.current.last_active_at = now_ms();
+        data.current.last_message_id.clone_from(&reply.message_id);
     }
     save_or_warn(shared, &data).await;
     drop(data);
