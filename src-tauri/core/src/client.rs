@@ -168,8 +168,10 @@ impl Client {
         }
     }
 
-    /// Opens a long-lived response (an event stream): bearer, one 401 -> refresh -> retry, no
-    /// other retries (the caller reconnects with `Last-Event-ID`). Non-2xx answers are errors.
+    /// Opens an event stream: bearer, one 401 -> refresh -> retry, no other retries (the caller
+    /// reconnects with `Last-Event-ID`). Only a `200` with `Content-Type: text/event-stream` is
+    /// a stream: other statuses are the server's errors, anything else (the JSON activity log,
+    /// an HTML page, a `204`) is `stream::NOT_A_STREAM`.
     pub(crate) async fn open_stream(&self, req: &Request) -> Result<reqwest::Response, ApiError> {
         let mut reauthenticated = false;
         loop {
@@ -182,7 +184,10 @@ impl Client {
             };
             self.set_online(true);
             if resp.status().is_success() {
-                return Ok(resp);
+                return match is_event_stream(&resp) {
+                    true => Ok(resp),
+                    false => Err(self.give_up(req, not_a_stream(req, &resp))),
+                };
             }
             let raw = crate::transport::read_whole(resp).await?;
             let err = ApiError::from_response(raw.status, &raw.body, raw.retry_after).redact(token.expose());
@@ -224,6 +229,26 @@ impl Client {
             }
         }
     }
+}
+
+fn is_event_stream(resp: &reqwest::Response) -> bool {
+    resp.status() == reqwest::StatusCode::OK && media_type(resp).eq_ignore_ascii_case("text/event-stream")
+}
+
+/// The media type of an answer, without parameters (`charset`), or "" without one.
+fn media_type(resp: &reqwest::Response) -> &str {
+    let value = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    value.split(';').next().unwrap_or("").trim()
+}
+
+/// The body is not read: a server that answers its whole JSON log here may send a lot of it.
+fn not_a_stream(req: &Request, resp: &reqwest::Response) -> ApiError {
+    let media = match media_type(resp) {
+        "" => "no content type",
+        m => m,
+    };
+    let message = format!("{}: answered {} ({media}), not an event stream", req.describe(), resp.status().as_u16());
+    ApiError::client(crate::stream::NOT_A_STREAM, message)
 }
 
 fn redact(err: ApiError, token: &Option<AccessToken>) -> ApiError {

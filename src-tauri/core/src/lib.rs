@@ -37,5 +37,5 @@ pub use error::ApiError;
 pub use events::{Event, EventBus};
 pub use idempotency::IdempotencyKey;
 pub use lenient::Credits;
-pub use stream::{EventStream, StreamMessage};
+pub use stream::{EventStream, StreamEvent, StreamMessage};
 pub use watcher::{Watcher, WatcherSettings};

@@ -1,20 +1,28 @@
 //! The live event stream (`GET /v1/inbound/events` with `Accept: text/event-stream`, a sim
-//! extension): a Server-Sent Events reader with `Last-Event-ID` resume, and the mapping of its
-//! messages onto core's `Event`s.
+//! extension): Server-Sent Events read with the `eventsource-stream` parser, `Last-Event-ID`
+//! resume, an idle timeout that counts heartbeats, and the one typed decoder of its messages
+//! ([`StreamMessage::decode`]).
 
-use std::collections::VecDeque;
+use std::pin::Pin;
 use std::time::Duration;
 
+use bytes::Bytes;
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::Value;
 
 use crate::api::inbound::InboundCall;
 use crate::error::{codes, ApiError};
-use crate::events::Event;
 use crate::transport::transport_error;
 
-/// One SSE message.
+/// The error code of an answer to the stream request that is not a `200 text/event-stream`
+/// (the JSON activity log, an HTML page, a `204`): the server offers no stream there.
+pub const NOT_A_STREAM: &str = "not_a_stream";
+
+/// One SSE message, as sent.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StreamMessage {
+    /// The last `id:` seen on the stream (ids carry over to later messages without one).
     pub id: Option<String>,
     /// The `event:` field (`message` when absent), e.g. `call_ringing`.
     pub event: String,
@@ -22,129 +30,98 @@ pub struct StreamMessage {
     pub data: String,
 }
 
+/// What a stream message means. Decoded once, here; the watcher acts on it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StreamEvent {
+    /// A call is being screened. The call may lack an id when the payload was damaged: the
+    /// watcher then looks at the live list instead.
+    CallRinging(InboundCall),
+    /// Line `index` (0-based, when sent) of a live call. `content: None`: the line is named but
+    /// its text is missing, so the transcript has to be read.
+    TranscriptLine {
+        call_id: String,
+        index: Option<usize>,
+        speaker: String,
+        content: Option<String>,
+    },
+    /// `outcome: None`: the server did not say how it ended (the call itself says).
+    CallEnded {
+        call_id: String,
+        outcome: Option<String>,
+    },
+    CallUpdated {
+        call_id: String,
+        status: String,
+    },
+    /// Pending work changed; `total_pending` when sent.
+    NotificationsChanged {
+        total_pending: Option<u64>,
+    },
+    CreditsChanged {
+        credits_remaining: f64,
+        credits_allocated: Option<f64>,
+    },
+    /// A kind this client does not know, or one too damaged to use.
+    Unknown,
+}
+
 impl StreamMessage {
     pub fn json(&self) -> Option<Value> {
         serde_json::from_str(&self.data).ok()
     }
 
-    /// The core `Event` this message means, if any (unknown kinds are skipped).
-    pub fn to_event(&self) -> Option<Event> {
+    /// The one reading of a message: names and spellings as the sim and reference send them
+    /// (`speaker`/`role`, `content`/`text`, `status`/`outcome`, numbers as JSON or strings).
+    pub fn decode(&self) -> StreamEvent {
         let data = self.json().unwrap_or(Value::Null);
         let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         let number = |v: &Value, k: &str| {
             v.get(k).and_then(|x| x.as_f64().or_else(|| x.as_str().and_then(|s| s.trim().parse().ok())))
         };
-        match self.event.as_str() {
-            "call_ringing" => {
-                let call: InboundCall = serde_json::from_value(data.get("call").cloned().unwrap_or(data)).ok()?;
-                Some(Event::CallRinging {
-                    call_id: call.id?,
-                    caller_number: call.caller_number.unwrap_or_default(),
-                    caller_name: call.caller_name.filter(|n| !n.is_empty()),
-                    is_vip: call.is_vip,
-                    summary: call.summary.filter(|s| !s.is_empty()),
-                })
+        let call_id = text(&data, "call_id").filter(|id| !id.is_empty());
+        match (self.event.as_str(), call_id) {
+            ("call_ringing", _) => {
+                let call = data.get("call").unwrap_or(&data);
+                StreamEvent::CallRinging(serde_json::from_value(call.clone()).unwrap_or_default())
             }
-            "call_updated" => {
-                Some(Event::CallUpdated { call_id: text(&data, "call_id")?, status: text(&data, "status")? })
-            }
-            "call_ended" => Some(Event::CallEnded {
-                call_id: text(&data, "call_id")?,
-                outcome: text(&data, "status").or_else(|| text(&data, "outcome")).unwrap_or_default(),
-            }),
-            "transcript_line" => {
+            ("transcript_line", Some(call_id)) => {
                 let entry = data.get("entry").unwrap_or(&data);
-                Some(Event::TranscriptLine {
-                    call_id: text(&data, "call_id")?,
+                StreamEvent::TranscriptLine {
+                    call_id,
+                    index: number(&data, "index").filter(|i| *i >= 0.0).map(|i| i as usize),
                     speaker: text(entry, "speaker").or_else(|| text(entry, "role")).unwrap_or_default(),
-                    content: text(entry, "content").or_else(|| text(entry, "text"))?,
-                })
-            }
-            "notification_changed" | "notifications_changed" => {
-                Some(Event::NotificationsChanged { total_pending: number(&data, "total_pending")? as u64 })
-            }
-            "credits_changed" => Some(Event::CreditsChanged {
-                credits_remaining: number(&data, "credits_remaining")?,
-                credits_allocated: number(&data, "credits_allocated"),
-            }),
-            _ => None,
-        }
-    }
-}
-
-/// Incremental SSE parser (WHATWG "event stream interpretation"): feed bytes, get messages.
-#[derive(Debug, Default)]
-pub struct SseParser {
-    line: Vec<u8>,
-    id: Option<String>,
-    event: Option<String>,
-    data: Option<String>,
-    last_was_cr: bool,
-}
-
-impl SseParser {
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<StreamMessage> {
-        let mut out = Vec::new();
-        for &b in bytes {
-            match b {
-                b'\n' if self.last_was_cr => self.last_was_cr = false,
-                b'\n' | b'\r' => {
-                    self.last_was_cr = b == b'\r';
-                    let line = std::mem::take(&mut self.line);
-                    if let Some(m) = self.end_line(&String::from_utf8_lossy(&line)) {
-                        out.push(m);
-                    }
-                }
-                _ => {
-                    self.last_was_cr = false;
-                    self.line.push(b);
+                    content: text(entry, "content").or_else(|| text(entry, "text")),
                 }
             }
-        }
-        out
-    }
-
-    fn end_line(&mut self, line: &str) -> Option<StreamMessage> {
-        if line.is_empty() {
-            let data = self.data.take();
-            let event = self.event.take();
-            return data.map(|data| StreamMessage {
-                id: self.id.clone(),
-                event: event.unwrap_or_else(|| "message".into()),
-                data,
-            });
-        }
-        if line.starts_with(':') {
-            return None; // a comment: heartbeats look like this
-        }
-        let (field, value) = match line.split_once(':') {
-            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line, ""),
-        };
-        match field {
-            "data" => match self.data.as_mut() {
-                Some(d) => {
-                    d.push('\n');
-                    d.push_str(value);
-                }
-                None => self.data = Some(value.to_string()),
+            ("call_ended", Some(call_id)) => {
+                StreamEvent::CallEnded { call_id, outcome: text(&data, "status").or_else(|| text(&data, "outcome")) }
+            }
+            ("call_updated", Some(call_id)) => match text(&data, "status") {
+                Some(status) => StreamEvent::CallUpdated { call_id, status },
+                None => StreamEvent::Unknown,
             },
-            "event" => self.event = Some(value.to_string()),
-            "id" if !value.contains('\0') => self.id = Some(value.to_string()),
-            _ => {}
+            ("notification_changed" | "notifications_changed", _) => {
+                StreamEvent::NotificationsChanged { total_pending: number(&data, "total_pending").map(|n| n as u64) }
+            }
+            ("credits_changed", _) => match number(&data, "credits_remaining") {
+                Some(credits_remaining) => StreamEvent::CreditsChanged {
+                    credits_remaining,
+                    credits_allocated: number(&data, "credits_allocated"),
+                },
+                None => StreamEvent::Unknown,
+            },
+            _ => StreamEvent::Unknown,
         }
-        None
     }
 }
+
+type Chunks = Pin<Box<dyn Stream<Item = Result<Bytes, ApiError>> + Send>>;
 
 /// An open event stream. `next()` yields messages until the server ends the stream; reconnect
 /// with `last_event_id()` to resume without gaps.
 pub struct EventStream {
-    resp: reqwest::Response,
-    parser: SseParser,
-    ready: VecDeque<StreamMessage>,
+    events: eventsource_stream::EventStream<Chunks>,
     last_event_id: Option<String>,
-    idle_timeout: Duration,
 }
 
 impl std::fmt::Debug for EventStream {
@@ -154,8 +131,23 @@ impl std::fmt::Debug for EventStream {
 }
 
 impl EventStream {
+    /// `idle_timeout`: without a byte (message or heartbeat comment) for this long, the stream
+    /// counts as dead. Measured on the bytes because the parser drops comments.
     pub(crate) fn new(resp: reqwest::Response, resume_from: Option<String>, idle_timeout: Duration) -> Self {
-        Self { resp, parser: SseParser::default(), ready: VecDeque::new(), last_event_id: resume_from, idle_timeout }
+        let chunks: Chunks = Box::pin(stream::unfold(Some(resp), move |resp| async move {
+            let mut resp = resp?;
+            match tokio::time::timeout(idle_timeout, resp.chunk()).await {
+                Err(_) => Some((Err(quiet(idle_timeout)), None)),
+                Ok(Err(e)) => Some((Err(transport_error(e)), None)),
+                Ok(Ok(None)) => None,
+                Ok(Ok(Some(bytes))) => Some((Ok(bytes), Some(resp))),
+            }
+        }));
+        let mut events = chunks.eventsource();
+        if let Some(id) = &resume_from {
+            events.set_last_event_id(id.as_str());
+        }
+        Self { events, last_event_id: resume_from }
     }
 
     /// The id of the last message received (or the one resumed from).
@@ -163,76 +155,93 @@ impl EventStream {
         self.last_event_id.as_deref()
     }
 
-    /// The next message; `None` when the server closed the stream, an error (`timeout` when
-    /// not even a heartbeat arrived within the idle timeout) when the connection failed.
+    /// The next message; `None` when the server closed the stream, an error when the connection
+    /// failed, went quiet past the idle timeout (`timeout`) or sent what is not an event stream
+    /// (`decode`). Cancel-safe: a message is never lost by dropping this future.
     pub async fn next(&mut self) -> Option<Result<StreamMessage, ApiError>> {
-        loop {
-            if let Some(m) = self.ready.pop_front() {
-                if m.id.is_some() {
-                    self.last_event_id.clone_from(&m.id);
-                }
-                return Some(Ok(m));
+        let event = match self.events.next().await? {
+            Ok(event) => event,
+            Err(EventStreamError::Transport(e)) => return Some(Err(e)),
+            Err(EventStreamError::Utf8(_)) => {
+                return Some(Err(ApiError::client(codes::DECODE, "the event stream is not UTF-8")))
             }
-            let chunk = match tokio::time::timeout(self.idle_timeout, self.resp.chunk()).await {
-                Err(_) => return Some(Err(ApiError::client(codes::TIMEOUT, "the event stream went quiet"))),
-                Ok(Err(e)) => return Some(Err(transport_error(e))),
-                Ok(Ok(None)) => return None,
-                Ok(Ok(Some(bytes))) => bytes,
-            };
-            self.ready.extend(self.parser.push(&chunk));
+            Err(EventStreamError::Parser(e)) => {
+                return Some(Err(ApiError::client(codes::DECODE, format!("the event stream is malformed: {e:?}"))))
+            }
+        };
+        let id = Some(event.id).filter(|id| !id.is_empty());
+        if id.is_some() {
+            self.last_event_id.clone_from(&id);
         }
+        Some(Ok(StreamMessage { id, event: event.event, data: event.data }))
     }
+}
+
+fn quiet(idle_timeout: Duration) -> ApiError {
+    ApiError::client(
+        codes::TIMEOUT,
+        format!("the event stream sent nothing, not even a heartbeat, for {} s", idle_timeout.as_secs()),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    #[test]
-    fn parses_fields_comments_and_split_chunks() {
-        let mut p = SseParser::default();
-        let mut got = p.push(b": heartbeat\n\nid: 7\nevent: call_ended\ndata: {\"call_id\":");
-        assert!(got.is_empty());
-        got.extend(p.push(b"\"c1\",\"status\":\"missed\"}\r\n\r\ndata: a\ndata: b\n\n"));
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[0].id.as_deref(), Some("7"));
-        assert_eq!(got[0].event, "call_ended");
-        assert_eq!(got[0].to_event(), Some(Event::CallEnded { call_id: "c1".into(), outcome: "missed".into() }));
-        // The id carries over to later messages without one; the event name does not.
-        assert_eq!((got[1].id.as_deref(), got[1].event.as_str(), got[1].data.as_str()), (Some("7"), "message", "a\nb"));
+    fn msg(event: &str, data: Value) -> StreamMessage {
+        StreamMessage { id: None, event: event.into(), data: data.to_string() }
     }
 
     #[test]
-    fn maps_every_known_kind() {
-        let msg = |event: &str, data: Value| StreamMessage { id: None, event: event.into(), data: data.to_string() };
+    fn decodes_every_known_kind() {
         let ringing = msg(
             "call_ringing",
-            serde_json::json!({"call": {"id": "c", "caller_number": "+34600", "caller_name": "", "is_vip": true}}),
+            json!({"call": {"id": "c", "caller_number": "+34600", "caller_name": "", "is_vip": true}}),
         );
+        let StreamEvent::CallRinging(call) = ringing.decode() else { panic!("{:?}", ringing.decode()) };
+        assert_eq!((call.id.as_deref(), call.caller_number.as_deref(), call.is_vip), (Some("c"), Some("+34600"), true));
+        // A bare call (no `call` wrapper) reads the same.
+        let StreamEvent::CallRinging(bare) = msg("call_ringing", json!({"id": "d"})).decode() else { panic!() };
+        assert_eq!(bare.id.as_deref(), Some("d"));
         assert_eq!(
-            ringing.to_event(),
-            Some(Event::CallRinging {
+            msg("transcript_line", json!({"call_id": "c", "index": 2, "entry": {"role": "AI", "text": "Hi"}})).decode(),
+            StreamEvent::TranscriptLine {
                 call_id: "c".into(),
-                caller_number: "+34600".into(),
-                caller_name: None,
-                is_vip: true,
-                summary: None
-            })
+                index: Some(2),
+                speaker: "AI".into(),
+                content: Some("Hi".into())
+            }
         );
-        let line =
-            msg("transcript_line", serde_json::json!({"call_id": "c", "entry": {"speaker": "AI", "content": "Hi"}}));
         assert_eq!(
-            line.to_event(),
-            Some(Event::TranscriptLine { call_id: "c".into(), speaker: "AI".into(), content: "Hi".into() })
+            msg("call_ended", json!({"call_id": "c", "status": "missed"})).decode(),
+            StreamEvent::CallEnded { call_id: "c".into(), outcome: Some("missed".into()) }
         );
-        let n = msg("notification_changed", serde_json::json!({"total_pending": 4}));
-        assert_eq!(n.to_event(), Some(Event::NotificationsChanged { total_pending: 4 }));
-        let c = msg("credits_changed", serde_json::json!({"credits_remaining": "12.5", "credits_allocated": 600}));
         assert_eq!(
-            c.to_event(),
-            Some(Event::CreditsChanged { credits_remaining: 12.5, credits_allocated: Some(600.0) })
+            msg("call_ended", json!({"call_id": "c"})).decode(),
+            StreamEvent::CallEnded { call_id: "c".into(), outcome: None }
         );
-        assert_eq!(msg("something_new", serde_json::json!({})).to_event(), None);
-        assert_eq!(msg("call_ended", serde_json::json!({})).to_event(), None);
+        assert_eq!(
+            msg("call_updated", json!({"call_id": "c", "status": "taken_over"})).decode(),
+            StreamEvent::CallUpdated { call_id: "c".into(), status: "taken_over".into() }
+        );
+        assert_eq!(
+            msg("notification_changed", json!({"total_pending": "4"})).decode(),
+            StreamEvent::NotificationsChanged { total_pending: Some(4) }
+        );
+        assert_eq!(
+            msg("credits_changed", json!({"credits_remaining": "12.5", "credits_allocated": 600})).decode(),
+            StreamEvent::CreditsChanged { credits_remaining: 12.5, credits_allocated: Some(600.0) }
+        );
+    }
+
+    #[test]
+    fn damaged_or_unknown_messages_decode_as_unknown_or_empty() {
+        assert_eq!(msg("something_new", json!({})).decode(), StreamEvent::Unknown);
+        assert_eq!(msg("call_ended", json!({})).decode(), StreamEvent::Unknown);
+        assert_eq!(msg("transcript_line", json!({"call_id": ""})).decode(), StreamEvent::Unknown);
+        assert_eq!(msg("credits_changed", json!({"credits_allocated": 1})).decode(), StreamEvent::Unknown);
+        let garbage = StreamMessage { id: None, event: "call_ringing".into(), data: "{not json".into() };
+        assert_eq!(garbage.decode(), StreamEvent::CallRinging(InboundCall::default()));
     }
 }

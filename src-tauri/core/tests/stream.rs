@@ -1,15 +1,19 @@
 //! The live event stream against the sim: ringing, transcript lines and the end of a call arrive
-//! as core `Event`s; a reconnect with `Last-Event-ID` resumes without repeats; a disabled stream
-//! says so with a `Retry-After`.
+//! as typed `StreamEvent`s; a reconnect with `Last-Event-ID` resumes without repeats; a disabled
+//! stream says so with a `Retry-After`; an answer that is not an event stream is `not_a_stream`;
+//! silence past the idle timeout is an error.
 
 mod common;
 
 use std::time::Duration;
 
 use common::Sim;
-use kallyai_core::Event;
-use kallyai_core::{EventStream, StreamMessage};
+use kallyai_core::stream::NOT_A_STREAM;
+use kallyai_core::{EventStream, StreamEvent, StreamMessage};
 use serde_json::json;
+
+/// The sim beats every 15 s by default: three missed beats.
+const IDLE: Duration = Duration::from_secs(45);
 
 /// Reads messages until `done` says stop, within a deadline.
 async fn read_until(stream: &mut EventStream, mut done: impl FnMut(&StreamMessage) -> bool) -> Vec<StreamMessage> {
@@ -39,7 +43,7 @@ async fn current_event_id(client: &kallyai_core::Client) -> String {
 async fn a_ringing_call_streams_as_events() {
     let sim = Sim::start().await;
     let client = sim.client().await;
-    let mut stream = client.inbound().stream(Some(&current_event_id(&client).await)).await.unwrap();
+    let mut stream = client.inbound().stream(Some(&current_event_id(&client).await), IDLE).await.unwrap();
     let ring = sim
         .control(
             "POST",
@@ -50,29 +54,31 @@ async fn a_ringing_call_streams_as_events() {
         )
         .await;
     let id = ring["id"].as_str().unwrap().to_string();
-    let seen = read_until(&mut stream, |m| matches!(m.to_event(), Some(Event::CallEnded { .. }))).await;
-    let events: Vec<Event> = seen.iter().filter_map(StreamMessage::to_event).collect();
-    assert!(
-        events.contains(&Event::CallRinging {
-            call_id: id.clone(),
-            caller_number: "+34600555444".into(),
-            caller_name: Some("Marta".into()),
-            is_vip: true,
-            summary: None,
-        }),
-        "{events:?}"
+    let seen = read_until(&mut stream, |m| matches!(m.decode(), StreamEvent::CallEnded { .. })).await;
+    let events: Vec<StreamEvent> = seen.iter().map(StreamMessage::decode).collect();
+    let call = events
+        .iter()
+        .find_map(|e| match e {
+            StreamEvent::CallRinging(call) if call.id.as_deref() == Some(id.as_str()) => Some(call),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no ringing: {events:?}"));
+    assert_eq!(
+        (call.caller_number.as_deref(), call.caller_name.as_deref(), call.is_vip),
+        (Some("+34600555444"), Some("Marta"), true)
     );
     let lines: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            Event::TranscriptLine { call_id, content, .. } if *call_id == id => Some(content.as_str()),
+            StreamEvent::TranscriptLine { call_id, index, content, .. } if *call_id == id => {
+                Some((*index, content.as_deref()))
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(lines, vec!["Hola", "Dígame"]);
-    assert!(
-        matches!(events.last(), Some(Event::CallEnded { call_id, outcome }) if *call_id == id && outcome == "completed")
-    );
+    assert_eq!(lines, vec![(Some(0), Some("Hola")), (Some(1), Some("Dígame"))]);
+    assert!(matches!(events.last(), Some(StreamEvent::CallEnded { call_id, outcome })
+        if *call_id == id && outcome.as_deref() == Some("completed")));
     assert!(stream.last_event_id().is_some());
 }
 
@@ -81,7 +87,7 @@ async fn reconnecting_with_last_event_id_resumes_without_repeats() {
     let sim = Sim::start().await;
     let client = sim.client().await;
     let start = current_event_id(&client).await;
-    let mut stream = client.inbound().stream(Some(&start)).await.unwrap();
+    let mut stream = client.inbound().stream(Some(&start), IDLE).await.unwrap();
     sim.control("POST", "/_sim/credits", json!({"credits_remaining": 100})).await;
     let seen = read_until(&mut stream, |m| m.event == "credits_changed").await;
     let resume_at = stream.last_event_id().unwrap().to_string();
@@ -91,16 +97,16 @@ async fn reconnecting_with_last_event_id_resumes_without_repeats() {
     // Missed while disconnected:
     sim.control("POST", "/_sim/credits", json!({"credits_remaining": 90})).await;
     sim.control("POST", "/_sim/credits", json!({"credits_remaining": 80})).await;
-    let mut stream = client.inbound().stream(Some(&resume_at)).await.unwrap();
+    let mut stream = client.inbound().stream(Some(&resume_at), IDLE).await.unwrap();
     let seen = read_until(
         &mut stream,
-        |m| matches!(m.to_event(), Some(Event::CreditsChanged { credits_remaining, .. }) if credits_remaining == 80.0),
+        |m| matches!(m.decode(), StreamEvent::CreditsChanged { credits_remaining, .. } if credits_remaining == 80.0),
     )
     .await;
     let credits: Vec<f64> = seen
         .iter()
-        .filter_map(|m| match m.to_event() {
-            Some(Event::CreditsChanged { credits_remaining, .. }) => Some(credits_remaining),
+        .filter_map(|m| match m.decode() {
+            StreamEvent::CreditsChanged { credits_remaining, .. } => Some(credits_remaining),
             _ => None,
         })
         .collect();
@@ -112,7 +118,7 @@ async fn a_disabled_stream_is_an_error_with_retry_after() {
     let sim = Sim::start().await;
     let client = sim.client().await;
     sim.control("POST", "/_sim/stream", json!({"enabled": false})).await;
-    let err = client.inbound().stream(None).await.unwrap_err();
+    let err = client.inbound().stream(None, IDLE).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert_eq!(err.code(), "stream_disabled");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
@@ -124,6 +130,38 @@ async fn the_stream_refreshes_an_expired_token_once() {
     let events = kallyai_core::EventBus::default();
     let (client, _session) = sim.session_client(&events).await;
     sim.control("POST", "/_sim/tokens/expire", json!({})).await;
-    let _stream = client.inbound().stream(None).await.unwrap();
+    let _stream = client.inbound().stream(None, IDLE).await.unwrap();
     assert_eq!(sim.requests_to("POST", "/v1/auth/refresh").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_is_not_an_event_stream_is_not_a_stream() {
+    // The production profile answers the JSON activity log whatever the client accepts.
+    let production =
+        Sim::start_with(kallyai_sim::SimConfig { profile: kallyai_sim::Profile::Production, ..Default::default() })
+            .await;
+    let err = production.client().await.inbound().stream(None, IDLE).await.unwrap_err();
+    assert_eq!(err.code(), NOT_A_STREAM, "{err}");
+    // So does a server whose stream/info promises a stream it does not serve.
+    let sim = Sim::start().await;
+    sim.control("POST", "/_sim/stream", json!({"enabled": true, "sse": false})).await;
+    let client = sim.client().await;
+    assert!(client.inbound().stream_info().await.unwrap().enabled);
+    let err = client.inbound().stream(None, IDLE).await.unwrap_err();
+    assert_eq!(err.code(), NOT_A_STREAM, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_keep_a_quiet_stream_alive_and_silence_ends_it() {
+    let sim = Sim::start().await;
+    sim.control("POST", "/_sim/stream", json!({"enabled": true, "heartbeat_secs": 1})).await;
+    let client = sim.client().await;
+    // No message for 3 s, but a heartbeat every second: still open.
+    let mut beating = client.inbound().stream(None, Duration::from_millis(2500)).await.unwrap();
+    let quiet = tokio::time::timeout(Duration::from_secs(3), beating.next()).await;
+    assert!(quiet.is_err(), "the stream stayed open without messages: {quiet:?}");
+    // An idle timeout shorter than the beat: the silence counts as a dead stream.
+    let mut silent = client.inbound().stream(None, Duration::from_millis(300)).await.unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(5), silent.next()).await.unwrap().unwrap().unwrap_err();
+    assert_eq!(err.code(), "timeout");
 }

@@ -35,6 +35,8 @@ fn fast_settings(mode: Mode) -> WatcherSettings {
         pending_poll: Duration::from_millis(300),
         pending_poll_streaming: Duration::from_secs(3),
         stream_check: Duration::from_millis(600),
+        stream_check_max: Duration::from_secs(3),
+        stream_reconcile: Duration::from_millis(600),
         stream_open_timeout: Duration::from_secs(2),
         stream_idle_timeout: Duration::from_secs(45),
         backoff_base: Duration::from_millis(20),
@@ -815,6 +817,8 @@ async fn idle_rate(mode: Mode, scale: u32) -> f64 {
         pending_poll: d.pending_poll / scale,
         pending_poll_streaming: d.pending_poll_streaming / scale,
         stream_check: d.stream_check / scale,
+        stream_check_max: d.stream_check_max / scale,
+        stream_reconcile: d.stream_reconcile / scale,
         ..fast_settings(mode)
     };
     let mut s = Setup::with_settings(settings.clone()).await;

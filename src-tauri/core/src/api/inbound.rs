@@ -1,5 +1,7 @@
 //! `/v1/inbound/*`: calls the AI receptionist screens for the user (reference §3.3).
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -9,9 +11,6 @@ use crate::error::ApiError;
 use crate::lenient::{self, open_enum};
 use crate::stream::EventStream;
 use crate::transport::Request;
-
-/// Without even a heartbeat for this long, the stream counts as dead (the sim beats every 15 s).
-const STREAM_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(45);
 
 open_enum!(
     /// Where an inbound call is in its life.
@@ -184,7 +183,8 @@ impl<'de> Deserialize<'de> for InboundEvents {
     }
 }
 
-/// `GET /v1/inbound/stream/info`; undocumented upstream, so the raw answer is kept too.
+/// `GET /v1/inbound/stream/info`; undocumented upstream (production answers 404), so the raw
+/// answer is kept too.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(from = "Value")]
 pub struct StreamInfo {
@@ -193,6 +193,12 @@ pub struct StreamInfo {
     /// `url` ?? `endpoint` ?? `path`.
     pub url: Option<String>,
     pub format: Option<String>,
+    /// How often the server sends a keep-alive on an idle stream, when it says.
+    pub heartbeat_secs: Option<u64>,
+    /// The newest event id now: a stream opened from here replays nothing older.
+    pub last_event_id: Option<String>,
+    /// The kinds the stream carries, when listed.
+    pub event_types: Vec<String>,
     pub raw: Value,
 }
 
@@ -200,12 +206,32 @@ impl From<Value> for StreamInfo {
     fn from(v: Value) -> Self {
         let text = |keys: &[&str]| keys.iter().find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_string));
         let enabled = ["enabled", "available"].iter().find_map(|k| v.get(*k).and_then(Value::as_bool)).unwrap_or(false);
+        let last_event_id = match v.get("last_event_id") {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let event_types = v
+            .get("event_types")
+            .and_then(Value::as_array)
+            .map_or_else(Vec::new, |types| types.iter().filter_map(Value::as_str).map(str::to_string).collect());
         Self {
             enabled,
             url: text(&["url", "endpoint", "path"]),
             format: text(&["format", "transport", "content_type"]),
+            heartbeat_secs: v.get("heartbeat_secs").and_then(Value::as_u64).filter(|s| *s > 0),
+            last_event_id,
+            event_types,
             raw: v,
         }
+    }
+}
+
+impl StreamInfo {
+    /// How long a stream may stay silent before it counts as dead: three missed heartbeats
+    /// when the server says how often it beats, else `fallback`.
+    pub fn idle_timeout(&self, fallback: Duration) -> Duration {
+        self.heartbeat_secs.map_or(fallback, |s| Duration::from_secs(s.saturating_mul(3)))
     }
 }
 
@@ -274,14 +300,16 @@ impl Inbound<'_> {
     }
 
     /// Opens the live event stream (sim extension; check `stream_info().enabled` first).
-    /// `last_event_id` resumes after that event. A disabled stream answers 503 with a
-    /// `Retry-After`; then poll instead.
-    pub async fn stream(&self, last_event_id: Option<&str>) -> Result<EventStream, ApiError> {
+    /// `last_event_id` resumes after that event; `idle_timeout` is how long it may stay silent
+    /// (`StreamInfo::idle_timeout`). Only a `200 text/event-stream` opens it: a disabled stream
+    /// answers 503 with a `Retry-After`, and a server without one may answer its JSON log
+    /// (`stream::NOT_A_STREAM`); then poll instead.
+    pub async fn stream(&self, last_event_id: Option<&str>, idle_timeout: Duration) -> Result<EventStream, ApiError> {
         let req = Request::get(&["v1", "inbound", "events"])
             .accept("text/event-stream")
             .header_opt("Last-Event-ID", last_event_id);
         let resp = self.client.open_stream(&req).await?;
-        Ok(EventStream::new(resp, last_event_id.map(str::to_string), STREAM_IDLE_TIMEOUT))
+        Ok(EventStream::new(resp, last_event_id.map(str::to_string), idle_timeout))
     }
 
     pub async fn stream_info(&self) -> Result<StreamInfo, ApiError> {
@@ -334,5 +362,12 @@ mod tests {
             serde_json::from_value(json!({"available": true, "endpoint": "/v1/inbound/events"})).unwrap();
         assert!(s.enabled);
         assert_eq!(s.url.as_deref(), Some("/v1/inbound/events"));
+        assert_eq!((s.heartbeat_secs, s.last_event_id.as_deref()), (None, None));
+        assert_eq!(s.idle_timeout(Duration::from_secs(45)), Duration::from_secs(45));
+        let s: StreamInfo = serde_json::from_value(json!({"enabled": true, "heartbeat_secs": 15,
+            "last_event_id": 42, "event_types": ["call_ringing", 7]}))
+        .unwrap();
+        assert_eq!(s.idle_timeout(Duration::from_secs(1)), Duration::from_secs(45));
+        assert_eq!((s.last_event_id.as_deref(), s.event_types), (Some("42"), vec!["call_ringing".to_string()]));
     }
 }

@@ -2,20 +2,35 @@
 //! `Event`s, once each (design: "Push first, poll second", "One event stream").
 //!
 //! ## Where the facts come from
-//! - **Stream first.** When `GET /v1/inbound/stream/info` says `enabled`, the watcher reads the
-//!   Server-Sent Events of `GET /v1/inbound/events`. A fresh session takes the stream's head id
-//!   from `stream/info`, reconciles a snapshot (live calls, their transcripts, pending items) and
-//!   then follows the stream from that head; after a cut it reconnects with `Last-Event-ID`
-//!   (full-jitter backoff, `Retry-After` honoured), so nothing in between is lost. A stream that
-//!   answers `stream_disabled` (or does not exist) switches to polling at once.
-//! - **Polling otherwise.** `GET /v1/inbound/calls?status=active` with `If-None-Match` every
-//!   `live_poll` while a call is live or a window is open, else every `idle_poll`; the transcript
-//!   of each live call on every such tick; `GET /v1/notifications/pending` every `pending_poll`;
-//!   `stream/info` every `stream_check` to move back to the stream. A call that leaves the live
-//!   list is looked up once (`GET /v1/inbound/calls/{id}`) for its outcome.
-//! - **Pending work with the stream**: polled once on every `notification_changed` message (and
-//!   every `pending_poll_streaming` as a safety net) when `stream/info` lists that event type,
-//!   else every `pending_poll`.
+//! - **Polling is the ground state.** `GET /v1/inbound/calls?status=active` (with
+//!   `If-None-Match` where the server sends ETags) every `live_poll` while a call is live or a
+//!   window is open, else every `idle_poll`; the transcript of each live call on every such tick;
+//!   `GET /v1/notifications/pending` every `pending_poll`. A call that leaves the live list is
+//!   looked up once (`GET /v1/inbound/calls/{id}`) for its outcome. This is all production
+//!   offers, and it is enough on its own.
+//! - **The stream, when it proves itself.** While polling, the watcher probes the stream on a
+//!   task of its own, so polling never waits for it: `GET /v1/inbound/stream/info` must answer
+//!   `enabled`, then `GET /v1/inbound/events` with `Accept: text/event-stream` must answer `200`
+//!   with `Content-Type: text/event-stream` (each within `stream_open_timeout`). Anything else
+//!   is a failure of the stream path: any status (404 as in production, 400, 403, 5xx), a wrong
+//!   content type (the JSON activity log), a timeout, an answer that is not JSON, `enabled:
+//!   false`. Polling simply goes on and the stream is probed again after `stream_check`, a wait
+//!   that doubles with each failure up to `stream_check_max` (a `Retry-After` is a floor) and
+//!   starts over once a stream has worked. Never a tight loop, never a stream retried instead
+//!   of polling.
+//! - **Following the stream.** Once open, a snapshot (live calls with their transcripts,
+//!   pending items) and then the stream from `stream/info`'s head id, or after a cut from the
+//!   last message handled (`Last-Event-ID`), so nothing in between is lost. Messages are decoded
+//!   once (`StreamMessage::decode`). The stream counts as down when it ends, fails, sends what
+//!   is not an event stream, or stays silent (no message, no heartbeat) for three of the
+//!   heartbeats `stream/info` announces (`stream_idle_timeout` when it does not say); then
+//!   polling runs at once. A failure to handle a message (its follow-up request failed) also
+//!   falls back to polling; the message is replayed when the stream resumes.
+//! - **Reconciling beside a healthy stream.** Every `stream_reconcile` the live-call list is read
+//!   once more, and the transcripts only of calls it finds new or ended, so a call the stream
+//!   lost is still announced. Pending work is polled on every `notification_changed` (and every
+//!   `pending_poll_streaming` as a safety net) when `stream/info` lists that event type, else
+//!   every `pending_poll`.
 //!
 //! ## Once each
 //! Every fact passes one dedupe (`tracker.rs`): call ids announced (`ring:`), ended (`end:`),
@@ -32,10 +47,11 @@
 //! only for calls that were announced.
 //!
 //! ## Life cycle
-//! Pauses on `AuthChanged { signed_in: false }` or a 401 / `not_signed_in`, resumes on
-//! `AuthChanged { signed_in: true }` (or `wake()`). Catches up at once on [`Watcher::wake`] (sleep,
-//! resume, network change) and when the wall clock drifts from the monotonic clock by more than
-//! `clock_jump` between two checks. Publishes `ConnectivityChanged` only on transitions (and not
+//! Pauses on `AuthChanged { signed_in: false }` or a 401 / `not_signed_in` (from any request,
+//! the stream's included), resumes on `AuthChanged { signed_in: true }` (or `wake()`), polling
+//! with the stream probed at once. Catches up at once on [`Watcher::wake`] (sleep, resume,
+//! network change) and when the wall clock drifts from the monotonic clock by more than
+//! `clock_jump` between two checks: one polling round now, and the stream probed (resumed) now. Publishes `ConnectivityChanged` only on transitions (and not
 //! again when the client already published the same state). Stops when the cancellation token
 //! fires, after saving what it has seen.
 //!
@@ -72,10 +88,11 @@ use tokio_util::sync::CancellationToken;
 use crate::client::Client;
 use crate::events::EventBus;
 
-/// How often the watcher asks. The defaults keep idle load at about 15 requests a minute when
-/// polling (12 live-call lists, 2 pending, 1 stream check) and well under 1 a minute with the
-/// stream. Polling can miss a call that starts and ends between two idle polls, so `idle_poll`
-/// stays short (the reference suggests 2-5 s); the stream has no such gap.
+/// How often the watcher asks. The defaults keep idle load at about 14 requests a minute when
+/// polling (12 live-call lists, 2 pending, and a stream probe at most once a minute, once in 15
+/// minutes when the server keeps saying no) and about 1 a minute with the stream (the
+/// reconciliation). Polling can miss a call that starts and ends between two idle polls, so
+/// `idle_poll` stays short (the reference suggests 2-5 s); the stream has no such gap.
 #[derive(Clone, Debug)]
 pub struct WatcherSettings {
     /// Follow the event stream when the server offers one (else always poll).
@@ -88,11 +105,19 @@ pub struct WatcherSettings {
     pub pending_poll: Duration,
     /// Pending-notifications safety poll while the stream carries `notification_changed`.
     pub pending_poll_streaming: Duration,
-    /// While polling: how often to ask `stream/info` whether the stream is back.
+    /// While polling: the first wait before looking at the stream again after it failed or
+    /// `stream/info` said no; it doubles while that goes on, up to `stream_check_max`, and
+    /// starts over once a stream has worked.
     pub stream_check: Duration,
-    /// Opening the stream may take this long (a proxy can hold the answer back).
+    pub stream_check_max: Duration,
+    /// With a healthy stream: how often the live-call list is read anyway, to catch what the
+    /// stream lost (one request; transcripts only of calls it finds new or ended).
+    pub stream_reconcile: Duration,
+    /// `stream/info`, and opening the stream, may each take this long (a proxy can hold the
+    /// answer back); polling goes on meanwhile.
     pub stream_open_timeout: Duration,
-    /// Without a message or heartbeat for this long, the stream counts as cut.
+    /// Without a byte (message or heartbeat) for this long, the stream counts as dead, when
+    /// `stream/info` does not say how often it beats (else three missed heartbeats).
     pub stream_idle_timeout: Duration,
     /// Backoff after failures: full jitter in [0, min(backoff_max, backoff_base * 2^n)].
     pub backoff_base: Duration,
@@ -113,6 +138,8 @@ impl Default for WatcherSettings {
             pending_poll: Duration::from_secs(30),
             pending_poll_streaming: Duration::from_secs(300),
             stream_check: Duration::from_secs(60),
+            stream_check_max: Duration::from_secs(15 * 60),
+            stream_reconcile: Duration::from_secs(60),
             stream_open_timeout: Duration::from_secs(15),
             stream_idle_timeout: Duration::from_secs(45),
             backoff_base: Duration::from_secs(1),
@@ -174,8 +201,9 @@ impl Watcher {
         tokio::spawn(async move { me.run(cancel).await })
     }
 
-    /// Catch up now: after sleep/resume or a network change. Reconnects the stream (resuming
-    /// where it was) or polls at once; also retries at once after a failure or a sign-out.
+    /// Catch up now: after sleep/resume or a network change. Polls at once and looks at the
+    /// stream at once (resuming where it was); also retries at once after a failure or a
+    /// sign-out.
     pub fn wake(&self) {
         self.control.wake.notify_one();
     }

@@ -1,4 +1,5 @@
-//! The watcher's task: a small state machine (stream, poll, paused) around the tracker.
+//! The watcher's task: a small state machine (poll, stream, paused) around the tracker. Polling
+//! is the ground state; the stream is probed beside it and left at its first failure.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -7,32 +8,108 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::broadcast::{self, error::TryRecvError};
+use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::inbound::{InboundCall, InboundQuery, InboundStatus};
+use crate::api::inbound::{InboundQuery, InboundStatus, StreamInfo};
 use crate::client::{Client, Fetched};
 use crate::error::{codes, ApiError};
 use crate::events::{Event, EventBus};
-use crate::stream::{EventStream, StreamMessage};
+use crate::stream::{EventStream, StreamEvent, StreamMessage};
 use crate::transport::Request;
 
 use super::pending::read_pending;
 use super::seen::Seen;
-use super::timing::{delay_after_failure, ClockWatch};
+use super::timing::{delay_after_failure, stream_recheck_delay, ClockWatch};
 use super::tracker::{CallInfo, LineFate, Tracker};
 use super::{Control, Watcher, WatcherSettings};
 
-/// Longest `Retry-After` accepted before looking at the stream again.
-const MAX_STREAM_RETRY_AFTER: Duration = Duration::from_secs(600);
 /// Pages of live calls read at most (100 each); more live calls than that is not a real case.
 const MAX_LIVE_PAGES: usize = 10;
 
 enum Next {
-    Stream,
     Poll,
+    Stream(Box<Connected>),
     Paused,
     Stop,
+}
+
+/// An open event stream and what `stream/info` said about it.
+struct Connected {
+    info: StreamInfo,
+    stream: EventStream,
+}
+
+/// `stream/info`, then the stream itself, on a task of its own so polling never waits for it.
+/// Dropping the probe stops it.
+struct Probe(JoinHandle<Result<Box<Connected>, ApiError>>);
+
+impl Probe {
+    fn start(client: &Client, resume_id: Option<String>, settings: &WatcherSettings) -> Self {
+        let (client, open_timeout, idle_fallback) =
+            (client.clone(), settings.stream_open_timeout, settings.stream_idle_timeout);
+        Self(tokio::spawn(async move {
+            let late = |what: &str| ApiError::client(codes::TIMEOUT, format!("{what} did not answer in time"));
+            let info = timeout(open_timeout, client.inbound().stream_info())
+                .await
+                .unwrap_or_else(|_| Err(late("stream/info")))?;
+            if !info.enabled {
+                return Err(ApiError::client(STREAM_OFF, "stream/info: the stream is switched off"));
+            }
+            // After a cut, resume where the last stream left off: nothing in between is lost.
+            let from = resume_id.or_else(|| info.last_event_id.clone());
+            let idle = info.idle_timeout(idle_fallback);
+            let stream = timeout(open_timeout, client.inbound().stream(from.as_deref(), idle))
+                .await
+                .unwrap_or_else(|_| Err(late("the event stream")))?;
+            Ok(Box::new(Connected { info, stream }))
+        }))
+    }
+
+    /// The probe's outcome once it has one (never, without a probe); the probe is spent then.
+    async fn finished(probe: &mut Option<Probe>) -> Result<Box<Connected>, ApiError> {
+        let Some(Probe(task)) = probe.as_mut() else { return std::future::pending().await };
+        let outcome = task.await;
+        *probe = None;
+        outcome.unwrap_or_else(|_| Err(ApiError::client(codes::CONNECTION_LOST, "the stream probe stopped")))
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// `stream/info` answered, but `enabled` is false.
+const STREAM_OFF: &str = "stream_disabled";
+
+/// What woke the poller.
+enum Woke {
+    Probe(Result<Box<Connected>, ApiError>),
+    Wait(Interrupt),
+}
+
+/// Why `follow` left the stream.
+enum Left {
+    /// Stop, or pause for a sign-in.
+    Mode(Next),
+    /// A wake or a clock jump: catch up by polling now, and reconnect at once.
+    Restart,
+    /// The stream failed: ended, cut, silent past its idle timeout, unreadable.
+    Failed { what: &'static str, err: ApiError, delivered: bool },
+    /// A request to handle a message failed (the stream itself was fine).
+    Handling(ApiError),
+}
+
+/// Which transcripts a reconciliation of the live calls reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Transcripts {
+    /// Every live call's (polling: the lists are the only source).
+    Live,
+    /// Only those of calls found new (with a stream, which carries the lines of the others).
+    New,
 }
 
 /// What ended a wait.
@@ -62,14 +139,18 @@ pub(super) struct Runner {
     online: bool,
     failures: u32,
     network_failures: u32,
-    /// Stream session: the snapshot is taken and `resume_id` is where the stream continues.
-    synced: bool,
+    /// Where the last stream left off (the last message handled): a reconnect resumes there.
     resume_id: Option<String>,
+    /// Stream failures (and refusals) in a row; the re-probe wait doubles with each.
+    stream_failures: u32,
     /// The stream carries `notification_changed`, so pending work is polled on those.
     stream_notifies: bool,
     calls_etag: Option<String>,
     pending_etag: Option<String>,
     pending_due: Instant,
+    /// While streaming: the next reconciliation of the live calls.
+    reconcile_due: Instant,
+    /// While polling: the next look at the stream.
     stream_check_due: Instant,
     next_clock_check: Instant,
     clock: ClockWatch,
@@ -91,28 +172,21 @@ impl Runner {
             online: true,
             failures: 0,
             network_failures: 0,
-            synced: false,
             resume_id: None,
+            stream_failures: 0,
             stream_notifies: false,
             calls_etag: None,
             pending_etag: None,
             pending_due: now,
+            reconcile_due: now,
             stream_check_due: now,
             next_clock_check: now + w.settings.clock_check,
             clock: ClockWatch::new(),
         }
     }
 
-    fn first_mode(&self) -> Next {
-        if self.settings.use_stream {
-            Next::Stream
-        } else {
-            Next::Poll
-        }
-    }
-
     pub async fn run(mut self, cancel: &CancellationToken) {
-        let mut next = self.first_mode();
+        let mut next = Next::Poll;
         loop {
             if matches!(next, Next::Stop) {
                 break;
@@ -126,7 +200,7 @@ impl Runner {
                     match next {
                         Next::Stop => Next::Stop,
                         Next::Paused => self.paused(cancel).await,
-                        Next::Stream => self.stream(cancel).await,
+                        Next::Stream(connected) => self.stream(*connected, cancel).await,
                         Next::Poll => self.poll(cancel).await,
                     }
                 } => n,
@@ -248,20 +322,9 @@ impl Runner {
         }
     }
 
-    /// Books `err` and waits out the backoff. `Some(next)` when the mode must change.
-    async fn back_off(&mut self, what: &str, err: &ApiError, cancel: &CancellationToken) -> Option<Next> {
-        let Some(delay) = self.failed(what, err) else { return Some(Next::Paused) };
-        match self.wait_until(cancel, Instant::now() + delay).await {
-            Interrupt::Cancelled => Some(Next::Stop),
-            Interrupt::AuthFlip if !self.signed_in => Some(Next::Paused),
-            _ => None,
-        }
-    }
-
     /// Forget what this session showed (sign-out): the next one lists it again.
     fn forget_session(&mut self) {
         self.tracker.reset_session();
-        self.synced = false;
         self.resume_id = None;
         self.calls_etag = None;
         self.pending_etag = None;
@@ -285,98 +348,120 @@ impl Runner {
         self.signed_in = true;
         self.session_sign_outs = self.sign_outs;
         self.failures = 0;
-        self.first_mode()
+        // A new session: the stream gets a fresh chance at once.
+        self.stream_failures = 0;
+        self.stream_check_due = Instant::now();
+        Next::Poll
     }
 
     // ---- stream --------------------------------------------------------------------------
 
-    async fn stream(&mut self, cancel: &CancellationToken) -> Next {
-        loop {
-            if self.signed_out_meanwhile() {
-                return Next::Paused;
-            }
-            if !self.synced {
-                match self.start_stream_session().await {
-                    Ok(true) => self.succeeded(),
-                    Ok(false) => {
-                        self.stream_check_due = Instant::now() + self.settings.stream_check;
-                        return Next::Poll;
-                    }
-                    Err(e) => match self.back_off("stream setup", &e, cancel).await {
-                        Some(next) => return next,
-                        None => continue,
-                    },
-                }
-            }
-            let opened =
-                timeout(self.settings.stream_open_timeout, self.client.inbound().stream(self.resume_id.as_deref()))
-                    .await
-                    .unwrap_or_else(|_| Err(ApiError::client(codes::TIMEOUT, "the event stream did not open in time")));
-            let mut stream = match opened {
-                Ok(s) => s,
-                Err(e) if stream_unavailable(&e) => {
-                    let wait = e.retry_after().unwrap_or_default().min(MAX_STREAM_RETRY_AFTER);
-                    self.stream_check_due = Instant::now() + self.settings.stream_check.max(wait);
-                    tracing::info!(code = e.code(), "event stream unavailable: polling");
-                    return Next::Poll;
-                }
-                Err(e) => match self.back_off("stream open", &e, cancel).await {
-                    Some(next) => return next,
-                    None => continue,
-                },
-            };
-            tracing::debug!(resume = ?self.resume_id, "event stream open");
-            if let Some(next) = self.follow(&mut stream, cancel).await {
-                return next;
-            }
+    /// Books a failure of the stream path (stream/info refused or unreadable or "no", an open
+    /// that is not a `200 text/event-stream`, a cut, missed heartbeats): polling carries on, and
+    /// the stream is looked at again after a wait that doubles while it keeps failing. `false`
+    /// when the user has to sign in first.
+    fn stream_failed(&mut self, what: &str, err: &ApiError) -> bool {
+        if err.is_unauthorized() {
+            tracing::info!(what, code = err.code(), "watcher: not signed in");
+            self.signed_in = false;
+            return false;
         }
+        self.stream_failures = self.stream_failures.saturating_add(1);
+        let delay = stream_recheck_delay(
+            self.settings.stream_check,
+            self.settings.stream_check_max,
+            self.stream_failures,
+            err.retry_after(),
+        );
+        self.stream_check_due = Instant::now() + delay;
+        tracing::info!(
+            what,
+            code = err.code(),
+            status = ?err.status(),
+            failures = self.stream_failures,
+            ?delay,
+            "no event stream: polling"
+        );
+        true
     }
 
-    /// Head id from `stream/info`, then a snapshot, so the stream can start at the head without
-    /// replaying history. `Ok(false)`: the server offers no stream.
-    async fn start_stream_session(&mut self) -> Result<bool, ApiError> {
-        let info = match self.client.inbound().stream_info().await {
-            Ok(info) => info,
-            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        if !info.enabled {
-            return Ok(false);
-        }
-        self.stream_notifies = info
-            .raw
-            .get("event_types")
-            .and_then(Value::as_array)
-            .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("notification_changed")));
-        let head = match info.raw.get("last_event_id") {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
+    /// Follows an open stream until it fails or the mode changes. First a snapshot (live calls
+    /// with their transcripts, pending work): what happened before the stream's start point is
+    /// in the lists, not in the stream.
+    async fn stream(&mut self, connected: Connected, cancel: &CancellationToken) -> Next {
+        let Connected { info, mut stream } = connected;
+        tracing::info!(resume = ?stream.last_event_id(), "event stream open");
+        self.stream_notifies = info.event_types.iter().any(|t| t == "notification_changed");
+        self.resume_id = stream.last_event_id().map(str::to_string);
         self.calls_etag = None;
         self.pending_etag = None;
-        self.reconcile_calls().await?;
-        self.poll_pending().await?;
-        self.resume_id = head;
-        self.synced = true;
-        Ok(true)
+        let snapshot = match self.reconcile_calls(Transcripts::Live).await {
+            Ok(()) => self.poll_pending().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = snapshot {
+            // Not the stream's fault: poll, and try the stream again after the usual backoff.
+            return match self.failed("stream snapshot", &e) {
+                None => Next::Paused,
+                Some(delay) => {
+                    self.stream_check_due = Instant::now() + delay;
+                    Next::Poll
+                }
+            };
+        }
+        self.succeeded();
+        let opened = Instant::now();
+        let idle = info.idle_timeout(self.settings.stream_idle_timeout);
+        match self.follow(&mut stream, cancel).await {
+            Left::Mode(next) => next,
+            Left::Restart => {
+                self.stream_check_due = Instant::now();
+                Next::Poll
+            }
+            Left::Failed { what, err, delivered } => {
+                // A stream that carried messages or stayed up through its idle period worked:
+                // its cut starts the backoff over.
+                if delivered || opened.elapsed() >= idle {
+                    self.stream_failures = 0;
+                }
+                match self.stream_failed(what, &err) {
+                    true => Next::Poll,
+                    false => Next::Paused,
+                }
+            }
+            Left::Handling(e) => match self.failed("stream message", &e) {
+                None => Next::Paused,
+                Some(delay) => {
+                    // Polling catches up now; the message is replayed on resume (its id was
+                    // not taken), and handling is idempotent.
+                    self.stream_check_due = Instant::now() + delay;
+                    Next::Poll
+                }
+            },
+        }
     }
 
-    /// Reads the stream until it fails (`None`: reconnect) or the mode changes.
-    async fn follow(&mut self, stream: &mut EventStream, cancel: &CancellationToken) -> Option<Next> {
+    /// Reads the stream until it fails or the mode changes. Also reconciles the live calls
+    /// every `stream_reconcile` and polls pending work on `notification_changed` (and every
+    /// `pending_poll_streaming`).
+    async fn follow(&mut self, stream: &mut EventStream, cancel: &CancellationToken) -> Left {
         enum Step {
             Cancelled,
             Woken,
             Bus(Result<Event, broadcast::error::RecvError>),
             Clock,
             Pending,
-            Message(Result<Option<Result<StreamMessage, ApiError>>, tokio::time::error::Elapsed>),
+            Reconcile,
+            Message(Option<Result<StreamMessage, ApiError>>),
         }
         let control = self.control.clone();
-        self.pending_due = Instant::now() + self.pending_interval();
+        let now = Instant::now();
+        self.pending_due = now + self.pending_interval();
+        self.reconcile_due = now + self.settings.stream_reconcile;
+        let mut delivered = false;
         loop {
             if self.signed_out_meanwhile() {
-                return Some(Next::Paused);
+                return Left::Mode(Next::Paused);
             }
             let step = tokio::select! {
                 biased;
@@ -385,51 +470,49 @@ impl Runner {
                 ev = self.rx.recv() => Step::Bus(ev),
                 _ = sleep_until(self.next_clock_check) => Step::Clock,
                 _ = sleep_until(self.pending_due) => Step::Pending,
-                m = timeout(self.settings.stream_idle_timeout, stream.next()) => Step::Message(m),
+                _ = sleep_until(self.reconcile_due) => Step::Reconcile,
+                m = stream.next() => Step::Message(m),
             };
             match step {
-                Step::Cancelled => return Some(Next::Stop),
+                Step::Cancelled => return Left::Mode(Next::Stop),
                 Step::Woken => {
-                    tracing::debug!("woken: reconnecting the stream");
-                    return None;
+                    tracing::debug!("woken: catching up and reconnecting the stream");
+                    return Left::Restart;
                 }
                 Step::Bus(ev) => {
                     self.observe(ev);
                     if !self.signed_in {
-                        return Some(Next::Paused);
+                        return Left::Mode(Next::Paused);
                     }
                 }
                 Step::Clock => {
                     if self.clock_jumped() {
-                        return None;
+                        return Left::Restart;
                     }
                 }
                 Step::Pending => match self.poll_pending().await {
                     Ok(()) => self.pending_due = Instant::now() + self.pending_interval(),
                     Err(e) => match self.failed("pending", &e) {
-                        None => return Some(Next::Paused),
+                        None => return Left::Mode(Next::Paused),
                         Some(delay) => self.pending_due = Instant::now() + delay,
                     },
                 },
-                Step::Message(Err(_)) => {
-                    let e = ApiError::client(codes::TIMEOUT, "the event stream went quiet");
-                    return self.back_off("stream idle", &e, cancel).await;
+                Step::Reconcile => {
+                    // At most one try per period, failed or not: the stream is the main source.
+                    self.reconcile_due = Instant::now() + self.settings.stream_reconcile;
+                    if let Err(e) = self.reconcile_calls(Transcripts::New).await {
+                        if self.failed("live calls", &e).is_none() {
+                            return Left::Mode(Next::Paused);
+                        }
+                    }
                 }
-                Step::Message(Ok(None)) => {
-                    // The server ended the stream (switched off, restarted): reconnect soon; a
-                    // server that keeps closing at once is backed off like a failure.
-                    let e = ApiError::client(codes::CONNECTION_LOST, "the event stream ended");
-                    let delay =
-                        delay_after_failure(&e, self.settings.backoff_base, self.settings.backoff_max, self.failures);
-                    self.failures = self.failures.saturating_add(1);
-                    return match self.wait_until(cancel, Instant::now() + delay).await {
-                        Interrupt::Cancelled => Some(Next::Stop),
-                        Interrupt::AuthFlip if !self.signed_in => Some(Next::Paused),
-                        _ => None,
-                    };
+                Step::Message(None) => {
+                    let err = ApiError::client(codes::CONNECTION_LOST, "the event stream ended");
+                    return Left::Failed { what: "stream ended", err, delivered };
                 }
-                Step::Message(Ok(Some(Err(e)))) => return self.back_off("stream read", &e, cancel).await,
-                Step::Message(Ok(Some(Ok(m)))) => {
+                Step::Message(Some(Err(err))) => return Left::Failed { what: "stream read", err, delivered },
+                Step::Message(Some(Ok(m))) => {
+                    delivered = true;
                     // The resume point moves only once the message is handled, so a failure
                     // here replays it after the reconnect (handling is idempotent).
                     match self.handle(&m).await {
@@ -439,7 +522,7 @@ impl Runner {
                             }
                             self.succeeded();
                         }
-                        Err(e) => return self.back_off("stream message", &e, cancel).await,
+                        Err(e) => return Left::Handling(e),
                     }
                 }
             }
@@ -455,61 +538,50 @@ impl Runner {
     }
 
     async fn handle(&mut self, m: &StreamMessage) -> Result<(), ApiError> {
-        let data = m.json().unwrap_or(Value::Null);
-        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
-        match m.event.as_str() {
-            "call_ringing" => {
-                let call: InboundCall =
-                    serde_json::from_value(data.get("call").cloned().unwrap_or_else(|| data.clone()))
-                        .unwrap_or_default();
-                if let Some(info) = CallInfo::from_call(&call) {
-                    self.tracker.call_live(info);
-                }
-            }
-            "transcript_line" => {
-                let Some(call_id) = text(&data, "call_id") else { return Ok(()) };
+        match m.decode() {
+            StreamEvent::CallRinging(call) => match CallInfo::from_call(&call) {
+                Some(info) => self.tracker.call_live(info),
+                // A ringing call this client cannot read: the live list says which it is.
+                None => self.reconcile_due = Instant::now(),
+            },
+            StreamEvent::TranscriptLine { call_id, index, speaker, content } => {
                 if self.tracker.is_over(&call_id) {
                     return Ok(());
                 }
                 if !self.tracker.is_live(&call_id) {
                     self.discover(&call_id).await?;
                 }
-                let entry = data.get("entry").unwrap_or(&data);
-                let speaker = text(entry, "speaker").or_else(|| text(entry, "role")).unwrap_or_default();
-                let content = text(entry, "content").or_else(|| text(entry, "text")).unwrap_or_default();
-                let index = data.get("index").and_then(Value::as_u64).map(|i| i as usize);
-                if self.tracker.line(&call_id, index, &speaker, &content) == LineFate::Gap {
+                let fate = match content {
+                    Some(content) => self.tracker.line(&call_id, index, &speaker, &content),
+                    None => LineFate::Gap,
+                };
+                if fate == LineFate::Gap {
                     self.catch_up_transcript(&call_id).await?;
                 }
             }
-            "call_ended" => {
-                if let Some(call_id) = text(&data, "call_id") {
-                    let outcome =
-                        text(&data, "status").or_else(|| text(&data, "outcome")).unwrap_or_else(|| "completed".into());
-                    self.tracker.call_over(&call_id, &outcome);
+            StreamEvent::CallEnded { call_id, outcome: Some(outcome) } => self.tracker.call_over(&call_id, &outcome),
+            StreamEvent::CallEnded { call_id, outcome: None } => {
+                if !self.tracker.is_over(&call_id) {
+                    self.finish_call(&call_id).await?;
                 }
             }
-            "call_updated" => {
-                if let (Some(call_id), Some(status)) = (text(&data, "call_id"), text(&data, "status")) {
-                    if InboundStatus::from(status.as_str()).is_live() {
-                        self.tracker.call_status(&call_id, &status);
-                    } else {
-                        self.tracker.call_over(&call_id, &status);
-                    }
+            StreamEvent::CallUpdated { call_id, status } => {
+                if InboundStatus::from(status.as_str()).is_live() {
+                    self.tracker.call_status(&call_id, &status);
+                } else {
+                    self.tracker.call_over(&call_id, &status);
                 }
             }
-            "notification_changed" | "notifications_changed" => {
-                if let Some(total) = data.get("total_pending").and_then(Value::as_u64) {
+            StreamEvent::NotificationsChanged { total_pending } => {
+                if let Some(total) = total_pending {
                     self.tracker.total_pending(total);
                 }
                 self.pending_due = Instant::now();
             }
-            "credits_changed" => {
-                if let Some(ev) = m.to_event() {
-                    self.bus.publish(ev);
-                }
+            StreamEvent::CreditsChanged { credits_remaining, credits_allocated } => {
+                self.bus.publish(Event::CreditsChanged { credits_remaining, credits_allocated });
             }
-            _ => {}
+            StreamEvent::Unknown => {}
         }
         self.tracker.flush();
         Ok(())
@@ -535,6 +607,8 @@ impl Runner {
 
     // ---- polling -------------------------------------------------------------------------
 
+    /// Polls the lists; meanwhile, when the stream is due for a look, probes it on its own task
+    /// (so polling never waits for it) and switches to it once it is open.
     async fn poll(&mut self, cancel: &CancellationToken) -> Next {
         tracing::debug!("watcher polling");
         self.calls_etag = None;
@@ -542,40 +616,49 @@ impl Runner {
         let mut calls_due = Instant::now();
         self.pending_due = calls_due;
         let far = calls_due + Duration::from_secs(86_400 * 365);
+        let mut probe: Option<Probe> = None;
         loop {
             if self.signed_out_meanwhile() {
                 return Next::Paused;
             }
-            let stream_due = if self.settings.use_stream { self.stream_check_due } else { far };
-            let deadline = calls_due.min(self.pending_due).min(stream_due);
-            match self.wait(cancel, deadline, true).await {
-                Interrupt::Cancelled => return Next::Stop,
-                Interrupt::AuthFlip if !self.signed_in => return Next::Paused,
-                Interrupt::WindowOpened => calls_due = calls_due.min(Instant::now() + self.settings.live_poll),
-                Interrupt::Woken | Interrupt::ClockJump => {
+            let stream_due = match self.settings.use_stream && probe.is_none() {
+                true => self.stream_check_due,
+                false => far,
+            };
+            if Instant::now() >= stream_due {
+                probe = Some(Probe::start(&self.client, self.resume_id.clone(), &self.settings));
+            }
+            let deadline = calls_due.min(self.pending_due).min(if probe.is_none() { stream_due } else { far });
+            let woke = tokio::select! {
+                biased;
+                probed = Probe::finished(&mut probe) => Woke::Probe(probed),
+                interrupt = self.wait(cancel, deadline, true) => Woke::Wait(interrupt),
+            };
+            match woke {
+                Woke::Probe(Ok(connected)) => return Next::Stream(connected),
+                Woke::Probe(Err(e)) => {
+                    probe = None;
+                    if !self.stream_failed("stream probe", &e) {
+                        return Next::Paused;
+                    }
+                    continue;
+                }
+                Woke::Wait(Interrupt::Cancelled) => return Next::Stop,
+                Woke::Wait(Interrupt::AuthFlip) if !self.signed_in => return Next::Paused,
+                Woke::Wait(Interrupt::WindowOpened) => {
+                    calls_due = calls_due.min(Instant::now() + self.settings.live_poll)
+                }
+                Woke::Wait(Interrupt::Woken | Interrupt::ClockJump) => {
                     let now = Instant::now();
                     calls_due = now;
                     self.pending_due = now;
                     self.stream_check_due = now;
                 }
-                _ => {}
+                Woke::Wait(_) => {}
             }
             let now = Instant::now();
-            if self.settings.use_stream && now >= self.stream_check_due {
-                match self.client.inbound().stream_info().await {
-                    Ok(info) if info.enabled => {
-                        self.synced = false;
-                        return Next::Stream;
-                    }
-                    Ok(_) => self.stream_check_due = now + self.settings.stream_check,
-                    Err(e) => match self.failed("stream info", &e) {
-                        None => return Next::Paused,
-                        Some(delay) => self.stream_check_due = Instant::now() + delay.max(self.settings.stream_check),
-                    },
-                }
-            }
             if now >= calls_due {
-                match self.reconcile_calls().await {
+                match self.reconcile_calls(Transcripts::Live).await {
                     Ok(()) => {
                         self.succeeded();
                         calls_due = Instant::now() + self.calls_interval();
@@ -610,10 +693,13 @@ impl Runner {
     }
 
     /// Brings the tracker in line with the live-call list: new calls are announced, calls that
-    /// left it are finished with their outcome, live transcripts are caught up.
-    async fn reconcile_calls(&mut self) -> Result<(), ApiError> {
+    /// left it are finished with their outcome (and last lines), and the `transcripts` named
+    /// are caught up.
+    async fn reconcile_calls(&mut self, transcripts: Transcripts) -> Result<(), ApiError> {
         let query = InboundQuery { limit: Some(100), ..InboundQuery::active() };
         let inbound = self.client.inbound();
+        let mut fresh: Vec<String> = Vec::new();
+        let mut applied = None;
         if let Fetched::Modified { value: mut list, etag } =
             inbound.calls_if_changed(&query, self.calls_etag.as_deref()).await?
         {
@@ -630,6 +716,7 @@ impl Runner {
             let live: Vec<CallInfo> =
                 list.calls.iter().filter(|c| c.status.is_live()).filter_map(CallInfo::from_call).collect();
             let live_ids: HashSet<String> = live.iter().map(|c| c.id.clone()).collect();
+            fresh = live.iter().filter(|c| !self.tracker.is_live(&c.id)).map(|c| c.id.clone()).collect();
             for info in live {
                 self.tracker.call_live(info);
             }
@@ -638,11 +725,18 @@ impl Runner {
                     self.finish_call(&id).await?;
                 }
             }
-            // Kept only once the whole list is applied: a failed round is redone in full.
-            self.calls_etag = etag;
+            applied = Some(etag);
         }
-        for id in self.tracker.live_ids() {
+        let catch_up = match transcripts {
+            Transcripts::Live => self.tracker.live_ids(),
+            Transcripts::New => fresh.into_iter().filter(|id| self.tracker.is_live(id)).collect(),
+        };
+        for id in catch_up {
             self.catch_up_transcript(&id).await?;
+        }
+        // Kept only once the whole round is done: a failed round is redone in full.
+        if let Some(etag) = applied {
+            self.calls_etag = etag;
         }
         self.tracker.flush();
         Ok(())
@@ -689,10 +783,4 @@ impl Runner {
         self.tracker.flush();
         Ok(())
     }
-}
-
-/// The server says "no stream here, poll": switched off (503 `stream_disabled`), or no such
-/// endpoint or media type.
-fn stream_unavailable(e: &ApiError) -> bool {
-    e.code() == "stream_disabled" || matches!(e.status(), Some(404 | 405 | 406 | 501))
 }

@@ -18,6 +18,26 @@ pub(crate) fn delay_after_failure(err: &ApiError, base: Duration, max: Duration,
     }
 }
 
+/// The wait before looking at the event stream again after `failures` (at least 1) failures or
+/// refusals in a row: `first`, doubling with each, up to `max`; drawn from the upper half so
+/// clients that lost the stream together do not come back together. A server's `Retry-After`
+/// is a floor.
+pub(crate) fn stream_recheck_delay(
+    first: Duration,
+    max: Duration,
+    failures: u32,
+    retry_after: Option<Duration>,
+) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    let ceiling = first.saturating_mul(1u32 << doublings).min(max.max(first));
+    let half = ceiling / 2;
+    let jittered = half + Duration::from_millis(fastrand::u64(0..=(ceiling - half).as_millis() as u64));
+    match retry_after {
+        Some(wait) => wait.min(MAX_RETRY_AFTER).max(jittered),
+        None => jittered,
+    }
+}
+
 /// Notices a suspend/resume (or a wall-clock change): between two checks the wall clock moved
 /// much more, or less, than the monotonic clock (which stops while the machine sleeps).
 #[derive(Debug)]
@@ -65,6 +85,23 @@ mod tests {
         assert_eq!(d, Duration::from_secs(3));
         let absurd = ApiError::from_response(429, b"", Some(Duration::from_secs(86_400)));
         assert_eq!(delay_after_failure(&absurd, Duration::ZERO, Duration::ZERO, 0), MAX_RETRY_AFTER);
+    }
+
+    #[test]
+    fn the_stream_recheck_doubles_up_to_its_cap() {
+        let (first, max) = (Duration::from_secs(60), Duration::from_secs(900));
+        for _ in 0..100 {
+            let d = stream_recheck_delay(first, max, 1, None);
+            assert!((Duration::from_secs(30)..=first).contains(&d), "{d:?}");
+            let d = stream_recheck_delay(first, max, 3, None);
+            assert!((Duration::from_secs(120)..=Duration::from_secs(240)).contains(&d), "{d:?}");
+            let d = stream_recheck_delay(first, max, 40, None);
+            assert!((Duration::from_secs(450)..=max).contains(&d), "{d:?}");
+        }
+        let floor = stream_recheck_delay(first, max, 1, Some(Duration::from_secs(300)));
+        assert_eq!(floor, Duration::from_secs(300));
+        let absurd = stream_recheck_delay(first, max, 1, Some(Duration::from_secs(86_400)));
+        assert_eq!(absurd, MAX_RETRY_AFTER);
     }
 
     #[test]
