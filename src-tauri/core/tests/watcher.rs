@@ -1,7 +1,11 @@
 //! The inbound/attention watcher against a real sim, in both modes (event stream and polling):
 //! one ringing per call, transcripts in order, outcomes, takeover from the client, fault storms,
 //! a stream cut mid-call, a restart during a live call, pending items, sign-out, wake, offline,
-//! and the idle request rate. Every wait is a condition with a deadline.
+//! and the idle request rate. Then every way the stream path can fail (stream/info 400, 403,
+//! 500, timeout, not JSON; the events route answering JSON, failing or hanging; the production
+//! profile; a stream that goes silent) still rings each call once within the polling cadence,
+//! and a healthy stream that loses a call is caught by the slow reconciliation. Every wait is a
+//! condition with a deadline.
 
 mod common;
 
@@ -62,9 +66,15 @@ impl Log {
         Self { rx: bus.subscribe(), events: Vec::new() }
     }
 
-    async fn until(&mut self, what: &str, deadline: Duration, mut done: impl FnMut(&[Event]) -> bool) {
+    async fn until(&mut self, what: &str, deadline: Duration, done: impl FnMut(&[Event]) -> bool) {
+        let seen = self.within(deadline, done).await;
+        assert!(seen, "timed out waiting for {what}; events: {:#?}", self.events);
+    }
+
+    /// Whether `done` came true within `deadline`.
+    async fn within(&mut self, deadline: Duration, mut done: impl FnMut(&[Event]) -> bool) -> bool {
         let (rx, events) = (&mut self.rx, &mut self.events);
-        let outcome = tokio::time::timeout(deadline, async {
+        tokio::time::timeout(deadline, async {
             while !done(events) {
                 match rx.recv().await {
                     Ok(e) => events.push(e),
@@ -72,8 +82,8 @@ impl Log {
                 }
             }
         })
-        .await;
-        assert!(outcome.is_ok(), "timed out waiting for {what}; events: {:#?}", self.events);
+        .await
+        .is_ok()
     }
 
     fn count(&self, pred: impl Fn(&Event) -> bool) -> usize {
@@ -137,18 +147,60 @@ struct Setup {
 }
 
 impl Setup {
+    /// With `Mode::Stream`, returns once the watcher follows the stream (so what the test does
+    /// next goes through it, not through the polling that runs until then).
     async fn new(mode: Mode) -> Self {
-        Self::with_settings(fast_settings(mode)).await
+        let mut s = Self::with_settings(fast_settings(mode)).await;
+        if mode == Mode::Stream {
+            s.until_streaming().await;
+        }
+        s
     }
 
     async fn with_settings(settings: WatcherSettings) -> Self {
         let sim = Sim::start().await;
         let client = sim.client().await;
+        Self::on(sim, client, settings)
+    }
+
+    /// A watcher on `client`, which talks to `sim` (directly, or through a relay).
+    fn on(sim: Sim, client: Client, settings: WatcherSettings) -> Self {
         let bus = EventBus::new(8192);
         let log = Log::new(&bus);
         let seen = temp_seen_path();
         let running = Running::start(client.clone(), &bus, Some(seen.clone()), settings);
         Self { sim, client, bus, log, seen, running: Some(running) }
+    }
+
+    /// Returns once the watcher follows the stream: a credit change reaches the bus, and only
+    /// the stream carries those (polling does not read credits). A change made before the
+    /// stream's start point never arrives, so each try makes a new one.
+    async fn until_streaming(&mut self) {
+        let end = Instant::now() + Duration::from_secs(15);
+        loop {
+            // A balance not seen before (whole credits: the sim keeps two decimals).
+            let credits = 1000.0 + self.log.count(|e| matches!(e, Event::CreditsChanged { .. })) as f64;
+            self.sim.control("POST", "/_sim/credits", json!({"credits_remaining": credits})).await;
+            let through = self
+                .log
+                .within(Duration::from_millis(500), |ev| {
+                    ev.iter().any(|e| matches!(e, Event::CreditsChanged { credits_remaining, .. } if *credits_remaining == credits))
+                })
+                .await;
+            if through {
+                return;
+            }
+            assert!(Instant::now() < end, "the watcher never followed the stream: {:#?}", self.log.events);
+        }
+    }
+
+    /// Waits for the watcher's first polling round (the pending count comes with it).
+    async fn first_round(&mut self) {
+        self.log
+            .until("the first round", Duration::from_secs(10), |ev| {
+                ev.iter().any(|e| matches!(e, Event::NotificationsChanged { .. }))
+            })
+            .await;
     }
 
     fn watcher(&self) -> &Watcher {
@@ -875,4 +927,327 @@ async fn a_second_run_of_the_same_watcher_returns_at_once() {
     assert!(second.is_ok(), "a second run must not run");
     running.stop().await;
     sim.server.shutdown().await;
+}
+
+// ---- the stream path fails: polling carries the calls ------------------------------------
+
+/// A ring within this long is within the polling cadence (`idle_poll` is 150 ms here; the rest
+/// is the requests on a busy two-core machine). A stream path that blocked polling would take
+/// `stream_open_timeout` or forever.
+const POLL_TARGET: Duration = Duration::from_millis(1500);
+
+/// Two calls in a row, each rung once within `POLL_TARGET` and ended once, while the stream
+/// path fails as the sim was told; returns the setup for more checks.
+async fn rings_once_within_the_polling_target(sim: Sim, settings: WatcherSettings) -> Setup {
+    let client = sim.client().await;
+    let mut s = Setup::on(sim, client, settings);
+    s.first_round().await;
+    let mut ids = Vec::new();
+    for name in ["First", "Second"] {
+        let id = s.ring_long(name).await;
+        let rang = Instant::now();
+        s.log.until("the ringing call", Duration::from_secs(10), |ev| ev.iter().any(|e| ringing(e, &id))).await;
+        let waited = rang.elapsed();
+        assert!(waited < POLL_TARGET, "{name} rang after {waited:?}");
+        s.end(&id, "completed").await;
+        s.log.until("its end", Duration::from_secs(10), |ev| ev.iter().any(|e| ended(e, &id))).await;
+        ids.push(id);
+    }
+    // A barrier through the same path: anything repeated would be out by then.
+    let last = s.ring_long("Barrier").await;
+    s.log.until("the barrier call", Duration::from_secs(10), |ev| ev.iter().any(|e| ringing(e, &last))).await;
+    for id in &ids {
+        assert_eq!(s.log.count(|e| ringing(e, id)), 1, "{:#?}", s.log.events);
+        assert_eq!(s.log.count(|e| ended(e, id)), 1);
+    }
+    assert_eq!(s.log.count(|e| matches!(e, Event::CallStillLive { .. })), 0);
+    s
+}
+
+/// No open stream was ever served to the watcher.
+async fn never_streamed(sim: &Sim) {
+    let served = sim.requests_to("GET", "/v1/inbound/events").await;
+    let streams = served.iter().filter(|r| r["status"] == 200 && r["fault"].is_null()).count();
+    assert_eq!(streams, 0, "{served:#?}");
+}
+
+async fn with_stream_info_fault(spec: Value) {
+    with_stream_info_fault_and(spec, fast_settings(Mode::Stream)).await;
+}
+
+async fn with_stream_info_fault_and(spec: Value, settings: WatcherSettings) {
+    let sim = Sim::start().await;
+    let mut spec = spec;
+    spec["route"] = json!("/v1/inbound/stream/info");
+    sim.fault(spec).await;
+    let s = rings_once_within_the_polling_target(sim, settings).await;
+    // (A request still hanging is not in the log yet: the sim logs answers.)
+    let hangs = s.sim.control("GET", "/_sim/faults", json!({})).await.to_string().contains("latency");
+    assert!(hangs || !s.sim.requests_to("GET", "/v1/inbound/stream/info").await.is_empty(), "the stream was probed");
+    never_streamed(&s.sim).await;
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_info_400_still_rings_once_by_polling() {
+    with_stream_info_fault(json!({"kind": "status", "status": 400})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_info_403_still_rings_once_by_polling() {
+    with_stream_info_fault(json!({"kind": "status", "status": 403})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_info_500_still_rings_once_by_polling() {
+    with_stream_info_fault(json!({"kind": "status", "status": 500})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_info_not_json_still_rings_once_by_polling() {
+    with_stream_info_fault(json!({"kind": "malformed"})).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_info_timeout_still_rings_once_by_polling() {
+    // stream/info hangs for 30 s; the probe gives up after stream_open_timeout (long here, so a
+    // poller that waited for the probe could not ring within the target), and polling never
+    // waits for it.
+    let patient = WatcherSettings { stream_open_timeout: Duration::from_secs(8), ..fast_settings(Mode::Stream) };
+    with_stream_info_fault_and(json!({"kind": "latency", "latency_ms": 30_000}), patient).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_answering_json_while_stream_info_says_enabled_still_rings_once_by_polling() {
+    let sim = Sim::start().await;
+    sim.control("POST", "/_sim/stream", json!({"enabled": true, "sse": false})).await;
+    let s = rings_once_within_the_polling_target(sim, fast_settings(Mode::Stream)).await;
+    let asked = s.sim.requests_to("GET", "/v1/inbound/events").await;
+    assert!(!asked.is_empty(), "the stream was tried");
+    // Each answer was the JSON log: no reconnect loop (the backoff starts at 600 ms here).
+    let elapsed_probes = asked.len();
+    assert!(elapsed_probes <= 8, "{elapsed_probes} tries in a few seconds");
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_failing_or_hanging_still_rings_once_by_polling() {
+    for spec in [json!({"kind": "status", "status": 500}), json!({"kind": "latency", "latency_ms": 30_000})] {
+        let sim = Sim::start().await;
+        let mut spec = spec;
+        spec["route"] = json!("/v1/inbound/events");
+        sim.fault(spec).await;
+        let s = rings_once_within_the_polling_target(sim, fast_settings(Mode::Stream)).await;
+        never_streamed(&s.sim).await;
+        s.finish().await;
+    }
+}
+
+fn production_sim_config() -> kallyai_sim::SimConfig {
+    kallyai_sim::SimConfig { profile: kallyai_sim::Profile::Production, ..Default::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_profile_rings_once_by_polling() {
+    let sim = Sim::start_with(production_sim_config()).await;
+    let s = rings_once_within_the_polling_target(sim, fast_settings(Mode::Stream)).await;
+    let info = s.sim.requests_to("GET", "/v1/inbound/stream/info").await;
+    assert!(!info.is_empty() && info.iter().all(|r| r["status"] == 404), "{info:#?}");
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_stream_is_probed_again_with_growing_waits_while_polling_goes_on() {
+    let settings = WatcherSettings {
+        stream_check: Duration::from_millis(400),
+        stream_check_max: Duration::from_millis(3200),
+        ..fast_settings(Mode::Stream)
+    };
+    let sim = Sim::start_with(production_sim_config()).await;
+    let client = sim.client().await;
+    let s = Setup::on(sim, client, settings);
+    // When each probe arrives (the sim's log has whole seconds only, so the test watches it).
+    let probes: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
+    let (sim, seen) = (&s.sim, &probes);
+    let probed = common::wait_for(Duration::from_secs(15), || async move {
+        let n = sim.requests_to("GET", "/v1/inbound/stream/info").await.len();
+        let mut seen = seen.lock().unwrap();
+        while seen.len() < n {
+            seen.push(Instant::now());
+        }
+        seen.len() >= 5
+    })
+    .await;
+    let probes = probes.into_inner().unwrap();
+    assert!(probed, "five probes within 15 s: {}", probes.len());
+    let gaps: Vec<Duration> = probes.windows(2).map(|w| w[1] - w[0]).collect();
+    // 400 ms doubling, each drawn from the upper half of its ceiling: 200-400, 400-800,
+    // 800-1600, 1600-3200 ms (20 ms of sampling slack).
+    let slack = Duration::from_millis(20);
+    for (i, gap) in gaps.iter().enumerate() {
+        let ceiling = Duration::from_millis(400 << i).min(Duration::from_millis(3200));
+        assert!(*gap + slack >= ceiling / 2, "gap {i} is {gap:?}: {gaps:?}");
+    }
+    assert!(gaps[3] >= gaps[0] * 2, "the waits grow: {gaps:?}");
+    // Meanwhile the live calls were polled at the idle cadence (150 ms), far more often.
+    let polls = s.sim.requests_to("GET", "/v1/inbound/calls").await.len();
+    assert!(polls >= 15, "{polls} polls of the live calls");
+    s.finish().await;
+}
+
+// ---- a stream that goes silent, and one that loses a call --------------------------------
+
+/// A loopback TCP relay in front of the sim that can hold the event stream: while held, the
+/// bytes the server sends on a connection that answered `text/event-stream` wait in the relay
+/// (a stalled proxy or NAT: the connection stays open, nothing arrives), while every other
+/// request passes. Released, the held bytes flow on.
+struct Relay {
+    url: String,
+    hold: tokio::sync::watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Relay {
+    async fn start(upstream: std::net::SocketAddr) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (hold, held) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let mut held = held.clone();
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    let (mut from_client, mut to_client) = client.into_split();
+                    let (mut from_server, mut to_server) = server.into_split();
+                    let up = tokio::io::copy(&mut from_client, &mut to_server);
+                    let down = async move {
+                        let (mut buf, mut is_stream) = (vec![0u8; 16 * 1024], false);
+                        loop {
+                            let n = match from_server.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                            is_stream = is_stream || head.contains("content-type: text/event-stream");
+                            if is_stream && held.wait_for(|h| !*h).await.is_err() {
+                                return;
+                            }
+                            if to_client.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    };
+                    // Either side closing ends the relay of this connection.
+                    tokio::select! {
+                        _ = up => {}
+                        _ = down => {}
+                    }
+                });
+            }
+        });
+        Self { url, hold, task }
+    }
+
+    fn hold(&self, on: bool) {
+        self.hold.send_replace(on);
+    }
+
+    /// A client of the sim's seeded user that goes through the relay.
+    async fn client(&self, sim: &Sim) -> Client {
+        let config = kallyai_core::Config::new(&self.url)
+            .unwrap()
+            .with_timeouts(Duration::from_secs(10), Duration::from_secs(2), Duration::from_secs(5))
+            .with_retry(common::fast_retry());
+        Client::new(config, Arc::new(StaticToken::new(sim.tokens().await.access))).unwrap()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The sim's address (`http://127.0.0.1:PORT`).
+fn sim_addr(sim: &Sim) -> std::net::SocketAddr {
+    sim.url.trim_start_matches("http://").parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_goes_silent_falls_back_to_polling_and_resumes_without_repeats() {
+    let sim = Sim::start().await;
+    // Heartbeats every second, so three missed ones are three seconds.
+    sim.control("POST", "/_sim/stream", json!({"enabled": true, "heartbeat_secs": 1})).await;
+    let relay = Relay::start(sim_addr(&sim)).await;
+    let client = relay.client(&sim).await;
+    // No reconciliation while streaming: only the fallback to polling can find the call.
+    let settings = WatcherSettings {
+        stream_reconcile: Duration::from_secs(600),
+        stream_idle_timeout: Duration::from_secs(600),
+        ..fast_settings(Mode::Stream)
+    };
+    let mut s = Setup::on(sim, client, settings);
+    s.until_streaming().await;
+    relay.hold(true);
+    let id = s.ring_long("Silence").await;
+    let rang = Instant::now();
+    s.log.until("the call, by polling", Duration::from_secs(15), |ev| ev.iter().any(|e| ringing(e, &id))).await;
+    let waited = rang.elapsed();
+    // Three missed heartbeats, then one polling round.
+    assert!(waited >= Duration::from_millis(1500), "not through the held stream: {waited:?}");
+    assert!(waited < Duration::from_secs(3) + POLL_TARGET, "{waited:?}");
+    // The stream comes back and resumes after the last message handled: the held ringing is
+    // replayed (Last-Event-ID) and dropped as already announced; the end comes once.
+    relay.hold(false);
+    s.until_streaming().await;
+    s.end(&id, "missed").await;
+    s.log.until("the end", Duration::from_secs(10), |ev| ev.iter().any(|e| ended(e, &id))).await;
+    let barrier = s.ring_long("Barrier").await;
+    s.log.until("the barrier", Duration::from_secs(10), |ev| ev.iter().any(|e| ringing(e, &barrier))).await;
+    assert_eq!(s.log.count(|e| ringing(e, &id)), 1, "{:#?}", s.log.events);
+    assert_eq!(s.log.count(|e| ended(e, &id)), 1);
+    assert_eq!(outcome_of(&s.log.events, &id).as_deref(), Some("missed"));
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_the_healthy_stream_did_not_deliver_is_caught_by_the_slow_reconciliation() {
+    let sim = Sim::start().await;
+    let relay = Relay::start(sim_addr(&sim)).await;
+    let client = relay.client(&sim).await;
+    let settings = WatcherSettings { stream_reconcile: Duration::from_secs(1), ..fast_settings(Mode::Stream) };
+    let mut s = Setup::on(sim, client, settings);
+    s.until_streaming().await;
+    s.sim.clear_requests().await;
+    // The stream stays open (its heartbeats are 15 s apart, three of them far away) but the
+    // call's events do not get through: only the reconciliation can announce it.
+    relay.hold(true);
+    let id = s.ring_long("Lost").await;
+    let rang = Instant::now();
+    s.log.until("the call, by reconciliation", Duration::from_secs(10), |ev| ev.iter().any(|e| ringing(e, &id))).await;
+    let waited = rang.elapsed();
+    assert!(waited < Duration::from_secs(1) + POLL_TARGET, "{waited:?}");
+    s.log
+        .until("its first line, read for the new call", Duration::from_secs(5), |ev| !lines_of(ev, &id).is_empty())
+        .await;
+    let requests = s.sim.requests().await;
+    let asked: Vec<&str> = requests.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    // No fallback to polling (no new stream, no stream/info), at most one list a second, and
+    // only the new call's transcript.
+    assert!(!asked.iter().any(|p| p.starts_with("/v1/inbound/events") || p.ends_with("/stream/info")), "{asked:?}");
+    let lists = asked.iter().filter(|p| **p == "/v1/inbound/calls").count();
+    assert!(lists <= 2, "{lists} live-call lists in {waited:?}: {asked:?}");
+    assert_eq!(asked.iter().filter(|p| p.ends_with("/transcript")).count(), 1, "{asked:?}");
+    // Released, the stream delivers the held ringing: already announced, so not again.
+    relay.hold(false);
+    s.end(&id, "completed").await;
+    s.log.until("the end, by the stream", Duration::from_secs(10), |ev| ev.iter().any(|e| ended(e, &id))).await;
+    let barrier = s.ring_long("Barrier").await;
+    s.log.until("the barrier", Duration::from_secs(10), |ev| ev.iter().any(|e| ringing(e, &barrier))).await;
+    assert_eq!(s.log.count(|e| ringing(e, &id)), 1, "{:#?}", s.log.events);
+    assert_eq!(s.log.count(|e| ended(e, &id)), 1);
+    let opened = s.sim.requests_to("GET", "/v1/inbound/events").await;
+    assert!(opened.is_empty(), "the same stream carried on: {opened:#?}");
+    s.finish().await;
 }
