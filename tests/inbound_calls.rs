@@ -22,6 +22,10 @@ use serde_json::json;
 enum Events {
     Stream,
     Polling,
+    /// The better path broken as production-like servers break it: `stream/info` answers 500.
+    StreamInfoFails,
+    /// `stream/info` says enabled, but the events route answers its JSON activity log.
+    EventsAnswerJson,
 }
 
 /// Generous: polling finds a new call within the idle cadence (15 s), plus retries after faults.
@@ -49,8 +53,13 @@ impl Rig {
         let config = profile::sim_config(seed);
         let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), config).await.expect("start the sim");
         let calls = SimCalls::new(&sim.url());
-        if events == Events::Polling {
-            calls.stream(false).await;
+        match events {
+            Events::Stream => {}
+            Events::Polling => calls.stream(false).await,
+            Events::StreamInfoFails => {
+                calls.fault(json!({"route": "/v1/inbound/stream/info", "kind": "status", "status": 500})).await
+            }
+            Events::EventsAnswerJson => calls.stream_answers_json().await,
         }
         // Leftovers of an earlier scenario would take dunst's position 0.
         notices::close_all();
@@ -448,6 +457,20 @@ macro_rules! in_both_modes {
             }
         }
     )*};
+}
+
+/// Whatever `stream/info` and the events route answer, a ring is notified once and can be
+/// acted on: the watcher falls back to polling (issue 13, acceptance 2, end to end).
+mod broken_stream {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stream_info_fails() {
+        super::take_over_and_reject_from_the_notification(super::Events::StreamInfoFails).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_answer_json() {
+        super::take_over_and_reject_from_the_notification(super::Events::EventsAnswerJson).await
+    }
 }
 
 in_both_modes!(

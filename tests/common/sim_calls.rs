@@ -83,6 +83,12 @@ impl SimCalls {
         self.post("/stream", json!({"enabled": enabled})).await;
     }
 
+    /// `stream/info` keeps saying the stream is there, but the events route answers its JSON
+    /// log even to `Accept: text/event-stream` (as production's documented log does).
+    pub async fn stream_answers_json(&self) {
+        self.post("/stream", json!({"enabled": true, "sse": false})).await;
+    }
+
     /// Every request the sim served (not the `/_sim/` ones), oldest first.
     pub async fn requests(&self) -> Vec<Value> {
         let reply: Value = self
