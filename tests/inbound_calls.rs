@@ -25,7 +25,7 @@ enum Events {
     /// The better path broken as production-like servers break it: `stream/info` answers 500.
     StreamInfoFails,
     /// `stream/info` says enabled, but the events route answers its JSON activity log.
-    EventsAnswerJson,
+    JsonLogOnly,
 }
 
 /// Generous: polling finds a new call within the idle cadence (15 s), plus retries after faults.
@@ -59,7 +59,7 @@ impl Rig {
             Events::StreamInfoFails => {
                 calls.fault(json!({"route": "/v1/inbound/stream/info", "kind": "status", "status": 500})).await
             }
-            Events::EventsAnswerJson => calls.stream_answers_json().await,
+            Events::JsonLogOnly => calls.stream_answers_json().await,
         }
         // Leftovers of an earlier scenario would take dunst's position 0.
         notices::close_all();
@@ -469,7 +469,7 @@ mod broken_stream {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn events_answer_json() {
-        super::take_over_and_reject_from_the_notification(super::Events::EventsAnswerJson).await
+        super::take_over_and_reject_from_the_notification(super::Events::JsonLogOnly).await
     }
 }
 
