@@ -1,38 +1,21 @@
+// The app's commands, from the one list lib.rs registers them from.
+include!("src/command_list.rs");
+
+/// `crate::features::ask::ask_send` -> "ask_send".
+macro_rules! command_name {
+    ($last:ident) => { stringify!($last) };
+    ($first:ident :: $($rest:ident)::+) => { command_name!($($rest)::+) };
+}
+
+macro_rules! command_names {
+    ($( $($segment:ident)::+ ),* $(,)?) => { &[$( command_name!($($segment)::+) ),*] };
+}
+
 fn main() {
+    println!("cargo:rerun-if-changed=src-tauri/src/command_list.rs");
     // Declaring the app's commands generates an `allow-<command>` permission for each, so every
     // window's capability file can grant just the commands that window uses.
-    let commands = tauri_build::AppManifest::new().commands(&[
-        "app_state",
-        "show_window",
-        "take_ask_prefill",
-        "window_painted",
-        "call_details",
-        "call_action",
-        "recent_calls",
-        "show_call",
-        "signin_start",
-        "signin_reopen",
-        "signin_cancel",
-        "sign_out",
-        "ask_send",
-        "ask_overview",
-        "ask_resend",
-        "ask_discard",
-        "ask_new_conversation",
-        "ask_continue_conversation",
-        "ask_conversations",
-        "ask_history",
-        "ask_goal",
-        "ask_goal_action",
-        "ask_budget_action",
-        "ask_estimate",
-        "open_link",
-        "manage_plan",
-        "credits_state",
-        "credits_details",
-        "settings_get",
-        "settings_set",
-    ]);
+    let commands = tauri_build::AppManifest::new().commands(with_commands!(command_names));
     tauri_build::try_build(
         tauri_build::Attributes::new()
             .capabilities_path_pattern("src-tauri/capabilities/*.json")

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tauri::{AppHandle, Manager};
 use tauri_plugin_opener::OpenerExt;
 
-use crate::commands::CommandError;
+use crate::error::CommandError;
 use crate::shell::shell;
 
 /// The ask machinery, opened in setup once the data dir is known.
@@ -68,7 +68,7 @@ pub fn open(app: &AppHandle) {
 }
 
 pub async fn send(app: &AppHandle, text: &str) -> Result<OutboxEntry, CommandError> {
-    outbox(app)?.ask(text).await.map_err(|e| CommandError::new(e.code(), e.to_string()))
+    Ok(outbox(app)?.ask(text).await?)
 }
 
 pub async fn overview(app: &AppHandle) -> Result<AskOverview, CommandError> {
@@ -77,19 +77,19 @@ pub async fn overview(app: &AppHandle) -> Result<AskOverview, CommandError> {
 }
 
 pub async fn resend(app: &AppHandle, local_id: &str, text: Option<&str>) -> Result<OutboxEntry, CommandError> {
-    outbox(app)?.resend(local_id, text).await.map_err(|e| CommandError::new(e.code(), e.to_string()))
+    Ok(outbox(app)?.resend(local_id, text).await?)
 }
 
 pub async fn discard(app: &AppHandle, local_id: &str) -> Result<(), CommandError> {
-    outbox(app)?.discard(local_id).await.map_err(|e| CommandError::new(e.code(), e.to_string()))
+    Ok(outbox(app)?.discard(local_id).await?)
 }
 
 pub async fn new_conversation(app: &AppHandle) -> Result<(), CommandError> {
-    outbox(app)?.new_conversation().await.map_err(|e| CommandError::new(e.code(), e.to_string()))
+    Ok(outbox(app)?.new_conversation().await?)
 }
 
 pub async fn continue_conversation(app: &AppHandle, conversation_id: &str) -> Result<(), CommandError> {
-    outbox(app)?.continue_conversation(conversation_id).await.map_err(|e| CommandError::new(e.code(), e.to_string()))
+    Ok(outbox(app)?.continue_conversation(conversation_id).await?)
 }
 
 pub async fn conversations(app: &AppHandle) -> Result<Vec<Conversation>, CommandError> {
@@ -118,10 +118,7 @@ pub async fn budget_action(app: &AppHandle, local_id: &str, action: GoalActionKi
             AskState::Failed { budget: Some(refusal), .. } => refusal.goal_id,
             _ => None,
         });
-    let goal_id = refused_goal.ok_or_else(|| {
-        let missing = OutboxError::NotFound;
-        CommandError::new(missing.code(), missing.to_string())
-    })?;
+    let goal_id = refused_goal.ok_or(OutboxError::NotFound)?;
     let goals = Goals::new(shell(app).client.clone());
     let view = match goals.act(&goal_id, action).await {
         Ok(view) => view,

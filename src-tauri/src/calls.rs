@@ -12,7 +12,7 @@ use kallyai_core::Event;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 
-use crate::commands::CommandError;
+use crate::error::CommandError;
 use crate::i18n::text;
 use crate::notify::{Notice, Response};
 use crate::settings::CallAlert;
@@ -249,7 +249,7 @@ pub async fn details(app: &AppHandle, call_id: Option<String>) -> Result<Option<
     let shell = shell(app);
     let Some(call_id) = call_id.or_else(|| shell.calls.current()) else { return Ok(None) };
     let inbound = shell.client.inbound();
-    let call = inbound.call(&call_id).await.map_err(CommandError::from)?;
+    let call = inbound.call(&call_id).await?;
     // A transcript may not exist yet for a call that just started.
     let transcript = inbound.transcript(&call_id).await.map(|t| t.entries).unwrap_or_default();
     let caller = caller_label(call.caller_name.as_deref(), call.caller_number.as_deref().unwrap_or(""));

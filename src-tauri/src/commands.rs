@@ -1,7 +1,6 @@
 //! The commands windows may invoke. Thin: check the input, ask the shell or core, return a
 //! serializable result; errors are `{code, message}` a window can show as they are.
 
-use serde::Serialize;
 use tauri::{AppHandle, State, WebviewWindow};
 
 use kallyai_core::api::inbound::{InboundCall, InboundQuery};
@@ -13,28 +12,10 @@ use crate::action::Action;
 use crate::ask::{self, AskOverview, CostHint};
 use crate::calls::{self, CallAction, CallDetails};
 use crate::credits::{self, CreditsDetails, CreditsView};
-use crate::settings::{self, Settings, SettingsError, SettingsView};
+use crate::error::CommandError;
+use crate::settings::{self, Settings, SettingsView};
 use crate::shell::{AppState, Shell};
 use crate::windows::Panel;
-
-#[derive(Debug, Serialize)]
-pub struct CommandError {
-    code: String,
-    message: String,
-}
-
-impl CommandError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into() }
-    }
-}
-
-/// Keeps the server's code (e.g. `quota_exceeded`) and core's one-sentence message.
-impl From<kallyai_core::ApiError> for CommandError {
-    fn from(error: kallyai_core::ApiError) -> Self {
-        Self::new(error.code(), error.to_string())
-    }
-}
 
 #[tauri::command]
 pub fn app_state(shell: State<'_, Shell>) -> AppState {
@@ -197,6 +178,6 @@ pub fn settings_get(app: AppHandle) -> SettingsView {
 }
 
 #[tauri::command]
-pub async fn settings_set(app: AppHandle, settings: Settings) -> Result<SettingsView, SettingsError> {
+pub async fn settings_set(app: AppHandle, settings: Settings) -> Result<SettingsView, CommandError> {
     settings::update(&app, settings).await
 }

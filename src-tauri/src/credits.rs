@@ -11,7 +11,7 @@ use kallyai_core::api::credits::{Balance, Breakdown, Costs, CreditHistory};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 
-use crate::commands::CommandError;
+use crate::error::CommandError;
 use crate::i18n::{text, Lang};
 use crate::notify::{Notice, Response};
 use crate::shell::shell;

@@ -4,10 +4,13 @@ pub mod action;
 mod ask;
 mod calls;
 pub mod cli;
+#[macro_use]
+mod command_list;
 mod commands;
 mod credits;
 pub mod deep_link;
 mod dispatch;
+mod error;
 pub mod i18n;
 mod lifecycle;
 #[cfg(target_os = "linux")]
@@ -36,6 +39,11 @@ use crate::cli::{Invocation, Launch};
 use crate::i18n::{text, Lang};
 use crate::shell::{shell, Shell};
 use crate::tray::Tray;
+
+/// `generate_handler!` over the command list (`command_list.rs`).
+macro_rules! invoke_handler {
+    ($( $($segment:ident)::+ ),* $(,)?) => { tauri::generate_handler![$( $($segment)::+ ),*] };
+}
 
 /// Starts the app, or hands `launch` to the instance that is already running and returns.
 pub fn run(launch: Launch) -> ExitCode {
@@ -80,38 +88,7 @@ pub fn run(launch: Launch) -> ExitCode {
                 .build(),
         )
         .manage(shell)
-        .invoke_handler(tauri::generate_handler![
-            commands::app_state,
-            commands::show_window,
-            commands::take_ask_prefill,
-            commands::window_painted,
-            commands::call_details,
-            commands::call_action,
-            commands::recent_calls,
-            commands::show_call,
-            commands::signin_start,
-            commands::signin_reopen,
-            commands::signin_cancel,
-            commands::sign_out,
-            commands::ask_send,
-            commands::ask_overview,
-            commands::ask_resend,
-            commands::ask_discard,
-            commands::ask_new_conversation,
-            commands::ask_continue_conversation,
-            commands::ask_conversations,
-            commands::ask_history,
-            commands::ask_goal,
-            commands::ask_goal_action,
-            commands::ask_budget_action,
-            commands::ask_estimate,
-            commands::open_link,
-            commands::manage_plan,
-            commands::credits_state,
-            commands::credits_details,
-            commands::settings_get,
-            commands::settings_set
-        ])
+        .invoke_handler(with_commands!(invoke_handler))
         .setup(move |app| {
             setup(app.handle(), startup_actions, startup_links)?;
             Ok(())

@@ -10,6 +10,7 @@ use tauri_plugin_autostart::ManagerExt;
 use tauri_plugin_global_shortcut::GlobalShortcutExt;
 use tauri_plugin_store::StoreExt;
 
+use crate::error::CommandError;
 use crate::i18n::{text, Lang};
 use crate::shell::shell;
 
@@ -84,13 +85,6 @@ pub struct SettingsView {
     /// Global shortcuts cannot work on a Wayland session; the window explains the alternative.
     pub wayland: bool,
     pub api_base_in_use: String,
-}
-
-/// A refused change: which field, and why in one sentence.
-#[derive(Debug, Serialize)]
-pub struct SettingsError {
-    pub field: &'static str,
-    pub message: String,
 }
 
 impl SettingsState {
@@ -187,18 +181,18 @@ pub fn view(app: &AppHandle) -> SettingsView {
 }
 
 /// Checks, applies and saves `new`. Only what changed is touched.
-pub async fn update(app: &AppHandle, new: Settings) -> Result<SettingsView, SettingsError> {
+pub async fn update(app: &AppHandle, new: Settings) -> Result<SettingsView, CommandError> {
     let shell = shell(app);
     let lang = shell.lang();
     let old = shell.settings.get();
-    let refuse = |field, key: &str| SettingsError { field, message: text(lang, key) };
+    let refuse = |field, key: &str| CommandError::field(field, text(lang, key));
 
     if !(1.0..=90.0).contains(&new.low_credit_percent) {
         return Err(refuse("low_credit_percent", "settings.error.threshold"));
     }
     if let Some(base) = new.api_base.as_deref().filter(|b| Some(*b) != old.api_base.as_deref()) {
         if let Err(error) = kallyai_core::Config::new(base) {
-            return Err(SettingsError { field: "api_base", message: error.to_string() });
+            return Err(CommandError::field("api_base", error.to_string()));
         }
     }
     let hotkey = new.hotkey.trim();
@@ -210,8 +204,7 @@ pub async fn update(app: &AppHandle, new: Settings) -> Result<SettingsView, Sett
     let same_keys = old.hotkey.parse::<tauri_plugin_global_shortcut::Shortcut>().is_ok_and(|o| o == shortcut);
     let hotkey = if same_keys { old.hotkey.as_str() } else { hotkey };
     if !same_keys {
-        register_hotkey(app, hotkey, Some(&old.hotkey))
-            .map_err(|message| SettingsError { field: "hotkey", message })?;
+        register_hotkey(app, hotkey, Some(&old.hotkey)).map_err(|message| CommandError::field("hotkey", message))?;
     }
     if new.autostart != old.autostart {
         let autolaunch = app.autolaunch();
@@ -229,7 +222,7 @@ pub async fn update(app: &AppHandle, new: Settings) -> Result<SettingsView, Sett
     }
     let base_changed = new.api_base != old.api_base;
     let new = Settings { hotkey: hotkey.to_string(), ..new };
-    save(app, &new).map_err(|message| SettingsError { field: "store", message })?;
+    save(app, &new).map_err(|message| CommandError::field("store", message))?;
     shell.settings.set(new);
     if base_changed {
         // The tokens belong to the old server: sign out of it, then start over on the new one.

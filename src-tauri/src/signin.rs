@@ -11,7 +11,7 @@ use serde::Serialize;
 use tauri::AppHandle;
 use tauri_plugin_opener::OpenerExt;
 
-use crate::commands::CommandError;
+use crate::error::CommandError;
 use crate::i18n::text;
 use crate::notify::{Notice, Response};
 use crate::shell::shell;
@@ -79,7 +79,7 @@ pub async fn start(app: &AppHandle) -> Result<(), CommandError> {
         Ok(started) => started,
         Err(error) => {
             state.set_view(app, Phase::Failed, Some(error.to_string()));
-            return Err(CommandError::new(error.code(), error.to_string()));
+            return Err(error.into());
         }
     };
     tracing::info!(flow = flow_name(&flow), redirect = %started.redirect_uri, "sign-in started");
