@@ -28,6 +28,24 @@ test: deps lint official-cli
 	  --no-fail-fast $(PRODUCTION_SUITES) -- --test-threads=2 --skip extension_ 2>&1 | tee test-output/cargo-test-production.log
 	@scripts/test-summary test-output/cargo-test.log test-output/cargo-test-production.log
 
+## The README's pictures (docs/screenshots/): runs the end-to-end tests that take them, on the
+## default profile, and copies what they saved in test-output/screenshots/ over the tracked ones.
+## Tests never write into the tree, so `make test` leaves `git status` clean; this target is the
+## deliberate refresh. It fails if a picture in docs/screenshots/ was not taken again.
+.PHONY: screenshots
+SCREENSHOT_SUITES := --test credits --test inbound_calls --test quick_ask --test settings
+SCREENSHOT_TESTS := balance_plan_and_period_follow_the_sim take_over_and_reject_from_the_notification::stream \
+  popup_follows_the_call_until_it_ends::stream hotkey_ask_reply_escape_and_conversations \
+  a_goal_is_shown_and_its_step_approved_from_the_box spanish_changes_every_window_and_the_tray_at_once
+screenshots: deps
+	rm -rf test-output/screenshots
+	KALLYAI_TEST_PROFILE=default scripts/with-desktop $(CARGO) test -p kallyai-desktop --locked $(SCREENSHOT_SUITES) \
+	  -- --test-threads=2 $(SCREENSHOT_TESTS)
+	@for picture in docs/screenshots/*.png; do \
+	  test -f "test-output/screenshots/$${picture##*/}" || { echo "make screenshots: no test took $${picture##*/}" >&2; exit 1; }; \
+	done
+	cp test-output/screenshots/*.png docs/screenshots/
+
 lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings

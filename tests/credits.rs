@@ -7,14 +7,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::launcher::Launched;
 use common::notification_bus::{self, BusMonitor};
 use common::signed_in_app::{self, show, wait_tray_line};
 use common::sim_credits::{expected_tray_line, SimCredits};
-use common::{output_dir, profile, require_desktop, tray, tray_picture, wait, x11, ONE_APP_AT_A_TIME};
+use common::{
+    output_dir, profile, readme_screenshot, require_desktop, tray, tray_picture, wait, x11, ONE_APP_AT_A_TIME,
+};
 use kallyai_sim::SimServer;
 use serde_json::Value;
 
@@ -88,13 +90,6 @@ async fn close_credits_window(app: &Launched) {
         .await;
 }
 
-/// Where the README's screenshots live.
-fn docs_screenshot(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("docs/screenshots");
-    dir.join(name)
-}
-
 /// Asks `text` the way a user does: `--ask TEXT` opens the box prefilled, Enter sends it.
 async fn ask(app: &Launched, text: &str) {
     let opened = app.second_launch(&["--ask", text]).await;
@@ -160,8 +155,8 @@ async fn balance_plan_and_period_follow_the_sim() {
     )
     .await;
     let png = app.session().screenshot().await;
-    std::fs::write(docs_screenshot("credits.png"), png).expect("save the credits screenshot");
-    tray_picture::render_menu(&item, &docs_screenshot("tray-menu.png"));
+    std::fs::write(readme_screenshot("credits.png"), png).expect("save the credits screenshot");
+    tray_picture::render_menu(&item, &readme_screenshot("tray-menu.png"));
 
     // An ask is charged by the sim; the app hears of it and shows the new balance everywhere.
     ask(&app, SEARCH_ASK).await;

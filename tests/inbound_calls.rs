@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::app::App;
@@ -14,7 +14,9 @@ use common::browser_sign_in::{self, test_browser};
 use common::launcher::Launched;
 use common::notification_bus::{self as notices, BusMonitor, Notified};
 use common::sim_calls::{Ring, SimCalls};
-use common::{output_dir, profile, require_desktop, screenshot, tray, tray_icon, wait, x11, ONE_APP_AT_A_TIME};
+use common::{
+    output_dir, profile, readme_screenshot, require_desktop, screenshot, tray, tray_icon, wait, x11, ONE_APP_AT_A_TIME,
+};
 use serde_json::json;
 
 /// How the watcher learns about calls.
@@ -114,13 +116,6 @@ fn assert_ringing_notice(n: &Notified, caller: &str) {
     assert!(labels.contains(&"Take over") && labels.contains(&"Reject"), "action labels: {labels:?}");
 }
 
-/// Where the README's screenshots go (taken in the stream run only).
-fn docs_screenshot(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("docs/screenshots");
-    dir.join(name)
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. A ringing call: one notification with both actions; Take over / Reject from the
 //    notification reach the sim exactly once and the notification then says what happened.
@@ -144,7 +139,7 @@ async fn take_over_and_reject_from_the_notification(events: Events) {
         })
         .await;
         if action == "takeover" && events == Events::Stream {
-            screenshot(&docs_screenshot("notification-call.png"));
+            screenshot(&readme_screenshot("notification-call.png"));
         }
 
         match action {
@@ -254,7 +249,7 @@ async fn popup_follows_the_call_until_it_ends(events: Events) {
     let caller = session.text_of("#caller").await.unwrap_or_default();
     assert_eq!(caller, "Grace Hopper");
     if events == Events::Stream {
-        screenshot(&docs_screenshot("call-popup.png"));
+        screenshot(&readme_screenshot("call-popup.png"));
     }
     assert_eq!(session.execute("return window.__loadMark").await, "same page", "the popup was not reloaded");
 

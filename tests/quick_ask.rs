@@ -15,7 +15,7 @@ use common::ask_box::{self, AskBox};
 use common::browser_sign_in::{self, wait_for_link_handler};
 use common::launcher::{KillOnDrop, Launched};
 use common::sim_ask::SimAsk;
-use common::{output_dir, profile, require_desktop, signed_in_app, wait, x11, ONE_APP_AT_A_TIME};
+use common::{output_dir, profile, readme_screenshot, require_desktop, signed_in_app, wait, x11, ONE_APP_AT_A_TIME};
 use kallyai_sim::{Seed, SimServer};
 use serde_json::{json, Value};
 
@@ -76,11 +76,6 @@ fn hotkey() {
     ask_box::keys(&["ctrl+alt+k"]);
 }
 
-/// Where the README's screenshots live.
-fn screenshot_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots").join(name)
-}
-
 fn conversation_ids(asks: &[Value]) -> Vec<Option<String>> {
     asks.iter().map(|r| r["conversation_id"].as_str().map(String::from)).collect()
 }
@@ -111,7 +106,7 @@ async fn hotkey_ask_reply_escape_and_conversations() {
     assert_eq!(state["input"], "", "the input is cleared once the ask is saved");
     assert_eq!(state["queue"], json!([]), "nothing left waiting");
     assert!(state["suggestions"].as_array().is_some_and(|s| !s.is_empty()), "suggestions as buttons");
-    ask.screenshot(&screenshot_path("quick-ask-reply.png")).await;
+    ask.screenshot(&readme_screenshot("quick-ask-reply.png")).await;
 
     // Esc puts the box away; the hotkey brings it back with the input focused and the reply kept.
     ask_box::keys(&["Escape"]);
@@ -240,7 +235,7 @@ async fn a_goal_is_shown_and_its_step_approved_from_the_box() {
     let status_before = state["goal_status"].as_str().expect("goal status").to_string();
     assert_eq!(status_before, "needs you", "the status in words: {state:#}");
     assert!(state["goal_steps"].as_array().is_some_and(|steps| steps.len() == 3), "the goal's steps: {state:#}");
-    ask.screenshot(&screenshot_path("quick-ask-goal.png")).await;
+    ask.screenshot(&readme_screenshot("quick-ask-goal.png")).await;
 
     accessibility_basics(&ask).await;
 

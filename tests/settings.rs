@@ -16,7 +16,7 @@ use common::launcher::Launched;
 use common::signed_in_app::{self, show};
 use common::sim_auth::SimAuth;
 use common::x_grab::{KeyGrab, ALT, CONTROL};
-use common::{leaks, output_dir, require_desktop, run, tray, wait, x11, ONE_APP_AT_A_TIME};
+use common::{leaks, output_dir, readme_screenshot, require_desktop, run, tray, wait, x11, ONE_APP_AT_A_TIME};
 use kallyai_sim::SimServer;
 use serde_json::Value;
 
@@ -90,12 +90,6 @@ fn stored() -> Value {
 /// What tauri-plugin-autostart writes on Linux (docs/packaging.md): `~/.config/autostart/KallyAI.desktop`.
 fn autostart_entry() -> PathBuf {
     home().join(".config/autostart/KallyAI.desktop")
-}
-
-fn docs_screenshot(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
-    std::fs::create_dir_all(&dir).expect("docs/screenshots");
-    dir.join(name)
 }
 
 /// The outcome of pressing Save: the "Saved." status, or the field errors shown.
@@ -305,7 +299,7 @@ async fn spanish_changes_every_window_and_the_tray_at_once() {
     })
     .await;
     open_settings(&app).await;
-    std::fs::write(docs_screenshot("settings.png"), app.session().screenshot().await).expect("settings screenshot");
+    std::fs::write(readme_screenshot("settings.png"), app.session().screenshot().await).expect("settings screenshot");
 
     set_field(&app, "language", "es").await;
     save_ok(&app).await;

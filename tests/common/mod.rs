@@ -44,6 +44,13 @@ pub fn output_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// Where a test saves a picture the README shows: `test-output/screenshots/<name>` (per profile,
+/// as `output_dir`). Tests never write into the tree; `make screenshots` copies these to
+/// docs/screenshots/ when the README's pictures are to be refreshed.
+pub fn readme_screenshot(name: &str) -> PathBuf {
+    output_dir("screenshots").join(name)
+}
+
 /// Only one app instance may run on the session bus at a time (single instance), so the desktop
 /// tests of one binary take turns.
 pub static ONE_APP_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
