@@ -52,6 +52,10 @@ pub enum Event {
     CreditsChanged { credits_remaining: f64, credits_allocated: Option<f64> },
     /// Signed in or out (a refused refresh signs out).
     AuthChanged { signed_in: bool },
+    /// The server ended the session (its refresh was refused): the user did not sign out, so
+    /// the app says so. Follows `AuthChanged { signed_in: false }`; a sign-out the user asked
+    /// for publishes only that.
+    SessionEnded,
     /// KallyAI became unreachable or reachable again.
     ConnectivityChanged { online: bool },
     /// An ask was saved to the quick-ask outbox and waits to be sent (also after `resend`).
@@ -84,6 +88,11 @@ pub enum Event {
     },
     /// The user discarded a queued or failed ask.
     AskDiscarded { local_id: String },
+    /// The user decided on a goal's waiting step or budget in this app (the box's budget
+    /// buttons, a notification's action). Published by the app shell: asks that goal's budget
+    /// refused are settled (it carries them now), the balance is read again (production sends
+    /// no event when a goal starts spending), its notification goes.
+    GoalDecided { goal_id: String },
 }
 
 /// A cheap-to-clone broadcast bus. Slow subscribers lose the oldest events (they see

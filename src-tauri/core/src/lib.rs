@@ -19,13 +19,16 @@
 pub mod api;
 pub mod ask;
 pub mod auth;
+pub mod call_action;
 mod client;
 pub mod config;
+pub mod credit_watch;
 pub mod error;
 pub mod events;
 mod idempotency;
 pub mod lenient;
 mod retry;
+pub mod settings;
 pub mod signin;
 pub mod stream;
 mod transport;

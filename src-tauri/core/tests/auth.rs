@@ -188,11 +188,24 @@ async fn a_refused_refresh_signs_out() {
     assert!(err.is_unauthorized(), "{err:?}");
     assert!(!session.is_signed_in().await);
     assert_eq!(rx.recv().await.unwrap(), Event::AuthChanged { signed_in: false });
+    assert_eq!(rx.recv().await.unwrap(), Event::SessionEnded, "the server ended it: the app says so");
     // Signed out now: nothing more goes to the server.
     sim.clear_requests().await;
     let err = client.credits().balance().await.unwrap_err();
     assert_eq!(err.code(), "not_signed_in");
     assert!(sim.requests().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_the_user_asked_for_is_not_a_session_ended() {
+    let sim = Sim::start().await;
+    let events = EventBus::default();
+    let mut rx = events.subscribe();
+    let (_client, session) = sim.session_client(&events).await;
+    assert_eq!(rx.recv().await.unwrap(), Event::AuthChanged { signed_in: true });
+    session.sign_out().await.unwrap();
+    assert_eq!(rx.recv().await.unwrap(), Event::AuthChanged { signed_in: false });
+    assert!(rx.try_recv().is_err(), "nothing else: the user knows they signed out");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,8 +11,8 @@ use std::time::Duration;
 use common::{wait_for, Sim};
 use kallyai_core::auth::{AuthApi, MemoryStore, Session, StaticToken, TokenSet, TokenStore};
 use kallyai_core::signin::{
-    discover, sign_out, Flow, Redirect, Refusal, Revocation, SignIn, SignInError, SignInHandle, SignInSlot, Started,
-    CLI_PORTS,
+    discover, sign_out, sign_out_with, Flow, Redirect, Refusal, Revocation, SignIn, SignInError, SignInHandle,
+    SignInSlot, Started, CLI_PORTS,
 };
 use kallyai_core::{Client, Config};
 use kallyai_sim::{Profile, SimConfig};
@@ -301,6 +301,26 @@ async fn sign_out_revokes_at_the_server_and_forgets_locally() {
     sim.fault(json!({"route": REVOKE, "kind": "drop_before"})).await;
     let outcome = sign_out(&sim.config(), &flow, &session, store.as_ref()).await.unwrap();
     assert!(matches!(outcome, Revocation::Failed(_)), "{outcome:?}");
+    assert!(!session.is_signed_in().await);
+}
+
+/// Without the flow of this run's sign-in (after a restart, or switching servers) sign-out asks
+/// the server which flow it offers, and revokes where it can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_out_without_a_known_flow_asks_the_server() {
+    let sim = Sim::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let session = Session::new(AuthApi::new(sim.config()).unwrap(), store.clone());
+    session.sign_in(sim.tokens().await).await.unwrap();
+    assert_eq!(sign_out_with(&sim.config(), None, &session, store.as_ref()).await.unwrap(), Revocation::Revoked);
+    assert!(!session.is_signed_in().await);
+    assert_eq!(sim.requests_to("POST", REVOKE).await.len(), 2, "refresh token, then access token");
+
+    let cli = Sim::start_with(production_sim()).await;
+    let store = Arc::new(MemoryStore::new());
+    let session = Session::new(AuthApi::new(cli.config()).unwrap(), store.clone());
+    session.sign_in(cli.tokens().await).await.unwrap();
+    assert_eq!(sign_out_with(&cli.config(), None, &session, store.as_ref()).await.unwrap(), Revocation::NotOffered);
     assert!(!session.is_signed_in().await);
 }
 

@@ -122,12 +122,14 @@ impl Session {
         }
     }
 
+    /// The server refused the session: signed out, and not by the user.
     async fn end_locked(&self, slot: &mut Option<TokenSet>) {
         *slot = None;
         if let Err(e) = self.store.clear().await {
             tracing::warn!(error = %e, "could not clear stored tokens");
         }
         self.publish(Event::AuthChanged { signed_in: false });
+        self.publish(Event::SessionEnded);
     }
 
     fn publish(&self, event: Event) {

@@ -32,4 +32,4 @@ pub use flow::{Redirect, SignIn, SignInHandle, SignInSlot, Started};
 pub use loopback::CLI_PORTS;
 pub use pending::{Accepted, PendingSignIn};
 pub use resume::{pending_account, resume};
-pub use signout::{revoke, sign_out, Revocation};
+pub use signout::{revoke, sign_out, sign_out_with, Revocation};

@@ -1,7 +1,7 @@
 //! Sign-out: revoke at the server when it offers RFC 7009 revocation (best effort), then forget
 //! the tokens in the session and its store.
 
-use super::discovery::Flow;
+use super::discovery::{discover, Flow};
 use super::oauth;
 use crate::auth::{Session, StoreError, TokenSet, TokenStore};
 use crate::config::Config;
@@ -64,4 +64,19 @@ pub async fn sign_out(
     };
     session.sign_out().await?;
     Ok(revocation)
+}
+
+/// [`sign_out`] with `known`, the flow this run signed in with; without it (after a restart, or
+/// when switching servers) with the flow the server offers now (offline: nothing is revoked).
+pub async fn sign_out_with(
+    config: &Config,
+    known: Option<&Flow>,
+    session: &Session,
+    store: &dyn TokenStore,
+) -> Result<Revocation, StoreError> {
+    let flow = match known {
+        Some(flow) => flow.clone(),
+        None => discover(config).await.unwrap_or(Flow::CliLoopback),
+    };
+    sign_out(config, &flow, session, store).await
 }

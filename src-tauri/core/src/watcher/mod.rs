@@ -38,6 +38,12 @@
 //! keys (the newest `seen_capacity`) and the cursors persist as JSON at `seen_path`, written
 //! atomically (temp file + rename) before the event goes out.
 //!
+//! ## The live calls
+//! The calls announced and not over are the app's one registry of live calls
+//! ([`Watcher::live_calls`]): the tray and the call popup read it instead of keeping their own
+//! list. It is updated before `CallRinging`, `CallStillLive` and `CallEnded` go out, and emptied
+//! at a sign-out.
+//!
 //! ## Restarts and sign-outs (decided here)
 //! A call announced before (previous run, or before a sign-out) and still live is published as
 //! [`Event::CallStillLive`], never as a second `CallRinging`: the tray keeps ringing, no second
@@ -71,6 +77,7 @@
 //! # }
 //! ```
 
+mod live;
 mod pending;
 mod runner;
 mod seen;
@@ -87,6 +94,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::events::EventBus;
+
+pub use live::{caller_label, LiveCall, LiveCalls};
 
 /// How often the watcher asks. The defaults keep idle load at about 14 requests a minute when
 /// polling (12 live-call lists, 2 pending, and a stream probe at most once a minute, once in 15
@@ -170,6 +179,7 @@ pub struct Watcher {
     seen_path: Option<PathBuf>,
     settings: WatcherSettings,
     control: Arc<Control>,
+    live: LiveCalls,
 }
 
 impl std::fmt::Debug for Watcher {
@@ -182,7 +192,14 @@ impl Watcher {
     /// `seen_path`: where the ids already published are kept across restarts (the app data
     /// dir, e.g. `<data>/watcher-seen.json`); `None` keeps them in memory only.
     pub fn new(client: Client, events: EventBus, seen_path: Option<PathBuf>, settings: WatcherSettings) -> Self {
-        Self { client, events, seen_path, settings, control: Arc::new(Control::default()) }
+        let control = Arc::new(Control::default());
+        Self { client, events, seen_path, settings, control, live: LiveCalls::default() }
+    }
+
+    /// The calls being screened now (the one registry of them; it changes before the event
+    /// about the change goes out).
+    pub fn live_calls(&self) -> &LiveCalls {
+        &self.live
     }
 
     /// Runs until `cancel` fires. A second concurrent `run` of the same watcher returns at once.

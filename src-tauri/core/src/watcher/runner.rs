@@ -19,10 +19,11 @@ use crate::events::{Event, EventBus};
 use crate::stream::{EventStream, StreamEvent, StreamMessage};
 use crate::transport::Request;
 
+use super::live::LiveCall;
 use super::pending::read_pending;
 use super::seen::Seen;
 use super::timing::{delay_after_failure, stream_recheck_delay, ClockWatch};
-use super::tracker::{CallInfo, LineFate, Tracker};
+use super::tracker::{LineFate, Tracker};
 use super::{Control, Watcher, WatcherSettings};
 
 /// Pages of live calls read at most (100 each); more live calls than that is not a real case.
@@ -165,7 +166,11 @@ impl Runner {
             rx: w.events.subscribe(),
             settings: w.settings.clone(),
             control: w.control.clone(),
-            tracker: Tracker::new(w.events.clone(), Seen::load(w.seen_path.clone(), w.settings.seen_capacity)),
+            tracker: Tracker::new(
+                w.events.clone(),
+                Seen::load(w.seen_path.clone(), w.settings.seen_capacity),
+                w.live.clone(),
+            ),
             signed_in: true,
             sign_outs: 0,
             session_sign_outs: 0,
@@ -539,7 +544,7 @@ impl Runner {
 
     async fn handle(&mut self, m: &StreamMessage) -> Result<(), ApiError> {
         match m.decode() {
-            StreamEvent::CallRinging(call) => match CallInfo::from_call(&call) {
+            StreamEvent::CallRinging(call) => match LiveCall::from_call(&call) {
                 Some(info) => self.tracker.call_live(info),
                 // A ringing call this client cannot read: the live list says which it is.
                 None => self.reconcile_due = Instant::now(),
@@ -591,7 +596,7 @@ impl Runner {
     async fn discover(&mut self, call_id: &str) -> Result<(), ApiError> {
         match self.client.inbound().call(call_id).await {
             Ok(call) if call.status.is_live() => {
-                if let Some(info) = CallInfo::from_call(&call) {
+                if let Some(info) = LiveCall::from_call(&call) {
                     self.tracker.call_live(info);
                 }
                 Ok(())
@@ -713,8 +718,8 @@ impl Runner {
                 list.calls.extend(more.calls);
                 pages += 1;
             }
-            let live: Vec<CallInfo> =
-                list.calls.iter().filter(|c| c.status.is_live()).filter_map(CallInfo::from_call).collect();
+            let live: Vec<LiveCall> =
+                list.calls.iter().filter(|c| c.status.is_live()).filter_map(LiveCall::from_call).collect();
             let live_ids: HashSet<String> = live.iter().map(|c| c.id.clone()).collect();
             fresh = live.iter().filter(|c| !self.tracker.is_live(&c.id)).map(|c| c.id.clone()).collect();
             for info in live {

@@ -2,38 +2,14 @@
 //! (stream message, polled list, replay after a reconnect, a restart), facts go through here and
 //! are dropped when already known.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use crate::api::calls::TranscriptEntry;
-use crate::api::inbound::InboundCall;
 use crate::events::{Event, EventBus};
 
+use super::live::{LiveCall, LiveCalls, Tracked};
 use super::pending::PendingEntry;
 use super::seen::Seen;
-
-/// What a `CallRinging` says about a call.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct CallInfo {
-    pub id: String,
-    pub caller_number: String,
-    pub caller_name: Option<String>,
-    pub is_vip: bool,
-    pub summary: Option<String>,
-    pub status: String,
-}
-
-impl CallInfo {
-    pub fn from_call(c: &InboundCall) -> Option<Self> {
-        Some(Self {
-            id: c.id.clone().filter(|s| !s.is_empty())?,
-            caller_number: c.caller_number.clone().unwrap_or_default(),
-            caller_name: c.caller_name.clone().filter(|s| !s.is_empty()),
-            is_vip: c.is_vip,
-            summary: c.summary.clone().filter(|s| !s.is_empty()),
-            status: c.status.as_str().to_string(),
-        })
-    }
-}
 
 /// What became of a transcript line offered to `line`.
 #[derive(Debug, PartialEq)]
@@ -47,17 +23,12 @@ pub(crate) enum LineFate {
     NotLive,
 }
 
-struct Live {
-    status: String,
-    /// Transcript lines published so far.
-    cursor: usize,
-}
-
 pub(crate) struct Tracker {
     bus: EventBus,
     seen: Seen,
-    /// Calls announced in this session (since start or sign-in) and not over.
-    live: HashMap<String, Live>,
+    /// Calls announced in this session (since start or sign-in) and not over: the registry the
+    /// app reads.
+    live: LiveCalls,
     /// Pending ids listed in this session.
     pending: Option<HashSet<String>>,
     total_pending: Option<u64>,
@@ -74,20 +45,20 @@ fn pending_key(id: &str) -> String {
 }
 
 impl Tracker {
-    pub fn new(bus: EventBus, seen: Seen) -> Self {
-        Self { bus, seen, live: HashMap::new(), pending: None, total_pending: None }
+    pub fn new(bus: EventBus, seen: Seen, live: LiveCalls) -> Self {
+        Self { bus, seen, live, pending: None, total_pending: None }
     }
 
     /// After a sign-out the shell forgets what it showed; the next session lists it again
     /// (as `CallStillLive` / `PendingItem { is_new: false }`).
     pub fn reset_session(&mut self) {
-        self.live.clear();
+        self.live.write().clear();
         self.pending = None;
         self.total_pending = None;
     }
 
     pub fn live_ids(&self) -> Vec<String> {
-        self.live.keys().cloned().collect()
+        self.live.read().keys().cloned().collect()
     }
 
     pub fn has_live_calls(&self) -> bool {
@@ -95,7 +66,7 @@ impl Tracker {
     }
 
     pub fn is_live(&self, id: &str) -> bool {
-        self.live.contains_key(id)
+        self.live.read().contains_key(id)
     }
 
     pub fn is_over(&self, id: &str) -> bool {
@@ -104,14 +75,13 @@ impl Tracker {
 
     /// A call seen live. The first sighting in this session announces it: `CallRinging` if it
     /// was never announced before (also not before a restart), else `CallStillLive`.
-    pub fn call_live(&mut self, info: CallInfo) {
+    pub fn call_live(&mut self, info: LiveCall) {
         if self.is_over(&info.id) {
             return;
         }
-        if let Some(live) = self.live.get_mut(&info.id) {
-            if !info.status.is_empty() && live.status != info.status {
-                live.status.clone_from(&info.status);
-                self.bus.publish(Event::CallUpdated { call_id: info.id, status: info.status });
+        if self.is_live(&info.id) {
+            if !info.status.is_empty() {
+                self.call_status(&info.id, &info.status);
             }
             return;
         }
@@ -119,9 +89,8 @@ impl Tracker {
         // Written before publishing: a crash in between costs a notification, never a repeat.
         self.seen.flush();
         let cursor = self.seen.cursor(&info.id);
-        self.live.insert(info.id.clone(), Live { status: info.status, cursor });
-        let (call_id, caller_number, caller_name, is_vip, summary) =
-            (info.id, info.caller_number, info.caller_name, info.is_vip, info.summary);
+        self.live.write().insert(info.id.clone(), Tracked { call: info.clone(), cursor });
+        let LiveCall { id: call_id, caller_number, caller_name, is_vip, summary, .. } = info;
         self.bus.publish(match first_ever {
             true => Event::CallRinging { call_id, caller_number, caller_name, is_vip, summary },
             false => Event::CallStillLive { call_id, caller_number, caller_name, is_vip, summary },
@@ -130,26 +99,33 @@ impl Tracker {
 
     /// A live call's status changed without ending it.
     pub fn call_status(&mut self, id: &str, status: &str) {
-        if let Some(live) = self.live.get_mut(id) {
-            if live.status != status {
-                live.status = status.to_string();
-                self.bus.publish(Event::CallUpdated { call_id: id.to_string(), status: status.to_string() });
+        let changed = match self.live.write().get_mut(id) {
+            Some(live) if live.call.status != status => {
+                live.call.status = status.to_string();
+                true
             }
+            _ => false,
+        };
+        if changed {
+            self.bus.publish(Event::CallUpdated { call_id: id.to_string(), status: status.to_string() });
         }
     }
 
     /// Transcript line number `index` (0-based; `None` = the next one) of a live call.
     pub fn line(&mut self, call_id: &str, index: Option<usize>, speaker: &str, content: &str) -> LineFate {
-        let Some(live) = self.live.get_mut(call_id) else { return LineFate::NotLive };
-        let index = index.unwrap_or(live.cursor);
-        if index < live.cursor {
-            return LineFate::Old;
-        }
-        if index > live.cursor {
-            return LineFate::Gap;
-        }
-        live.cursor += 1;
-        let cursor = live.cursor;
+        let cursor = {
+            let mut calls = self.live.write();
+            let Some(live) = calls.get_mut(call_id) else { return LineFate::NotLive };
+            let index = index.unwrap_or(live.cursor);
+            if index < live.cursor {
+                return LineFate::Old;
+            }
+            if index > live.cursor {
+                return LineFate::Gap;
+            }
+            live.cursor += 1;
+            live.cursor
+        };
         self.seen.set_cursor(call_id, cursor);
         self.bus.publish(Event::TranscriptLine {
             call_id: call_id.to_string(),
@@ -161,7 +137,7 @@ impl Tracker {
 
     /// The whole transcript so far: publishes the lines not yet published, in order.
     pub fn lines_from(&mut self, call_id: &str, entries: &[TranscriptEntry]) {
-        let Some(start) = self.live.get(call_id).map(|l| l.cursor) else { return };
+        let Some(start) = self.live.read().get(call_id).map(|l| l.cursor) else { return };
         for (i, e) in entries.iter().enumerate().skip(start) {
             self.line(call_id, Some(i), &e.speaker, &e.content);
         }
@@ -170,7 +146,8 @@ impl Tracker {
     /// The call is over. `CallEnded` goes out once, and only for a call that was announced
     /// (here or before a restart); a later sighting of it is ignored.
     pub fn call_over(&mut self, id: &str, outcome: &str) {
-        let announced = self.live.remove(id).is_some() || self.seen.contains(&ring_key(id));
+        let was_live = self.live.write().remove(id).is_some();
+        let announced = was_live || self.seen.contains(&ring_key(id));
         self.seen.drop_cursor(id);
         let first = self.seen.insert(end_key(id));
         self.seen.flush();
@@ -222,8 +199,8 @@ impl Tracker {
 mod tests {
     use super::*;
 
-    fn info(id: &str) -> CallInfo {
-        CallInfo {
+    fn info(id: &str) -> LiveCall {
+        LiveCall {
             id: id.into(),
             caller_number: "+34600".into(),
             caller_name: None,
@@ -241,7 +218,7 @@ mod tests {
     fn a_call_is_announced_once_and_lines_keep_their_order() {
         let bus = EventBus::default();
         let mut rx = bus.subscribe();
-        let mut t = Tracker::new(bus, Seen::load(None, 100));
+        let mut t = Tracker::new(bus, Seen::load(None, 100), LiveCalls::default());
         t.call_live(info("c"));
         t.call_live(info("c"));
         assert_eq!(t.line("c", Some(1), "AI", "second"), LineFate::Gap);
@@ -270,10 +247,25 @@ mod tests {
     }
 
     #[test]
+    fn the_registry_lists_the_calls_announced_and_not_over() {
+        let live = LiveCalls::default();
+        let mut t = Tracker::new(EventBus::default(), Seen::load(None, 100), live.clone());
+        t.call_live(info("c"));
+        t.call_live(LiveCall { caller_name: Some("Ada".into()), ..info("d") });
+        assert_eq!(live.list().iter().map(|c| c.caller()).collect::<Vec<_>>(), vec!["+34600", "Ada"]);
+        t.call_status("c", "taken_over");
+        assert_eq!(live.get("c").map(|c| c.status), Some("taken_over".to_string()));
+        t.call_over("c", "completed");
+        assert_eq!(live.get("c"), None);
+        t.reset_session();
+        assert!(live.is_empty(), "a sign-out empties it");
+    }
+
+    #[test]
     fn a_reset_session_relists_without_renotifying() {
         let bus = EventBus::default();
         let mut rx = bus.subscribe();
-        let mut t = Tracker::new(bus, Seen::load(None, 100));
+        let mut t = Tracker::new(bus, Seen::load(None, 100), LiveCalls::default());
         let item = |id: &str| PendingEntry { id: id.into(), kind: "goal", title: None, summary: None, actions: vec![] };
         t.call_live(info("c"));
         t.pending_list(vec![item("a"), item("b")]);
