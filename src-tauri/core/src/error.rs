@@ -25,6 +25,21 @@ pub mod codes {
     pub const INVALID_REQUEST: &str = "invalid_request";
 }
 
+/// What a failure says about sending the same request again ([`ApiError::when_to_retry`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Transient (unreachable, timed out, cut, 429, 502, 503, 504): it may go through in a
+    /// moment, so even a caller that waits only seconds tries again.
+    Soon,
+    /// Not in a moment, but after a wait: a server fault (500 and other 5xx) is an answer that
+    /// repeating at once would not change, a 408 and a signed-out user need time or a sign-in.
+    /// A caller that keeps the request for later (the outbox) tries again; others report it.
+    Later,
+    /// The server's (or this side's) answer to this very request: another 4xx, an unreadable
+    /// answer, a request that could not be built. Sending it unchanged gets the same answer.
+    Never,
+}
+
 /// A failed KallyAI request. Never contains a token.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiError {
@@ -97,6 +112,30 @@ impl ApiError {
     }
     pub fn is_unauthorized(&self) -> bool {
         self.status == Some(401) || self.code == codes::NOT_SIGNED_IN
+    }
+    /// Whether sending the same request again can go better, and how soon: the one rule behind
+    /// the client's own retries ([`is_transient`](Self::is_transient)), the outbox's "wait or
+    /// hand back to the user" and its reading back.
+    pub fn when_to_retry(&self) -> Retry {
+        if self.is_unauthorized() {
+            return Retry::Later;
+        }
+        match self.status {
+            Some(429 | 502 | 503 | 504) => Retry::Soon,
+            Some(408) => Retry::Later,
+            Some(s) if (400..500).contains(&s) => Retry::Never,
+            Some(_) => Retry::Later,
+            None => match self.code.as_str() {
+                codes::OFFLINE | codes::TIMEOUT | codes::CONNECTION_LOST => Retry::Soon,
+                codes::DECODE | codes::INVALID_REQUEST => Retry::Never,
+                _ => Retry::Later,
+            },
+        }
+    }
+    /// Transient: the server was unreachable, slow, overloaded or dropped the connection, so the
+    /// same request may well succeed in a moment.
+    pub fn is_transient(&self) -> bool {
+        self.when_to_retry() == Retry::Soon
     }
     /// The account is out of credits (402 `quota_exceeded` / `insufficient_credits`): the app's
     /// out-of-credits state and "Manage plan". A goal's budget refusal is not this: see
@@ -299,6 +338,59 @@ mod tests {
         // Any other 402 is neither.
         let e = ApiError::from_response(402, b"", None);
         assert!(!e.is_quota() && e.budget_refusal().is_none());
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried_soon() {
+        for s in [429, 502, 503, 504] {
+            assert!(ApiError::from_response(s, b"", None).is_transient(), "{s}");
+        }
+        for s in [400, 401, 402, 403, 404, 408, 409, 422, 500] {
+            assert!(!ApiError::from_response(s, b"", None).is_transient(), "{s}");
+        }
+        for c in [codes::OFFLINE, codes::TIMEOUT, codes::CONNECTION_LOST] {
+            assert!(ApiError::client(c, "").is_transient());
+        }
+        assert!(!ApiError::client(codes::DECODE, "").is_transient());
+        assert!(!ApiError::not_signed_in().is_transient());
+    }
+
+    #[test]
+    fn what_a_failure_says_about_trying_again() {
+        let soon = [
+            ApiError::client(codes::OFFLINE, ""),
+            ApiError::client(codes::TIMEOUT, ""),
+            ApiError::client(codes::CONNECTION_LOST, ""),
+            ApiError::from_response(429, b"", Some(Duration::from_secs(3))),
+            ApiError::from_response(502, b"", None),
+            ApiError::from_response(503, b"", None),
+            ApiError::from_response(504, b"", None),
+        ];
+        for e in &soon {
+            assert_eq!(e.when_to_retry(), Retry::Soon, "{e:?}");
+        }
+        let later = [
+            ApiError::not_signed_in(),
+            ApiError::from_response(401, b"", None),
+            ApiError::from_response(408, b"", None),
+            ApiError::from_response(500, b"", None),
+            ApiError::from_response(501, b"", None),
+            ApiError::client("stream_off", ""),
+        ];
+        for e in &later {
+            assert_eq!(e.when_to_retry(), Retry::Later, "{e:?}");
+        }
+        let never = [
+            ApiError::from_response(402, br#"{"error":{"code":"quota_exceeded","message":"m"}}"#, None),
+            ApiError::from_response(402, br#"{"error":{"code":"budget_exceeded","message":"m"}}"#, None),
+            ApiError::from_response(422, b"", None),
+            ApiError::from_response(404, b"", None),
+            ApiError::client(codes::DECODE, ""),
+            ApiError::client(codes::INVALID_REQUEST, ""),
+        ];
+        for e in &never {
+            assert_eq!(e.when_to_retry(), Retry::Never, "{e:?}");
+        }
     }
 
     #[test]

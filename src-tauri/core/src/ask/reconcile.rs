@@ -15,10 +15,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::reply::AskReply;
-use super::sender::{disposition, Disposition};
 use super::store::OutboxEntry;
 use crate::api::coordination::{History, HistoryMessage};
 use crate::client::Client;
+use crate::error::Retry;
 
 /// Messages asked for per read: what the app shows of a conversation, and a page size a server
 /// serving the reference's `limit` surely accepts. The mark's message id makes the page size
@@ -128,7 +128,7 @@ pub(crate) async fn find(client: &Client, entry: &OutboxEntry, wait: impl Fn(u32
         let history = match client.coordination().history(Some(conversation_id), Some(HISTORY_LIMIT)).await {
             Ok(history) => history,
             // Gone, forbidden, unreadable: waiting will not change the answer.
-            Err(err) if disposition(&err) == Disposition::Refused => {
+            Err(err) if err.when_to_retry() == Retry::Never => {
                 tracing::debug!(code = err.code(), "conversation cannot be read back");
                 return Found::Unknown;
             }

@@ -9,49 +9,28 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
-use super::outbox::{now_ms, Shared};
+use super::outbox::{now_ms, OutboxSettings, Shared};
 use super::reconcile::{self, Found, HistoryMark, HISTORY_LIMIT};
 use super::reply::AskReply;
 use super::store::{self, AskState, OutboxEntry};
-use crate::error::{codes, ApiError};
+use crate::error::{ApiError, Retry};
 use crate::events::Event;
 use crate::idempotency::IdempotencyKey;
-use crate::retry::outcome_unknown;
+use crate::retry::{outcome_unknown, Backoff, Jitter, ServerWait};
 
 /// The server no longer knows the conversation (deleted, or another account's).
 const CONVERSATION_GONE: &str = "conversation_not_found";
 
-/// What to do with an ask whose send failed.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Disposition {
-    /// The service was unreachable, overloaded, rate limiting or the user is signed out:
-    /// keep it queued and try again later.
-    Retry,
-    /// The server refused it (402, other 4xx) or answered unreadably: the user decides.
-    Refused,
-}
-
-pub(crate) fn disposition(err: &ApiError) -> Disposition {
-    if err.is_unauthorized() {
-        return Disposition::Retry;
+/// The sender's backoff: doubling from `retry_base` up to `retry_max`, with "equal jitter" (half
+/// fixed, half random) so a fleet of clients does not return in step and one client never
+/// retries in a tight loop. A server's `Retry-After` is waited out instead.
+fn backoff(settings: &OutboxSettings) -> Backoff {
+    Backoff {
+        first: settings.retry_base,
+        max: settings.retry_max,
+        jitter: Jitter::Equal,
+        server_wait: ServerWait::Instead,
     }
-    match err.status() {
-        Some(408 | 429) => Disposition::Retry,
-        Some(s) if (400..500).contains(&s) => Disposition::Refused,
-        Some(_) => Disposition::Retry,
-        None if matches!(err.code(), codes::DECODE | codes::INVALID_REQUEST) => Disposition::Refused,
-        None => Disposition::Retry,
-    }
-}
-
-/// Backoff after `failures` failed attempts: doubling from `base`, capped at `max`, with "equal
-/// jitter" (half fixed, half random) so a fleet of clients does not return in step and one
-/// client never retries in a tight loop.
-pub(crate) fn backoff(failures: u32, base: Duration, max: Duration) -> Duration {
-    let exp = failures.saturating_sub(1).min(20);
-    let ceiling = base.saturating_mul(1u32 << exp).min(max).max(Duration::from_millis(1));
-    let half = ceiling / 2;
-    half + Duration::from_millis(fastrand::u64(0..=half.as_millis() as u64))
 }
 
 /// When the sender may try again.
@@ -78,20 +57,15 @@ impl Pause {
         *self = Pause::default();
     }
     /// Records a retryable failure; returns how long the sender will wait.
-    fn failed(&mut self, err: &ApiError, base: Duration, max: Duration) -> Duration {
+    fn failed(&mut self, err: &ApiError, backoff: &Backoff) -> Duration {
         self.failures += 1;
-        let now = Instant::now();
+        let wait = backoff.wait(self.failures, err.retry_after());
+        let until = Some(Instant::now() + wait);
         match err.retry_after() {
-            Some(wait) => {
-                self.server_until = Some(now + wait);
-                wait
-            }
-            None => {
-                let wait = backoff(self.failures, base, max);
-                self.backoff_until = Some(now + wait);
-                wait
-            }
+            Some(_) => self.server_until = until,
+            None => self.backoff_until = until,
         }
+        wait
     }
 }
 
@@ -213,9 +187,9 @@ async fn check(shared: &Shared, entry: OutboxEntry, pause: &mut Pause, stop: &mu
     shared.events.publish(Event::AskChecking { local_id: entry.local_id.clone() });
     // Each unsure send counts as a failure, so an ask that keeps vanishing is retried ever slower.
     pause.failures += 1;
-    let (base, max, failures) = (shared.settings.retry_base, shared.settings.retry_max, pause.failures);
+    let (backoff, failures) = (backoff(&shared.settings), pause.failures);
     let found = tokio::select! {
-        found = reconcile::find(&shared.client, &entry, |read| backoff(failures + read - 1, base, max)) => found,
+        found = reconcile::find(&shared.client, &entry, |read| backoff.jittered(failures + read - 1)) => found,
         // Still "checking" in the file: the next open reads it back again.
         _ = stop.changed() => return None,
     };
@@ -243,12 +217,15 @@ async fn check(shared: &Shared, entry: OutboxEntry, pause: &mut Pause, stop: &mu
 /// A failure where the ask surely did not run (or the server recognises its key): wait and
 /// retry, or hand it back to the user.
 async fn failed(shared: &Shared, entry: &OutboxEntry, err: &ApiError, pause: &mut Pause) {
-    match disposition(err) {
-        Disposition::Retry => {
-            let wait = pause.failed(err, shared.settings.retry_base, shared.settings.retry_max);
+    match err.when_to_retry() {
+        // Unreachable, overloaded, rate limiting, a server fault or a signed-out user: it stays
+        // queued and goes again later.
+        Retry::Soon | Retry::Later => {
+            let wait = pause.failed(err, &backoff(&shared.settings));
             requeue(shared, entry, err, wait).await;
         }
-        Disposition::Refused => refuse(shared, entry, err).await,
+        // The server refused it (402, other 4xx) or answered unreadably: the user decides.
+        Retry::Never => refuse(shared, entry, err).await,
     }
 }
 
@@ -446,55 +423,39 @@ async fn save_or_warn(shared: &Shared, data: &super::store::OutboxData) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn which_failures_are_retried() {
-        let retried = [
-            ApiError::client(codes::OFFLINE, ""),
-            ApiError::client(codes::TIMEOUT, ""),
-            ApiError::client(codes::CONNECTION_LOST, ""),
-            ApiError::not_signed_in(),
-            ApiError::from_response(401, b"", None),
-            ApiError::from_response(429, b"", Some(Duration::from_secs(3))),
-            ApiError::from_response(500, b"", None),
-            ApiError::from_response(503, b"", None),
-        ];
-        for e in &retried {
-            assert_eq!(disposition(e), Disposition::Retry, "{e:?}");
-        }
-        let refused = [
-            ApiError::from_response(402, br#"{"error":{"code":"quota_exceeded","message":"m"}}"#, None),
-            ApiError::from_response(402, br#"{"error":{"code":"budget_exceeded","message":"m"}}"#, None),
-            ApiError::from_response(422, b"", None),
-            ApiError::from_response(404, b"", None),
-            ApiError::client(codes::DECODE, ""),
-        ];
-        for e in &refused {
-            assert_eq!(disposition(e), Disposition::Refused, "{e:?}");
-        }
-    }
+    use crate::error::codes;
 
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
-        let (base, max) = (Duration::from_millis(100), Duration::from_millis(1000));
+        let settings = OutboxSettings {
+            retry_base: Duration::from_millis(100),
+            retry_max: Duration::from_millis(1000),
+            ..OutboxSettings::default()
+        };
+        let (backoff, max) = (backoff(&settings), settings.retry_max);
         for _ in 0..200 {
-            let first = backoff(1, base, max);
-            assert!(first >= Duration::from_millis(50) && first <= base, "{first:?}");
-            let third = backoff(3, base, max);
+            let first = backoff.jittered(1);
+            assert!(first >= Duration::from_millis(50) && first <= settings.retry_base, "{first:?}");
+            let third = backoff.jittered(3);
             assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400), "{third:?}");
-            assert!(backoff(40, base, max) <= max);
+            assert!(backoff.jittered(40) <= max);
         }
     }
 
     #[test]
     fn retry_after_survives_a_wake_up_but_backoff_does_not() {
-        let (base, max) = (Duration::from_secs(10), Duration::from_secs(60));
+        let settings = OutboxSettings {
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(60),
+            ..OutboxSettings::default()
+        };
+        let backoff = backoff(&settings);
         let mut p = Pause::default();
-        p.failed(&ApiError::client(codes::OFFLINE, ""), base, max);
+        p.failed(&ApiError::client(codes::OFFLINE, ""), &backoff);
         assert!(p.until().is_some());
         p.woken();
         assert!(p.until().is_none());
-        let wait = p.failed(&ApiError::from_response(429, b"", Some(Duration::from_secs(7))), base, max);
+        let wait = p.failed(&ApiError::from_response(429, b"", Some(Duration::from_secs(7))), &backoff);
         assert_eq!(wait, Duration::from_secs(7));
         p.woken();
         assert!(p.until().is_some());

@@ -22,7 +22,7 @@ use crate::transport::Request;
 use super::live::LiveCall;
 use super::pending::read_pending;
 use super::seen::Seen;
-use super::timing::{delay_after_failure, stream_recheck_delay, ClockWatch};
+use super::timing::{request_backoff, stream_backoff, ClockWatch};
 use super::tracker::{LineFate, Tracker};
 use super::{Control, Watcher, WatcherSettings};
 
@@ -301,8 +301,8 @@ impl Runner {
             self.signed_in = false;
             return None;
         }
-        let delay = delay_after_failure(err, self.settings.backoff_base, self.settings.backoff_max, self.failures);
         self.failures = self.failures.saturating_add(1);
+        let delay = request_backoff(&self.settings).wait(self.failures, err.retry_after());
         if err.is_network() {
             self.network_failures += 1;
             // One refused connect means offline; timeouts and cuts only when they persist.
@@ -372,12 +372,7 @@ impl Runner {
             return false;
         }
         self.stream_failures = self.stream_failures.saturating_add(1);
-        let delay = stream_recheck_delay(
-            self.settings.stream_check,
-            self.settings.stream_check_max,
-            self.stream_failures,
-            err.retry_after(),
-        );
+        let delay = stream_backoff(&self.settings).wait(self.stream_failures, err.retry_after());
         self.stream_check_due = Instant::now() + delay;
         tracing::info!(
             what,

@@ -2,39 +2,34 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::error::ApiError;
+use super::WatcherSettings;
+use crate::retry::{Backoff, Jitter, ServerWait};
 
 /// The longest `Retry-After` the watcher obeys; a bigger value is treated as this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
 
-/// "Full jitter" backoff: uniform in [0, min(max, base * 2^failures)], so many clients that
-/// failed together do not come back together. A server's `Retry-After` is a floor.
-pub(crate) fn delay_after_failure(err: &ApiError, base: Duration, max: Duration, failures: u32) -> Duration {
-    let ceiling = base.saturating_mul(1u32.checked_shl(failures.min(16)).unwrap_or(u32::MAX)).min(max);
-    let jittered = Duration::from_millis(fastrand::u64(0..=ceiling.as_millis() as u64));
-    match err.retry_after() {
-        Some(wait) => wait.min(MAX_RETRY_AFTER).max(jittered),
-        None => jittered,
+/// The wait after failed requests: "full jitter" below `backoff_base * 2^(n-1)`, up to
+/// `backoff_max`, so many clients that failed together do not come back together. A server's
+/// `Retry-After` is a floor.
+pub(crate) fn request_backoff(settings: &WatcherSettings) -> Backoff {
+    Backoff {
+        first: settings.backoff_base,
+        max: settings.backoff_max,
+        jitter: Jitter::Full,
+        server_wait: ServerWait::Floor { cap: MAX_RETRY_AFTER },
     }
 }
 
-/// The wait before looking at the event stream again after `failures` (at least 1) failures or
-/// refusals in a row: `first`, doubling with each, up to `max`; drawn from the upper half so
-/// clients that lost the stream together do not come back together. A server's `Retry-After`
-/// is a floor.
-pub(crate) fn stream_recheck_delay(
-    first: Duration,
-    max: Duration,
-    failures: u32,
-    retry_after: Option<Duration>,
-) -> Duration {
-    let doublings = failures.saturating_sub(1).min(16);
-    let ceiling = first.saturating_mul(1u32 << doublings).min(max.max(first));
-    let half = ceiling / 2;
-    let jittered = half + Duration::from_millis(fastrand::u64(0..=(ceiling - half).as_millis() as u64));
-    match retry_after {
-        Some(wait) => wait.min(MAX_RETRY_AFTER).max(jittered),
-        None => jittered,
+/// The wait before looking at the event stream again after failures or refusals in a row:
+/// `stream_check`, doubling with each, up to `stream_check_max`; drawn from the upper half so
+/// clients that lost the stream together do not come back together, and never much sooner than
+/// asked. A server's `Retry-After` is a floor.
+pub(crate) fn stream_backoff(settings: &WatcherSettings) -> Backoff {
+    Backoff {
+        first: settings.stream_check,
+        max: settings.stream_check_max,
+        jitter: Jitter::Equal,
+        server_wait: ServerWait::Floor { cap: MAX_RETRY_AFTER },
     }
 }
 
@@ -73,35 +68,42 @@ mod tests {
 
     #[test]
     fn jitter_is_bounded_and_retry_after_is_a_floor() {
-        let plain = ApiError::from_response(503, b"", None);
+        let settings = WatcherSettings {
+            backoff_base: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(1),
+            ..WatcherSettings::default()
+        };
+        let backoff = request_backoff(&settings);
         for _ in 0..100 {
-            let d = delay_after_failure(&plain, Duration::from_millis(100), Duration::from_secs(1), 3);
+            // The fourth failure in a row: 100 ms doubled three times.
+            let d = backoff.wait(4, None);
             assert!(d <= Duration::from_millis(800));
-            let d = delay_after_failure(&plain, Duration::from_millis(100), Duration::from_secs(1), 30);
+            let d = backoff.wait(31, None);
             assert!(d <= Duration::from_secs(1));
         }
-        let limited = ApiError::from_response(429, b"", Some(Duration::from_secs(3)));
-        let d = delay_after_failure(&limited, Duration::from_millis(100), Duration::from_secs(1), 0);
-        assert_eq!(d, Duration::from_secs(3));
-        let absurd = ApiError::from_response(429, b"", Some(Duration::from_secs(86_400)));
-        assert_eq!(delay_after_failure(&absurd, Duration::ZERO, Duration::ZERO, 0), MAX_RETRY_AFTER);
+        assert_eq!(backoff.wait(1, Some(Duration::from_secs(3))), Duration::from_secs(3));
+        let zero = WatcherSettings { backoff_base: Duration::ZERO, backoff_max: Duration::ZERO, ..settings };
+        assert_eq!(request_backoff(&zero).wait(1, Some(Duration::from_secs(86_400))), MAX_RETRY_AFTER);
     }
 
     #[test]
     fn the_stream_recheck_doubles_up_to_its_cap() {
-        let (first, max) = (Duration::from_secs(60), Duration::from_secs(900));
+        let settings = WatcherSettings {
+            stream_check: Duration::from_secs(60),
+            stream_check_max: Duration::from_secs(900),
+            ..WatcherSettings::default()
+        };
+        let (first, max, backoff) = (settings.stream_check, settings.stream_check_max, stream_backoff(&settings));
         for _ in 0..100 {
-            let d = stream_recheck_delay(first, max, 1, None);
+            let d = backoff.wait(1, None);
             assert!((Duration::from_secs(30)..=first).contains(&d), "{d:?}");
-            let d = stream_recheck_delay(first, max, 3, None);
+            let d = backoff.wait(3, None);
             assert!((Duration::from_secs(120)..=Duration::from_secs(240)).contains(&d), "{d:?}");
-            let d = stream_recheck_delay(first, max, 40, None);
+            let d = backoff.wait(40, None);
             assert!((Duration::from_secs(450)..=max).contains(&d), "{d:?}");
         }
-        let floor = stream_recheck_delay(first, max, 1, Some(Duration::from_secs(300)));
-        assert_eq!(floor, Duration::from_secs(300));
-        let absurd = stream_recheck_delay(first, max, 1, Some(Duration::from_secs(86_400)));
-        assert_eq!(absurd, MAX_RETRY_AFTER);
+        assert_eq!(backoff.wait(1, Some(Duration::from_secs(300))), Duration::from_secs(300));
+        assert_eq!(backoff.wait(1, Some(Duration::from_secs(86_400))), MAX_RETRY_AFTER);
     }
 
     #[test]
