@@ -25,6 +25,7 @@ pub mod config;
 pub mod credit_watch;
 pub mod error;
 pub mod events;
+mod fsio;
 mod idempotency;
 pub mod lenient;
 mod retry;

@@ -3,14 +3,14 @@
 //! It holds what the user typed, ids and idempotency keys, never a token (the client adds the
 //! bearer at send time, and nothing here can see it).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::conversation::Thread;
 use super::reconcile::HistoryMark;
 use crate::api::budget::BudgetRefusal;
+use crate::fsio;
 
 const FORMAT_VERSION: u32 = 1;
 
@@ -97,81 +97,30 @@ impl OutboxData {
 /// Reads the file; a missing file is an empty outbox. An unreadable file is moved aside (never
 /// deleted: it holds what someone typed) and an empty outbox is started.
 pub(crate) fn load(path: &Path, now_ms: u64) -> std::io::Result<OutboxData> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(OutboxData::empty(now_ms)),
-        Err(e) => return Err(e),
+    let Some(mut data) = fsio::read_json::<OutboxData>(path, now_ms)? else {
+        return Ok(OutboxData::empty(now_ms));
     };
-    match serde_json::from_slice::<OutboxData>(&bytes) {
-        Ok(mut data) => {
-            for e in &mut data.entries {
-                // The app stopped mid-send: the ask may have arrived, so it is read back first.
-                if e.state == AskState::Sending {
-                    e.state = AskState::Checking;
-                    e.last_error = Some(INTERRUPTED.to_string());
-                }
-            }
-            Ok(data)
-        }
-        Err(err) => {
-            let aside = sibling(path, &format!("unreadable-{now_ms}"));
-            tracing::warn!(error = %err, aside = %aside.display(), "outbox file unreadable; moved aside");
-            std::fs::rename(path, &aside)?;
-            Ok(OutboxData::empty(now_ms))
+    for e in &mut data.entries {
+        // The app stopped mid-send: the ask may have arrived, so it is read back first.
+        if e.state == AskState::Sending {
+            e.state = AskState::Checking;
+            e.last_error = Some(INTERRUPTED.to_string());
         }
     }
+    Ok(data)
 }
 
-/// Writes `data` to a temporary file next to `path`, flushes it to disk, renames it over
-/// `path` and flushes the directory, so a crash leaves either the old or the new file.
+/// Writes `data` so that a crash leaves either the old or the new file, readable by the user
+/// only (`fsio::write_private`).
 pub(crate) fn save(path: &Path, data: &OutboxData) -> std::io::Result<()> {
     let bytes = serde_json::to_vec_pretty(data).map_err(std::io::Error::other)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = sibling(path, "tmp");
-    {
-        let mut file = private_file(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    sync_dir(path);
-    Ok(())
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "outbox.json".into());
-    name.push(format!(".{suffix}"));
-    path.with_file_name(name)
-}
-
-/// The file holds what the user typed: readable by the user only.
-fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)
-}
-
-/// Makes the rename itself durable (POSIX); other systems have no directory handles to sync.
-fn sync_dir(path: &Path) {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
+    fsio::write_private(path, &bytes)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     fn temp_path(name: &str) -> PathBuf {
@@ -202,7 +151,7 @@ mod tests {
         assert_eq!(loaded.entries[0].state, AskState::Checking);
         assert_eq!(loaded.entries[0].last_error.as_deref(), Some(INTERRUPTED));
         assert_eq!(loaded.current, data.current);
-        assert!(!sibling(&path, "tmp").exists(), "the temporary file was renamed away");
+        assert!(!path.with_file_name("outbox.json.tmp").exists(), "the temporary file was renamed away");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -218,7 +167,7 @@ mod tests {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, b"{ not json").unwrap();
         assert!(load(&path, 42).unwrap().entries.is_empty());
-        let aside = sibling(&path, "unreadable-42");
+        let aside = path.with_file_name("outbox.json.unreadable-42");
         assert_eq!(std::fs::read(&aside).unwrap(), b"{ not json");
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }

@@ -1,13 +1,15 @@
 //! What the watcher has already published, kept across restarts: a bounded list of keys
 //! (`ring:<call>`, `end:<call>`, `pending:<item>`) and, per live call, how many transcript lines
-//! went out. Stored as JSON at `seen_path`, written atomically (temp file + rename) so a crash
-//! mid-write leaves the previous file intact.
+//! went out. Stored as JSON at `seen_path` with `fsio`: private, written atomically so a crash
+//! mid-write leaves the previous file intact, an unreadable file moved aside.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+
+use crate::fsio;
 
 /// Transcript cursors are kept only for live calls; this caps them if ends were never seen.
 const MAX_CURSORS: usize = 64;
@@ -32,8 +34,8 @@ pub(crate) struct Seen {
 }
 
 impl Seen {
-    /// Reads `path` if it exists; a missing or unreadable file starts empty (and is replaced on
-    /// the next write), so a corrupt file costs at most one repeated notification per id.
+    /// Reads `path` if it exists; a missing or unreadable file starts empty (an unparsable one is
+    /// moved aside), so a corrupt file costs at most one repeated notification per id.
     pub fn load(path: Option<PathBuf>, capacity: usize) -> Self {
         let mut seen = Self {
             path,
@@ -44,18 +46,16 @@ impl Seen {
             dirty: false,
         };
         if let Some(p) = seen.path.clone() {
-            match std::fs::read(&p) {
-                Ok(bytes) => match serde_json::from_slice::<SeenFile>(&bytes) {
-                    Ok(file) => {
-                        for id in file.ids {
-                            seen.insert(id);
-                        }
-                        seen.cursors = file.transcript_cursors;
-                        seen.dirty = false;
+            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+            match fsio::read_json::<SeenFile>(&p, now_ms) {
+                Ok(Some(file)) => {
+                    for id in file.ids {
+                        seen.insert(id);
                     }
-                    Err(e) => tracing::warn!(path = %p.display(), "ignoring unreadable seen-ids file: {e}"),
-                },
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    seen.cursors = file.transcript_cursors;
+                    seen.dirty = false;
+                }
+                Ok(None) => {}
                 Err(e) => tracing::warn!(path = %p.display(), "cannot read seen-ids file: {e}"),
             }
         }
@@ -120,26 +120,11 @@ impl Seen {
             ids: self.order.iter().cloned().collect(),
             transcript_cursors: self.cursors.clone(),
         };
-        match write_atomically(&path, &serde_json::to_vec(&file).unwrap_or_default()) {
+        match fsio::write_private(&path, &serde_json::to_vec(&file).unwrap_or_default()) {
             Ok(()) => self.dirty = false,
             Err(e) => tracing::warn!(path = %path.display(), "cannot write seen-ids file: {e}"),
         }
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]
@@ -168,6 +153,11 @@ mod tests {
         s.insert("ring:1".into());
         s.set_cursor("1", 3);
         s.flush();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
         let again = Seen::load(Some(path.clone()), 10);
         assert!(again.contains("ring:1"));
         assert_eq!(again.cursor("1"), 3);
@@ -175,6 +165,16 @@ mod tests {
         std::fs::write(&path, b"{not json").unwrap();
         let broken = Seen::load(Some(path.clone()), 10);
         assert!(!broken.contains("ring:1"));
+        // The unreadable file is kept beside, not overwritten by the next write.
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let aside: Vec<PathBuf> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{name}.unreadable-")))
+            .collect();
+        assert_eq!(aside.len(), 1, "{aside:?}");
+        assert_eq!(std::fs::read(&aside[0]).unwrap(), b"{not json");
         let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&aside[0]);
     }
 }
