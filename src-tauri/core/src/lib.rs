@@ -28,6 +28,7 @@ pub mod events;
 mod fsio;
 mod idempotency;
 pub mod lenient;
+pub mod paths;
 mod retry;
 pub mod settings;
 pub mod signin;
