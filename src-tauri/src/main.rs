@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use kallyai_desktop::cli::{self, Invocation};
+use kallyai_desktop::launch::cli::{self, Invocation};
 
 fn main() -> ExitCode {
     // Arguments are checked before anything starts, so a bad flag or link never reaches

@@ -1,7 +1,7 @@
 //! What a user can ask the running app to do, whichever way they asked: a flag, a
 //! `kallyai://` link, the tray or a notification all end up as one `Action`.
 
-use crate::windows::Panel;
+use crate::view::windows::Panel;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {

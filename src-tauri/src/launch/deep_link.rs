@@ -6,8 +6,8 @@ use std::fmt;
 
 use url::Url;
 
-use crate::action::Action;
-use crate::windows::Panel;
+use super::action::Action;
+use crate::view::windows::Panel;
 
 pub const PREFIX: &str = "kallyai://";
 /// Longer links are refused before parsing (a callback is well under 4 KiB).

@@ -51,10 +51,6 @@ impl Panel {
         }
     }
 
-    fn from_label(label: &str) -> Option<Panel> {
-        Panel::ALL.into_iter().find(|p| p.label() == label)
-    }
-
     fn spec(self) -> Spec {
         let (page, width, height, floating) = match self {
             Panel::Ask => ("ask.html", 640.0, 480.0, true),
@@ -136,10 +132,6 @@ pub fn toggle(app: &AppHandle, panel: Panel) {
     }
 }
 
-pub fn panel_of(window: &WebviewWindow) -> Option<Panel> {
-    Panel::from_label(window.label())
-}
-
 fn center_on_pointer_monitor(app: &AppHandle, window: &WebviewWindow) {
     let monitor = app
         .cursor_position()
@@ -168,4 +160,10 @@ pub fn set_call_on_top(app: &AppHandle, on_top: bool) {
     if let Some(window) = app.get_webview_window(Panel::Call.label()) {
         let _ = window.set_always_on_top(on_top);
     }
+}
+
+/// The window has painted a frame after being shown (reported by the page itself).
+#[tauri::command]
+pub fn window_painted(window: WebviewWindow) {
+    tracing::info!(window = window.label(), "window painted");
 }

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use tauri::{AppHandle, Manager};
+
 /// What to show. `key` names the thing notified about (e.g. `call:<id>`): showing a notice with
 /// the same key replaces the earlier one in place, and `withdraw` takes it away.
 #[derive(Clone, Debug)]
@@ -37,8 +39,18 @@ pub trait Notifier: Send + Sync {
     fn withdraw(&self, key: &str);
 }
 
-pub fn platform_notifier() -> Arc<dyn Notifier> {
-    Arc::new(Freedesktop::default())
+/// The notifier the app uses (managed from the start).
+pub struct Notices(Arc<dyn Notifier>);
+
+impl Default for Notices {
+    fn default() -> Self {
+        Notices(Arc::new(Freedesktop::default()))
+    }
+}
+
+/// The notifier, from anywhere that has the app handle.
+pub fn notifier(app: &AppHandle) -> Arc<dyn Notifier> {
+    app.state::<Notices>().0.clone()
 }
 
 /// freedesktop.org notifications (Linux, BSD); notify-rust also maps this API onto macOS and

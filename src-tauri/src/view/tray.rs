@@ -1,20 +1,19 @@
 //! The tray icon and its menu. On Linux the menu is the primary interface (appindicator sends
-//! no clicks), so every action lives in it; the icon tells the state at a glance.
+//! no clicks), so every action lives in it; the icon tells the state at a glance. The tray
+//! keeps what its menu lists (live calls, goals), so a language change redraws it as it was.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use kallyai_core::ask::ActiveGoal;
+use kallyai_core::settings::Lang;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
-use tauri::{AppHandle, Wry};
+use tauri::{AppHandle, Manager, Wry};
 
-use crate::action::Action;
-use kallyai_core::ask::ActiveGoal;
-
-use crate::calls::{CallAction, LiveCall};
-use crate::i18n::{text, Lang};
-use crate::windows::Panel;
+use super::i18n::{self, text};
+use super::windows::Panel;
 
 /// What the icon shows, most urgent first when several apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,11 +28,11 @@ pub enum TrayState {
 impl TrayState {
     fn icon(self) -> Image<'static> {
         let bytes: &'static [u8] = match self {
-            TrayState::SignedOut => include_bytes!("../../icons/tray-signed-out.png"),
-            TrayState::Offline => include_bytes!("../../icons/tray-offline.png"),
-            TrayState::Idle => include_bytes!("../../icons/tray-idle.png"),
-            TrayState::Attention => include_bytes!("../../icons/tray-attention.png"),
-            TrayState::Ringing => include_bytes!("../../icons/tray-ringing.png"),
+            TrayState::SignedOut => include_bytes!("../../../icons/tray-signed-out.png"),
+            TrayState::Offline => include_bytes!("../../../icons/tray-offline.png"),
+            TrayState::Idle => include_bytes!("../../../icons/tray-idle.png"),
+            TrayState::Attention => include_bytes!("../../../icons/tray-attention.png"),
+            TrayState::Ringing => include_bytes!("../../../icons/tray-ringing.png"),
         };
         Image::from_bytes(bytes).expect("tray icons are valid PNGs")
     }
@@ -58,16 +57,26 @@ mod id {
     pub const QUIT: &str = "quit";
 }
 
+/// A live call as its tray entries show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallEntry {
+    pub call_id: String,
+    pub caller: String,
+    pub is_vip: bool,
+}
+
 /// The tray and the menu items whose text changes with the state.
 pub struct Tray {
+    app: AppHandle,
     icon: TrayIcon,
     /// The fixed entries with their string keys, relabelled when the language changes.
     labelled: Vec<(MenuItem<Wry>, &'static str)>,
     menu: Menu<Wry>,
-    /// Entries for the calls being screened now, at the top of the menu.
-    call_items: std::sync::Mutex<Vec<MenuItem<Wry>>>,
+    /// The live calls listed at the top of the menu, and their entries.
+    calls: Mutex<(Vec<CallEntry>, Vec<MenuItem<Wry>>)>,
     /// Active goals, each opening the quick-ask box on it.
-    goals: Submenu<Wry>,
+    goals_menu: Submenu<Wry>,
+    goals: Mutex<Vec<ActiveGoal>>,
     status: MenuItem<Wry>,
     account: MenuItem<Wry>,
     /// Whether the account item means "Sign out" (read by the menu handler).
@@ -75,20 +84,24 @@ pub struct Tray {
 }
 
 /// What a click on a menu item asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MenuCommand {
-    Do(Action),
+    Ask,
+    Show(Panel),
+    Quit,
     SignIn,
     SignOut,
     OpenCall(String),
     OpenGoal(String),
-    Call(String, CallAction),
+    TakeOver(String),
+    Reject(String),
 }
 
-/// Prefixes of the ids of live-call entries; the call id follows.
-const CALL_OPEN: &str = "call-open:";
-const CALL_TAKEOVER: &str = "call-takeover:";
-const CALL_REJECT: &str = "call-reject:";
-const GOAL_OPEN: &str = "goal:";
+/// Kinds of live-call and goal entries: an entry's id is `<kind>:<call or goal id>`.
+const CALL_OPEN: &str = "call-open";
+const CALL_TAKEOVER: &str = "call-takeover";
+const CALL_REJECT: &str = "call-reject";
+const GOAL_OPEN: &str = "goal";
 
 impl Tray {
     pub fn build(
@@ -109,7 +122,7 @@ impl Tray {
         ];
         let [ask, calls, credits, settings, quit] = [0, 1, 2, 3, 4].map(|i| &labelled[i].0);
         // Never empty: appindicator drops a submenu that has no entries.
-        let goals = Submenu::with_id_and_items(
+        let goals_menu = Submenu::with_id_and_items(
             app,
             "goals",
             text(lang, "tray.goals").replace("{count}", "0"),
@@ -122,7 +135,7 @@ impl Tray {
                 &status,
                 &PredefinedMenuItem::separator(app)?,
                 ask,
-                &goals,
+                &goals_menu,
                 calls,
                 credits,
                 settings,
@@ -140,14 +153,14 @@ impl Tray {
             .show_menu_on_left_click(true)
             .on_menu_event(move |app, event| {
                 let command = match event.id().as_ref() {
-                    id::ASK => MenuCommand::Do(Action::Ask(None)),
-                    id::CALLS => MenuCommand::Do(Action::Show(Panel::Calls)),
-                    id::CREDITS => MenuCommand::Do(Action::Show(Panel::Credits)),
-                    id::SETTINGS => MenuCommand::Do(Action::Show(Panel::Settings)),
-                    id::QUIT => MenuCommand::Do(Action::Quit),
+                    id::ASK => MenuCommand::Ask,
+                    id::CALLS => MenuCommand::Show(Panel::Calls),
+                    id::CREDITS => MenuCommand::Show(Panel::Credits),
+                    id::SETTINGS => MenuCommand::Show(Panel::Settings),
+                    id::QUIT => MenuCommand::Quit,
                     id::ACCOUNT if menu_signed_in.load(Ordering::Relaxed) => MenuCommand::SignOut,
                     id::ACCOUNT => MenuCommand::SignIn,
-                    other => match call_command(other) {
+                    other => match entry_command(other) {
                         Some(command) => command,
                         None => return,
                     },
@@ -155,7 +168,18 @@ impl Tray {
                 on_command(app, command);
             })
             .build(app)?;
-        Ok(Tray { icon, labelled, menu, call_items: Default::default(), goals, status, account, signed_in })
+        Ok(Tray {
+            app: app.clone(),
+            icon,
+            labelled,
+            menu,
+            calls: Default::default(),
+            goals_menu,
+            goals: Default::default(),
+            status,
+            account,
+            signed_in,
+        })
     }
 
     /// Shows `state` in the icon and the first menu line; `status_line` replaces the generic
@@ -169,84 +193,118 @@ impl Tray {
         let key = if signed_in { "tray.sign_out" } else { "tray.sign_in" };
         let _ = self.account.set_text(text(lang, key));
     }
-}
 
-fn call_command(id: &str) -> Option<MenuCommand> {
-    if let Some(goal) = id.strip_prefix(GOAL_OPEN) {
-        return Some(MenuCommand::OpenGoal(goal.to_string()));
-    }
-    if let Some(call) = id.strip_prefix(CALL_OPEN) {
-        return Some(MenuCommand::OpenCall(call.to_string()));
-    }
-    if let Some(call) = id.strip_prefix(CALL_TAKEOVER) {
-        return Some(MenuCommand::Call(call.to_string(), CallAction::Takeover));
-    }
-    let call = id.strip_prefix(CALL_REJECT)?;
-    Some(MenuCommand::Call(call.to_string(), CallAction::Reject { reason: Some("user_rejected".into()) }))
-}
-
-impl Tray {
-    /// Relabels the fixed entries in `lang` (the status and account lines follow `show_state`).
+    /// Relabels the fixed entries, the calls and the goals in `lang` (the status and account
+    /// lines follow `show_state`).
     pub fn relabel(&self, lang: Lang) {
         for (item, key) in &self.labelled {
             let _ = item.set_text(text(lang, key));
         }
         let _ = self.icon.set_tooltip(Some(text(lang, "tray.tooltip")));
+        let calls = self.calls.lock().expect("tray calls lock").0.clone();
+        self.show_calls(lang, calls);
+        let goals = self.goals.lock().expect("tray goals lock").clone();
+        self.show_goals(lang, goals);
     }
 
     /// Lists the active goals (those waiting for the user first, marked with a dot).
-    pub fn show_goals(&self, app: &AppHandle, lang: Lang, goals: &[ActiveGoal]) {
-        if let Ok(items) = self.goals.items() {
+    pub fn show_goals(&self, lang: Lang, goals: Vec<ActiveGoal>) {
+        let mut shown = self.goals.lock().expect("tray goals lock");
+        if let Ok(items) = self.goals_menu.items() {
             for item in items {
-                let _ = self.goals.remove(&item);
+                let _ = self.goals_menu.remove(&item);
             }
         }
         let mut sorted: Vec<&ActiveGoal> = goals.iter().collect();
         sorted.sort_by_key(|g| !g.needs_input);
         for goal in sorted {
             let mark = if goal.needs_input { "● " } else { "" };
-            if let Ok(item) = MenuItem::with_id(
-                app,
-                format!("{GOAL_OPEN}{}", goal.id),
-                format!("{mark}{}", goal.title),
-                true,
-                None::<&str>,
-            ) {
-                let _ = self.goals.append(&item);
+            let id = format!("{GOAL_OPEN}:{}", goal.id);
+            if let Ok(item) = MenuItem::with_id(&self.app, id, format!("{mark}{}", goal.title), true, None::<&str>) {
+                let _ = self.goals_menu.append(&item);
             }
         }
         if goals.is_empty() {
-            if let Ok(none) = MenuItem::with_id(app, "goals-none", text(lang, "tray.goals.none"), false, None::<&str>) {
-                let _ = self.goals.append(&none);
+            let none = MenuItem::with_id(&self.app, "goals-none", text(lang, "tray.goals.none"), false, None::<&str>);
+            if let Ok(none) = none {
+                let _ = self.goals_menu.append(&none);
             }
         }
-        let _ = self.goals.set_text(text(lang, "tray.goals").replace("{count}", &goals.len().to_string()));
+        let _ = self.goals_menu.set_text(text(lang, "tray.goals").replace("{count}", &goals.len().to_string()));
+        *shown = goals;
     }
 
     /// Puts the live calls, with their actions, at the top of the menu (or takes them away).
-    pub fn show_calls(&self, app: &AppHandle, lang: Lang, calls: &[LiveCall]) {
-        let mut items = self.call_items.lock().expect("tray calls lock");
-        for item in items.drain(..) {
+    pub fn show_calls(&self, lang: Lang, calls: Vec<CallEntry>) {
+        let mut shown = self.calls.lock().expect("tray calls lock");
+        for item in shown.1.drain(..) {
             let _ = self.menu.remove(&item);
         }
         let mut position = 1; // after the status line
-        for call in calls {
+        for call in &calls {
             let vip = if call.is_vip { "★ " } else { "" };
             let entries = [
                 (
-                    format!("{CALL_OPEN}{}", call.call_id),
+                    format!("{CALL_OPEN}:{}", call.call_id),
                     format!("{vip}{}", text(lang, "tray.call").replace("{caller}", &call.caller)),
                 ),
-                (format!("{CALL_TAKEOVER}{}", call.call_id), format!("    {}", text(lang, "call.takeover"))),
-                (format!("{CALL_REJECT}{}", call.call_id), format!("    {}", text(lang, "call.reject"))),
+                (format!("{CALL_TAKEOVER}:{}", call.call_id), format!("    {}", text(lang, "call.takeover"))),
+                (format!("{CALL_REJECT}:{}", call.call_id), format!("    {}", text(lang, "call.reject"))),
             ];
             for (id, label) in entries {
-                let Ok(item) = MenuItem::with_id(app, id, label, true, None::<&str>) else { continue };
+                let Ok(item) = MenuItem::with_id(&self.app, id, label, true, None::<&str>) else { continue };
                 if self.menu.insert(&item, position).is_ok() {
                     position += 1;
-                    items.push(item);
+                    shown.1.push(item);
                 }
             }
         }
+        shown.0 = calls;
+    }
+}
+
+/// The tray, once setup has built it.
+pub fn tray(app: &AppHandle) -> Option<tauri::State<'_, Tray>> {
+    app.try_state::<Tray>()
+}
+
+/// Redraws the live-call entries in the language in force.
+pub fn show_calls(app: &AppHandle, calls: Vec<CallEntry>) {
+    if let Some(tray) = tray(app) {
+        tray.show_calls(i18n::lang(app), calls);
+    }
+}
+
+/// Redraws the Goals submenu in the language in force.
+pub fn show_goals(app: &AppHandle, goals: Vec<ActiveGoal>) {
+    if let Some(tray) = tray(app) {
+        tray.show_goals(i18n::lang(app), goals);
+    }
+}
+
+/// The command of a live-call or goal entry, from its id (`<kind>:<call or goal id>`).
+fn entry_command(id: &str) -> Option<MenuCommand> {
+    let (kind, target) = id.split_once(':')?;
+    let target = target.to_string();
+    Some(match kind {
+        GOAL_OPEN => MenuCommand::OpenGoal(target),
+        CALL_OPEN => MenuCommand::OpenCall(target),
+        CALL_TAKEOVER => MenuCommand::TakeOver(target),
+        CALL_REJECT => MenuCommand::Reject(target),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_ids_name_their_command() {
+        assert_eq!(entry_command("goal:g1"), Some(MenuCommand::OpenGoal("g1".into())));
+        assert_eq!(entry_command("call-open:c1"), Some(MenuCommand::OpenCall("c1".into())));
+        assert_eq!(entry_command("call-takeover:c1"), Some(MenuCommand::TakeOver("c1".into())));
+        assert_eq!(entry_command("call-reject:c1"), Some(MenuCommand::Reject("c1".into())));
+        assert_eq!(entry_command("goals-none"), None);
     }
 }

@@ -1,21 +1,30 @@
 //! Pending work on the desktop: every new approval, goal that needs the user and unread message
 //! is notified once (core's watcher says which are new: `PendingItem { is_new: true }`), with
 //! the actions the app can carry out from the notification itself; the outcome replaces the
-//! notification, and the notification goes when the item leaves the pending list.
-//!
-//! Hooked into `Shell::apply` next to `calls::on_event`.
+//! notification, and the notification goes when the item leaves the pending list or its goal is
+//! decided elsewhere in the app (`GoalDecided`).
+
+use std::collections::HashSet;
+use std::sync::Mutex;
 
 use kallyai_core::ask::{GoalActionKind, Goals};
+use kallyai_core::settings::Lang;
 use kallyai_core::Event;
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager};
 
-use crate::i18n::{text, Lang};
-use crate::notify::{Notice, Response};
-use crate::shell::shell;
+use crate::background::{follow, Heard};
+use crate::core_handle::core;
+use crate::view::i18n::{self, text};
+use crate::view::notify::{notifier, Notice, Response};
 
 fn key(id: &str) -> String {
     format!("pending:{id}")
 }
+
+/// Goals decided from their own notification: that notification shows the outcome, and the
+/// `GoalDecided` that follows must not take it away.
+#[derive(Default)]
+struct DecidedHere(Mutex<HashSet<String>>);
 
 /// What the user can do from a pending item's notification. Only goal actions: approving or
 /// cancelling an email draft and marking a message read have no request in core yet, so those
@@ -82,26 +91,37 @@ fn title(lang: Lang, kind: &str, offered: &[ItemAction]) -> String {
     }
 }
 
+/// Starts following core's pending-work events.
+pub fn start(app: &AppHandle) {
+    app.manage(DecidedHere::default());
+    follow(app, "pending", |app, heard| {
+        if let Heard::Event(event) = heard {
+            on_event(app, event);
+        }
+    });
+}
+
 /// Reacts to core's pending-work events (the watcher already dropped duplicates).
-pub fn on_event(app: &AppHandle, event: &Event) {
+fn on_event(app: &AppHandle, event: &Event) {
     match event {
         Event::PendingItem { id, kind, title, summary, actions, is_new: true } => {
             notify(app, id, kind, title.as_deref(), summary.as_deref(), actions)
         }
-        Event::PendingItemResolved { id } => shell(app).notifier.withdraw(&key(id)),
+        Event::PendingItemResolved { id } => notifier(app).withdraw(&key(id)),
+        // Decided in the box: the notification goes. (The goal may stay pending for a later step
+        // under the same id, so the watcher would not resolve it.)
+        Event::GoalDecided { goal_id } if !decided_here(app, goal_id) => notifier(app).withdraw(&key(goal_id)),
         _ => {}
     }
 }
 
-/// The goal's pending decision was taken in the box: its notification goes. (The goal may stay
-/// pending for a later step under the same id, so the watcher would not resolve it.)
-pub fn decided_elsewhere(app: &AppHandle, goal_id: &str) {
-    shell(app).notifier.withdraw(&key(goal_id));
+/// Whether `goal_id` was decided from its own notification (forgotten once asked).
+fn decided_here(app: &AppHandle, goal_id: &str) -> bool {
+    app.state::<DecidedHere>().0.lock().expect("decided lock").remove(goal_id)
 }
 
 fn notify(app: &AppHandle, id: &str, kind: &str, item_title: Option<&str>, summary: Option<&str>, actions: &[String]) {
-    let shell = shell(app);
-    let lang = shell.lang();
+    let lang = i18n::lang(app);
     let offered: Vec<ItemAction> = actions.iter().filter_map(|a| ItemAction::from_api(kind, a)).collect();
     let body = [item_title, summary].into_iter().flatten().collect::<Vec<_>>().join("\n");
     let notice = Notice {
@@ -114,7 +134,7 @@ fn notify(app: &AppHandle, id: &str, kind: &str, item_title: Option<&str>, summa
     };
     let app = app.clone();
     let id = id.to_string();
-    shell.notifier.show(
+    notifier(&app).show(
         notice,
         Box::new(move |response| {
             let Response::Action(action) = response else { return };
@@ -127,9 +147,9 @@ fn notify(app: &AppHandle, id: &str, kind: &str, item_title: Option<&str>, summa
 /// Carries out `action` at once (no window needed), then says how it went in the
 /// notification's place.
 async fn act(app: &AppHandle, id: &str, action: ItemAction) {
-    let shell = shell(app);
-    let lang = shell.lang();
-    let result = Goals::new(shell.client.clone()).run(id, action.goal_action()).await;
+    let lang = i18n::lang(app);
+    let core = core(app);
+    let result = Goals::new(core.client.clone()).run(id, action.goal_action()).await;
     let body = match &result {
         Ok(()) => {
             tracing::info!(action = action.id(), "pending item handled");
@@ -142,11 +162,12 @@ async fn act(app: &AppHandle, id: &str, action: ItemAction) {
     };
     let notice =
         Notice { key: key(id), title: "KallyAI".into(), body, actions: vec![], clickable: false, sticky: false };
-    shell.notifier.show(notice, Box::new(|_| {}));
+    notifier(app).show(notice, Box::new(|_| {}));
     if result.is_ok() {
         // After the outcome is on screen: an ask this goal's budget refused is settled by the
-        // decision, as in the box.
-        crate::ask::goal_decided(app, id).await;
+        // decision, as in the box, and the balance is read again.
+        app.state::<DecidedHere>().0.lock().expect("decided lock").insert(id.to_string());
+        core.events.publish(Event::GoalDecided { goal_id: id.to_string() });
     }
 }
 

@@ -4,9 +4,9 @@
 
 use std::fmt;
 
-use crate::action::Action;
-use crate::deep_link;
-use crate::windows::Panel;
+use super::action::Action;
+use super::deep_link;
+use crate::view::windows::Panel;
 
 pub const HELP: &str = "\
 KallyAI Desktop: your KallyAI executive assistant in the tray.

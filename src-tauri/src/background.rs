@@ -1,12 +1,17 @@
-//! Background work and a clean exit. Every long-running task is spawned through `Background`,
-//! so Quit can cancel them all and wait (briefly) for them to finish instead of aborting them.
+//! Background work and a clean exit. Every long-running task (the watcher, each feature's
+//! follower of core's events, the balance's slow refresh) is spawned through `Background`, so
+//! Quit can cancel them all and wait (briefly) for them to finish instead of aborting them.
 
 use std::future::Future;
 use std::time::Duration;
 
-use tauri::AppHandle;
+use kallyai_core::Event;
+use tauri::{AppHandle, Manager};
+use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+use crate::core_handle::core;
 
 /// How long Quit waits for background tasks before exiting anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
@@ -50,4 +55,35 @@ impl Background {
             app.exit(0);
         });
     }
+}
+
+/// The background tasks, from anywhere that has the app handle.
+pub fn background(app: &AppHandle) -> tauri::State<'_, Background> {
+    app.state::<Background>()
+}
+
+/// What a follower hears from core's event bus.
+pub enum Heard<'a> {
+    Event(&'a Event),
+    /// The follower fell behind and events were lost: redraw from the state, not from events.
+    Missed,
+}
+
+/// Follows core's event bus on a background task: `on` runs for every event, in order. It
+/// subscribes before returning, so nothing published after this call is missed.
+pub fn follow(app: &AppHandle, name: &'static str, on: impl Fn(&AppHandle, Heard<'_>) + Send + 'static) {
+    let mut events = core(app).events.subscribe();
+    let follower = app.clone();
+    background(app).spawn(name, move |_cancel| async move {
+        loop {
+            match events.recv().await {
+                Ok(event) => on(&follower, Heard::Event(&event)),
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(follower = name, missed, "fell behind core's events");
+                    on(&follower, Heard::Missed);
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
 }
