@@ -10,13 +10,14 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::credits_line::expected_tray_line;
 use common::launcher::Launched;
 use common::notification_bus::{self, BusMonitor};
 use common::signed_in_app::{self, show, wait_tray_line};
-use common::sim_credits::{expected_tray_line, SimCredits};
 use common::{
     output_dir, profile, readme_screenshot, require_desktop, tray, tray_picture, wait, x11, ONE_APP_AT_A_TIME,
 };
+use kallyai_sim::client::{self, Control};
 use kallyai_sim::SimServer;
 use serde_json::Value;
 
@@ -31,7 +32,7 @@ const CREDITS_TITLE: &str = "Credits";
 struct World {
     sim: SimServer,
     url: String,
-    credits: SimCredits,
+    ctl: Control,
     out: PathBuf,
 }
 
@@ -43,11 +44,8 @@ impl World {
         // Tests share the desktop's HOME: start from default settings (English, 10 % threshold).
         signed_in_app::forget_settings();
         // On this run's profile (`KALLYAI_TEST_PROFILE`, see common/profile.rs).
-        let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), profile::sim_config(kallyai_sim::Seed::Demo))
-            .await
-            .expect("start the sim");
-        let url = sim.url();
-        World { credits: SimCredits::new(&url), url, sim, out }
+        let sim = client::start_local(profile::sim_config(kallyai_sim::Seed::Demo)).await;
+        World { ctl: sim.control(), url: sim.url(), sim, out }
     }
 
     async fn signed_in_app(&self) -> (Launched, tray::TrayItem) {
@@ -59,18 +57,23 @@ impl World {
     /// hears of the change at once; production pushes nothing, so there the user looks at the
     /// credits window (which reads the balance when it is shown) and closes it with Esc.
     async fn set_balance(&self, app: &Launched, remaining: f64) -> Value {
-        let balance = self.credits.set(remaining, None).await;
+        let balance = self.ctl.set_credits(remaining).await;
         if profile::is_production() {
             close_credits_window(app).await;
-            let reads = self.credits.count("GET", "/v1/credits/balance", Some(200)).await;
+            let reads = self.answered("GET", "/v1/credits/balance", 200).await;
             show(app, "credits", "Credits").await;
             wait::until("the credits window to read the balance", SOON, || async {
-                (self.credits.count("GET", "/v1/credits/balance", Some(200)).await > reads).then_some(())
+                (self.answered("GET", "/v1/credits/balance", 200).await > reads).then_some(())
             })
             .await;
             close_credits_window(app).await;
         }
         balance
+    }
+
+    /// How many requests for `method path` the sim answered with `status`.
+    async fn answered(&self, method: &str, path: &str, status: u64) -> usize {
+        self.ctl.requests_to(method, path).await.iter().filter(|r| r["status"].as_u64() == Some(status)).count()
     }
 
     async fn end(self, app: Launched) {
@@ -120,7 +123,7 @@ async fn in_credits_window(app: &Launched, what: &str, script: &str) -> String {
 async fn balance_plan_and_period_follow_the_sim() {
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let world = World::new("credits-balance").await;
-    let balance = world.credits.balance().await;
+    let balance = world.ctl.balance().await;
     let line = expected_tray_line(&balance);
     assert!(
         line.starts_with("458 credits left · Pro · renews "),
@@ -161,7 +164,7 @@ async fn balance_plan_and_period_follow_the_sim() {
     // An ask is charged by the sim; the app hears of it and shows the new balance everywhere.
     ask(&app, SEARCH_ASK).await;
     let after = wait::until("the sim to charge the ask", SOON, || async {
-        let now = world.credits.balance().await;
+        let now = world.ctl.balance().await;
         (now["credits_remaining"].as_f64() < balance["credits_remaining"].as_f64()).then_some(now)
     })
     .await;
@@ -185,7 +188,7 @@ async fn low_credit_warning_once_per_crossing() {
     notification_bus::close_all();
     let bus = BusMonitor::start().await;
     let (app, item) = world.signed_in_app().await;
-    wait_tray_line(&item, &expected_tray_line(&world.credits.balance().await), SOON).await;
+    wait_tray_line(&item, &expected_tray_line(&world.ctl.balance().await), SOON).await;
     assert!(bus.notified_with(LOW_TITLE).is_empty(), "458 of 600 is not low");
 
     // The default threshold is 10 % of the allocation: 60 of 600. 59 is just below.
@@ -196,14 +199,14 @@ async fn low_credit_warning_once_per_crossing() {
 
     // Several refreshes while still low: credits events (the sim emits one per change) and the
     // credits window, which reads the balance when it is shown.
-    let reads_before = world.credits.count("GET", "/v1/credits/balance", Some(200)).await;
+    let reads_before = world.answered("GET", "/v1/credits/balance", 200).await;
     for remaining in [58.0, 57.0] {
         let now = world.set_balance(&app, remaining).await;
         wait_tray_line(&item, &expected_tray_line(&now), SOON).await;
     }
     show(&app, "credits", "Credits").await;
     wait::until("the credits window to read the balance again", SOON, || async {
-        (world.credits.count("GET", "/v1/credits/balance", Some(200)).await >= reads_before + 3).then_some(())
+        (world.answered("GET", "/v1/credits/balance", 200).await >= reads_before + 3).then_some(())
     })
     .await;
     // The answer of the last read is applied before the window shows it.
@@ -238,7 +241,7 @@ async fn out_of_credits_after_a_402_and_manage_plan_opens_the_portal() {
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let world = World::new("credits-out").await;
     let (app, item) = world.signed_in_app().await;
-    wait_tray_line(&item, &expected_tray_line(&world.credits.balance().await), SOON).await;
+    wait_tray_line(&item, &expected_tray_line(&world.ctl.balance().await), SOON).await;
 
     // Less than the ask costs (a search is 0.5): the sim refuses it with 402 although credits
     // are left, so the out-of-credits state can only come from the 402.
@@ -246,16 +249,16 @@ async fn out_of_credits_after_a_402_and_manage_plan_opens_the_portal() {
     wait_tray_line(&item, &expected_tray_line(&short), SOON).await;
     ask(&app, SEARCH_ASK).await;
     wait::until("the sim to refuse the ask with 402", SOON, || async {
-        (world.credits.count("POST", "/v1/coordination/message", Some(402)).await >= 1).then_some(())
+        (world.answered("POST", "/v1/coordination/message", 402).await >= 1).then_some(())
     })
     .await;
     wait_tray_line(&item, OUT_OF_CREDITS, SOON).await;
 
     // The credits window reads the balance again when shown; the same 0.2 keeps the state.
-    let reads = world.credits.count("GET", "/v1/credits/balance", Some(200)).await;
+    let reads = world.answered("GET", "/v1/credits/balance", 200).await;
     show(&app, "credits", "Credits").await;
     wait::until("the credits window to read the balance", SOON, || async {
-        (world.credits.count("GET", "/v1/credits/balance", Some(200)).await > reads).then_some(())
+        (world.answered("GET", "/v1/credits/balance", 200).await > reads).then_some(())
     })
     .await;
     let said = in_credits_window(
@@ -278,7 +281,7 @@ async fn out_of_credits_after_a_402_and_manage_plan_opens_the_portal() {
     })
     .await;
     assert_eq!(portal, "https://billing.stripe.com/p/session/sim_portal", "the sim's portal URL");
-    assert_eq!(world.credits.count("GET", "/v1/stripe/billing-portal", Some(200)).await, 1);
+    assert_eq!(world.answered("GET", "/v1/stripe/billing-portal", 200).await, 1);
     let plan_error = app.session().text_of("#plan-error").await.unwrap_or_default();
     assert!(plan_error.is_empty(), "no error under Manage plan: {plan_error}");
 

@@ -13,11 +13,10 @@ use common::app::App;
 use common::browser_sign_in::{self, test_browser};
 use common::launcher::Launched;
 use common::notification_bus::{self as notices, BusMonitor, Notified};
-use common::sim_calls::{Ring, SimCalls};
 use common::{
     output_dir, profile, readme_screenshot, require_desktop, screenshot, tray, tray_icon, wait, x11, ONE_APP_AT_A_TIME,
 };
-use serde_json::json;
+use kallyai_sim::client::{self, Control, Fault, Ring, Stream};
 
 /// How the watcher learns about calls.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -36,7 +35,7 @@ const NOTIFIED_WITHIN: Duration = Duration::from_secs(45);
 /// One scenario's world: its sim, its output dir, and a monitor on the notification bus.
 struct Rig {
     sim: kallyai_sim::SimServer,
-    calls: SimCalls,
+    ctl: Control,
     out: PathBuf,
     bus: BusMonitor,
 }
@@ -53,20 +52,22 @@ impl Rig {
         // On this run's profile: on production there is no stream, so `Events::Stream` shows
         // the watcher finding that out and polling.
         let config = profile::sim_config(seed);
-        let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), config).await.expect("start the sim");
-        let calls = SimCalls::new(&sim.url());
+        let sim = client::start_local(config).await;
+        let ctl = sim.control();
         match events {
             Events::Stream => {}
-            Events::Polling => calls.stream(false).await,
+            Events::Polling => ctl.stream(&Stream::off()).await,
             Events::StreamInfoFails => {
-                calls.fault(json!({"route": "/v1/inbound/stream/info", "kind": "status", "status": 500})).await
+                ctl.fault(&Fault::status("/v1/inbound/stream/info", 500)).await;
             }
-            Events::JsonLogOnly => calls.stream_answers_json().await,
+            // `stream/info` keeps saying the stream is there, but the events route answers its
+            // JSON log even to `Accept: text/event-stream` (as production's documented log does).
+            Events::JsonLogOnly => ctl.stream(&Stream::on().sse(false)).await,
         }
         // Leftovers of an earlier scenario would take dunst's position 0.
         notices::close_all();
         let bus = BusMonitor::start().await;
-        Rig { sim, calls, out, bus }
+        Rig { sim, ctl, out, bus }
     }
 
     fn url(&self) -> String {
@@ -102,6 +103,15 @@ impl Rig {
     }
 }
 
+/// A call that stays live (no script) until the test ends it.
+fn live_ring(caller_name: &str) -> Ring {
+    Ring::new("+15550100200")
+        .caller_name(caller_name)
+        .summary(&format!("{caller_name} wants to move Thursday's appointment"))
+        .no_script()
+        .line_interval_ms(1500)
+}
+
 /// The app's tray, quit from its menu, as a user quits it.
 async fn quit(mut app: App, item: &tray::TrayItem) {
     item.click("Quit");
@@ -130,7 +140,7 @@ async fn take_over_and_reject_from_the_notification(events: Events) {
         ("Alan Turing", "reject", "The call from Alan Turing was rejected."),
     ];
     for (caller, action, outcome) in steps {
-        let call_id = rig.calls.ring(&Ring::live(caller)).await;
+        let call_id = rig.ctl.ring(&live_ring(caller)).await;
         let ringing = rig.ringing(caller).await;
         assert_ringing_notice(&ringing, caller);
         assert_eq!(rig.bus.notified_with(caller).len(), 1, "one notification for the call");
@@ -154,7 +164,7 @@ async fn take_over_and_reject_from_the_notification(events: Events) {
             .await;
         assert_eq!(outcome_notice.replaces, ringing.id, "the outcome replaces the call's notification");
         assert!(outcome_notice.actions.is_empty(), "an outcome offers no more actions: {outcome_notice:?}");
-        let sent = rig.calls.requests_to("POST", &format!("/v1/inbound/calls/{call_id}/{action}")).await;
+        let sent = rig.ctl.requests_to("POST", &format!("/v1/inbound/calls/{call_id}/{action}")).await;
         assert_eq!(sent.len(), 1, "exactly one {action} request reached the sim: {sent:?}");
         assert_eq!(sent[0]["status"], 200, "the sim accepted the {action}");
         assert!(rig.bus.invoked().contains(&(ringing.id, action.to_string())), "dunst invoked {action}");
@@ -162,7 +172,7 @@ async fn take_over_and_reject_from_the_notification(events: Events) {
         assert_eq!(notices::displayed(), 1, "the outcome shows in place of the call notification");
         notices::close_all();
     }
-    let calls_requests = rig.calls.requests().await;
+    let calls_requests = rig.ctl.requests().await;
     let actions_sent = calls_requests
         .iter()
         .filter(|r| {
@@ -197,15 +207,13 @@ async fn popup_follows_the_call_until_it_ends(events: Events) {
         })
         .collect();
     let expected: Vec<String> = script.iter().map(|(s, c)| format!("{s}: {c}")).collect();
-    let ring = Ring {
-        caller_name: "Grace Hopper".into(),
-        caller_number: "+15550100777".into(),
-        summary: "Wants to move Thursday's appointment to Friday".into(),
-        transcript: script,
-        line_interval_ms: 1500,
-    };
+    let ring = Ring::new("+15550100777")
+        .caller_name("Grace Hopper")
+        .summary("Wants to move Thursday's appointment to Friday")
+        .transcript(script)
+        .line_interval_ms(1500);
     let clicks = notices::DefaultActionOnClick::take();
-    let call_id = rig.calls.ring(&ring).await;
+    let call_id = rig.ctl.ring(&ring).await;
     let ringing = rig.ringing("Grace Hopper").await;
     wait::until_sync("dunst to show the notification", Duration::from_secs(10), || {
         (notices::displayed() == 1).then_some(())
@@ -254,7 +262,7 @@ async fn popup_follows_the_call_until_it_ends(events: Events) {
     assert_eq!(session.execute("return window.__loadMark").await, "same page", "the popup was not reloaded");
 
     // The caller hangs up: the notification is withdrawn, the popup says how it ended.
-    rig.calls.end(&call_id, "missed").await;
+    rig.ctl.end_call(&call_id, Some("missed")).await;
     wait::until_sync("the call notification to be withdrawn", Duration::from_secs(30), || {
         rig.bus.closed_by_app().contains(&ringing.id).then_some(())
     })
@@ -288,23 +296,22 @@ async fn fault_storm_notifies_every_call_once(events: Events) {
     let rig = Rig::new("storm", events).await;
     let (app, item) = rig.signed_in_app().await;
 
-    let kinds = [
-        json!({"kind": "status", "status": 500}),
-        json!({"kind": "status", "status": 503}),
-        json!({"kind": "rate_limit", "retry_after_secs": 1}),
-        json!({"kind": "drop_before"}),
-        json!({"kind": "drop_after"}),
-        json!({"kind": "malformed"}),
-        json!({"kind": "slow_body", "latency_ms": 20}),
-        json!({"kind": "latency", "latency_ms": 1500}),
-    ];
+    let kinds = |route: &str| {
+        [
+            Fault::status(route, 500),
+            Fault::status(route, 503),
+            Fault::new(route, "rate_limit").retry_after_secs(1),
+            Fault::new(route, "drop_before"),
+            Fault::new(route, "drop_after"),
+            Fault::new(route, "malformed"),
+            Fault::new(route, "slow_body").latency_ms(20),
+            Fault::new(route, "latency").latency_ms(1500),
+        ]
+    };
     // Two routes x eight kinds at 0.65 % each: about one request in ten fails.
     for route in ["/v1/inbound/*", "/v1/notifications/*"] {
-        for kind in &kinds {
-            let mut fault = kind.clone();
-            fault["route"] = json!(route);
-            fault["probability"] = json!(0.0065);
-            rig.calls.fault(fault).await;
+        for fault in kinds(route) {
+            rig.ctl.fault(&fault.probability(0.0065)).await;
         }
     }
 
@@ -312,20 +319,20 @@ async fn fault_storm_notifies_every_call_once(events: Events) {
     let mut ids = Vec::new();
     let mut rung = Vec::new();
     for (i, caller) in callers.iter().enumerate() {
-        ids.push(rig.calls.ring(&Ring::live(caller)).await);
+        ids.push(rig.ctl.ring(&live_ring(caller)).await);
         // Rings overlap: the previous call ends only once this one is live and it was notified.
         if i > 0 {
             rung.push(rig.ringing(&callers[i - 1]).await);
-            rig.calls.end(&ids[i - 1], "completed").await;
+            rig.ctl.end_call(&ids[i - 1], Some("completed")).await;
         }
         if i == 10 && events == Events::Stream {
             // Cut the stream mid-call (open streams end), then offer it again.
-            rig.calls.stream(false).await;
-            rig.calls.stream(true).await;
+            rig.ctl.stream(&Stream::off()).await;
+            rig.ctl.stream(&Stream::on()).await;
         }
     }
     rung.push(rig.ringing(&callers[19]).await);
-    rig.calls.end(&ids[19], "completed").await;
+    rig.ctl.end_call(&ids[19], Some("completed")).await;
 
     // Every call ends, so every notification is withdrawn: the watcher has seen each end.
     wait::until_sync("all 20 notifications to be withdrawn", Duration::from_secs(120), || {
@@ -339,14 +346,14 @@ async fn fault_storm_notifies_every_call_once(events: Events) {
         assert_eq!(mine, 1, "{caller}: notified {mine} times");
     }
     assert_eq!(storm.len(), 20, "exactly 20 call notifications");
-    let served = rig.calls.requests().await;
+    let served = rig.ctl.requests().await;
     let faulted = served.iter().filter(|r| !r["fault"].is_null()).count();
     eprintln!("storm ({events:?}): {faulted} of {} requests faulted", served.len());
     if events == Events::Polling {
         // Polling makes dozens of requests here (the stream only a few, so it may see none).
         assert!(faulted > 0, "the storm hit the watcher");
     }
-    rig.calls.clear_faults().await;
+    rig.ctl.clear_faults().await;
     quit(app, &item).await;
     rig.finish().await;
 }
@@ -362,7 +369,7 @@ async fn restart_during_a_live_call(events: Events) {
 
     let caller = "Katherine Johnson";
     let call_entry = format!("Call from {caller}…");
-    let call_id = rig.calls.ring(&Ring::live(caller)).await;
+    let call_id = rig.ctl.ring(&live_ring(caller)).await;
     rig.ringing(caller).await;
     wait::until_sync("the call in the tray menu", Duration::from_secs(15), || {
         item.labels().contains(&call_entry).then_some(())
@@ -388,7 +395,7 @@ async fn restart_during_a_live_call(events: Events) {
     assert_eq!(rig.bus.notified_with(caller).len(), 1, "no second notification after the restart");
 
     // The call ends: the tray stops ringing; still one notification in all.
-    rig.calls.end(&call_id, "completed").await;
+    rig.ctl.end_call(&call_id, Some("completed")).await;
     wait::until_sync("the tray icon idle again", Duration::from_secs(NOTIFIED_WITHIN.as_secs()), || {
         (tray_icon::picture(again.pid()).as_ref() == Some(&idle)).then_some(())
     })
@@ -406,7 +413,7 @@ async fn restart_during_a_live_call(events: Events) {
 async fn pending_approval_from_the_notification(events: Events) {
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let rig = Rig::seeded("pending", events, kallyai_sim::Seed::Demo).await;
-    let pending = rig.calls.api_get("/v1/notifications/pending").await;
+    let pending = rig.ctl.api_get("/v1/notifications/pending").await;
     let goal = &pending["goals"]["items"][0];
     let (goal_id, title) = (goal["id"].as_str().expect("goal id"), goal["title"].as_str().expect("goal title"));
     let (app, item) = rig.signed_in_app().await;
@@ -417,9 +424,9 @@ async fn pending_approval_from_the_notification(events: Events) {
         .await;
     assert!(notice.has_action("approve_step"), "an Approve action: {notice:?}");
     notices::invoke_from_menu("Approve (");
-    let approved = format!("/goals/{goal_id}/approve-step");
+    let approved = format!("/v1/coordination/goals/{goal_id}/approve-step");
     let sent = wait::until("the approval to reach the sim", Duration::from_secs(20), || async {
-        Some(rig.calls.requests_to("POST", &approved).await).filter(|r| !r.is_empty())
+        Some(rig.ctl.requests_to("POST", &approved).await).filter(|r| !r.is_empty())
     })
     .await;
     assert_eq!(sent.len(), 1, "exactly one approval: {sent:?}");

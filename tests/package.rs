@@ -105,7 +105,7 @@ async fn deb_installs_opens_links_and_removes_cleanly() {
     assert_eq!(user.output("xdg-mime", &["query", "default", SCHEME]).trim(), "KallyAI.desktop");
 
     // A link opened the way a desktop opens it starts the installed binary, which shows the window.
-    let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), kallyai_sim::SimConfig::default()).await.unwrap();
+    let sim = kallyai_sim::client::start_local(kallyai_sim::SimConfig::default()).await;
     let app_log = out.join("installed-app.log");
     let mut opener = user
         .command("xdg-open")

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use common::ask_box::{self, AskBox};
 use common::browser_sign_in::{self, wait_for_link_handler};
+use common::credits_line::expected_tray_line;
 use common::launcher::{KillOnDrop, Launched};
-use common::sim_ask::SimAsk;
 use common::{output_dir, profile, readme_screenshot, require_desktop, signed_in_app, wait, x11, ONE_APP_AT_A_TIME};
+use kallyai_sim::client::{self, Control, Fault};
 use kallyai_sim::{Seed, SimServer};
 use serde_json::{json, Value};
 
@@ -23,9 +24,12 @@ use serde_json::{json, Value};
 struct World {
     sim: SimServer,
     url: String,
-    ctl: SimAsk,
+    ctl: Control,
     out: PathBuf,
 }
+
+/// The path of an ask (`POST`), in the sim's request log.
+const MESSAGE_PATH: &str = "/v1/coordination/message";
 
 impl World {
     /// A sim with an empty account (no earlier conversations or goals) and no outbox left over
@@ -37,9 +41,8 @@ impl World {
         let _ = std::fs::remove_file(ask_box::outbox_file());
         // On this run's profile (`KALLYAI_TEST_PROFILE`, see common/profile.rs).
         let config = profile::sim_config(Seed::Empty);
-        let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), config).await.expect("start the sim");
-        let url = sim.url();
-        World { ctl: SimAsk::new(&url), url, sim, out }
+        let sim = client::start_local(config).await;
+        World { ctl: sim.control(), url: sim.url(), sim, out }
     }
 
     async fn start_app(&self, name: &str) -> Launched {
@@ -68,6 +71,37 @@ impl World {
 
     async fn end(self) {
         self.sim.shutdown().await;
+    }
+
+    /// Every ask the sim received (including refused and faulted ones), oldest first.
+    async fn asks(&self) -> Vec<Value> {
+        self.ctl.requests_to("POST", MESSAGE_PATH).await
+    }
+
+    /// The asks whose handler ran (not stopped by a fault before it): answered, refused, or
+    /// answered and then cut off (`drop_after`).
+    async fn handled_asks(&self) -> Vec<Value> {
+        self.asks().await.into_iter().filter(|r| r["fault"].is_null() || r["fault"] == "drop_after").collect()
+    }
+
+    /// The conversations on the server, newest first as the API lists them.
+    async fn conversations(&self) -> Vec<Value> {
+        self.ctl.api_get("/v1/coordination/conversations").await["conversations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// What the user said in `conversation_id`, in order (the server's history).
+    async fn user_messages(&self, conversation_id: &str) -> Vec<String> {
+        let history = self.ctl.api_get(&format!("/v1/coordination/history?conversation_id={conversation_id}")).await;
+        history["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["role"] == "user")
+            .filter_map(|m| m["content"].as_str().map(String::from))
+            .collect()
     }
 }
 
@@ -117,9 +151,9 @@ async fn hotkey_ask_reply_escape_and_conversations() {
     let second = "Hello there";
     ask.ask(second).await;
     ask.wait_reply_to(second).await;
-    let asks = world.ctl.asks().await;
+    let asks = world.asks().await;
     assert_eq!(asks.len(), 2, "{asks:#?}");
-    let conversations = world.ctl.conversations().await;
+    let conversations = world.conversations().await;
     assert_eq!(conversations.len(), 1, "both asks in one conversation: {conversations:#?}");
     let conversation = conversations[0]["id"].as_str().expect("conversation id").to_string();
     // Every ask names its conversation (the box creates it before the first ask), so an ask
@@ -136,9 +170,9 @@ async fn hotkey_ask_reply_escape_and_conversations() {
     let third = "What can you do now?";
     ask.ask(third).await;
     ask.wait_reply_to(third).await;
-    let asks = world.ctl.asks().await;
+    let asks = world.asks().await;
     assert_eq!(asks.len(), 3);
-    let conversations = world.ctl.conversations().await;
+    let conversations = world.conversations().await;
     assert_eq!(conversations.len(), 2, "a second conversation on the server");
     let newer = conversations.iter().filter_map(|c| c["id"].as_str()).find(|id| *id != conversation);
     assert_eq!(asks[2]["conversation_id"].as_str(), newer, "the third ask is in the new one: {asks:#?}");
@@ -149,7 +183,7 @@ async fn hotkey_ask_reply_escape_and_conversations() {
     ask_box::keys(&["shift+Return"]);
     ask_box::type_text("second line");
     ask.until("two lines in the input", |s| (s["input"] == "first line\nsecond line").then_some(())).await;
-    assert_eq!(world.ctl.asks().await.len(), 3, "Shift+Enter sent nothing");
+    assert_eq!(world.asks().await.len(), 3, "Shift+Enter sent nothing");
     // An arrow key never replaces text being typed.
     ask_box::keys(&["Up", "Up"]);
     ask.until("the typed lines kept", |s| (s["input"] == "first line\nsecond line").then_some(())).await;
@@ -185,7 +219,7 @@ async fn ask_flag_and_link_open_the_box_prefilled() {
     ask.wait_on_screen(true).await;
     ask.until("the box prefilled from --ask", |s| (s["input"] == text && s["active"] == "ask-input").then_some(()))
         .await;
-    assert_eq!(world.ctl.asks().await.len(), 0, "prefilled, not sent");
+    assert_eq!(world.asks().await.len(), 0, "prefilled, not sent");
 
     ask_box::keys(&["Escape"]);
     ask.wait_on_screen(false).await;
@@ -202,7 +236,7 @@ async fn ask_flag_and_link_open_the_box_prefilled() {
     ask.until("the box prefilled from the link", |s| (s["input"] == linked).then_some(())).await;
     let opened = tokio::time::timeout(Duration::from_secs(20), opener.wait()).await.expect("xdg-open returns");
     assert!(opened.expect("xdg-open status").success());
-    assert_eq!(world.ctl.asks().await.len(), 0, "prefilled, not sent");
+    assert_eq!(world.asks().await.len(), 0, "prefilled, not sent");
     app.quit().await;
     world.end().await;
 }
@@ -239,14 +273,14 @@ async fn a_goal_is_shown_and_its_step_approved_from_the_box() {
 
     accessibility_basics(&ask).await;
 
-    let goal_id = world.ctl.calls.api_get("/v1/coordination/goals?status=active").await["goals"][0]["id"]
+    let goal_id = world.ctl.api_get("/v1/coordination/goals?status=active").await["goals"][0]["id"]
         .as_str()
         .expect("the goal on the server")
         .to_string();
     ask.click("#goal-actions", "Approve step").await;
     let approvals = format!("/v1/coordination/goals/{goal_id}/approve-step");
     wait::until("the approval at the sim", Duration::from_secs(15), || async {
-        let done = world.ctl.calls.requests_to("POST", &approvals).await;
+        let done = world.ctl.requests_to("POST", &approvals).await;
         done.iter().any(|r| r["status"] == 200).then_some(())
     })
     .await;
@@ -315,7 +349,7 @@ async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let world = World::new("quick-ask-outbox").await;
     let app = world.signed_in_app("app").await;
-    world.ctl.calls.fault(json!({"route": "/v1/coordination/*", "kind": "status", "status": 503})).await;
+    world.ctl.fault(&Fault::status("/v1/coordination/*", 503)).await;
 
     let ask = AskBox::of(&app).await;
     hotkey();
@@ -339,9 +373,9 @@ async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
         .await;
     assert_eq!(state["answer_shown"], false);
     // Each try failed at its first step, making the conversation the asks go to: no ask went out.
-    let tried = world.ctl.calls.requests_to("POST", "/v1/coordination/conversations").await;
+    let tried = world.ctl.requests_to("POST", "/v1/coordination/conversations").await;
     assert!(!tried.is_empty() && tried.iter().all(|r| r["fault"] == "status"), "only failed tries so far: {tried:#?}");
-    assert_eq!(world.ctl.asks().await, Vec::<Value>::new(), "no ask went out while the service failed");
+    assert_eq!(world.asks().await, Vec::<Value>::new(), "no ask went out while the service failed");
     assert!(ask_box::outbox_file().exists(), "the outbox is on disk");
     let keys_before_restart = on_disk_keys();
 
@@ -366,7 +400,7 @@ async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
     let keys: Vec<String> = on_disk_keys();
     assert_eq!(keys.len(), 2, "one key per ask: {keys:?}");
     assert_eq!(keys, keys_before_restart, "the keys survive the restart unchanged");
-    for r in world.ctl.asks().await {
+    for r in world.asks().await {
         assert!(keys.iter().any(|k| r["idempotency_key"] == k.as_str()), "a try with another key: {r}");
     }
     // Wait until the restarted app has failed a try and its sender waits (a second or more), so
@@ -377,8 +411,8 @@ async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
     .await;
 
     // The service comes back, but the first answer is lost after the sim handled the ask.
-    world.ctl.calls.clear_faults().await;
-    world.ctl.calls.fault(json!({"route": "/v1/coordination/message", "kind": "drop_after", "count": 1})).await;
+    world.ctl.clear_faults().await;
+    world.ctl.fault(&Fault::new(MESSAGE_PATH, "drop_after").count(1)).await;
     hotkey();
     // The sender may be in its backoff (up to some seconds) from the failed tries.
     ask.until_within("both replies, nothing queued", Duration::from_secs(90), &mut |s| {
@@ -386,13 +420,13 @@ async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
     })
     .await;
 
-    let handled = world.ctl.handled_asks().await;
+    let handled = world.handled_asks().await;
     let dropped: Vec<&Value> = handled.iter().filter(|r| r["fault"] == "drop_after").collect();
     assert_eq!(dropped.len(), 1, "the sim handled one ask and cut the answer: {handled:#?}");
     assert_eq!(dropped[0]["idempotency_key"], json!(keys[0]), "the first ask was the one cut off");
     // One request per key: the cut-off ask was found in its conversation (read back, never sent
     // again, so no second message on a server that ignores keys), the second went through once.
-    let all = world.ctl.asks().await;
+    let all = world.asks().await;
     let sent: Vec<usize> =
         keys.iter().map(|k| all.iter().filter(|r| r["idempotency_key"] == k.as_str()).count()).collect();
     assert_eq!(sent, vec![1, 1], "requests per ask: {all:#?}");
@@ -400,9 +434,9 @@ async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
     let order: Vec<&str> = handled.iter().filter_map(|r| r["idempotency_key"].as_str()).collect();
     assert_eq!(order.last().copied(), Some(keys[1].as_str()), "the second ask went after the first: {order:?}");
     // Exactly once, in order: the server's conversation holds each ask once, first one first.
-    let conversations = world.ctl.conversations().await;
+    let conversations = world.conversations().await;
     assert_eq!(conversations.len(), 1, "{conversations:#?}");
-    let said = world.ctl.user_messages(conversations[0]["id"].as_str().unwrap()).await;
+    let said = world.user_messages(conversations[0]["id"].as_str().unwrap()).await;
     assert_eq!(said, asked, "each ask once, in the order typed");
     let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(ask_box::outbox_file()).expect("outbox file"))
         .expect("outbox json");
@@ -476,7 +510,7 @@ async fn out_of_credits_and_rate_limits_say_so_and_keep_the_ask() {
     for label in ["Manage plan", "Edit", "Send again", "Discard"] {
         assert!(buttons.contains(&json!(label)), "'{label}' offered: {state:#}");
     }
-    let refused = world.ctl.asks().await;
+    let refused = world.asks().await;
     assert_eq!(refused.len(), 1);
     assert_eq!(refused[0]["status"], 402);
 
@@ -492,11 +526,7 @@ async fn out_of_credits_and_rate_limits_say_so_and_keep_the_ask() {
     // 429 with a Retry-After longer than the client waits on its own: the ask stays queued with
     // the rate-limit sentence, and is sent once the wait is over.
     let retry_after = 31;
-    world
-        .ctl
-        .calls
-        .fault(json!({"route": "/v1/coordination/message", "kind": "rate_limit", "retry_after_secs": retry_after, "count": 1}))
-        .await;
+    world.ctl.fault(&Fault::new(MESSAGE_PATH, "rate_limit").retry_after_secs(retry_after).count(1)).await;
     let busy = "Hello KallyAI";
     ask.ask(busy).await;
     let entry = ask
@@ -510,13 +540,13 @@ async fn out_of_credits_and_rate_limits_say_so_and_keep_the_ask() {
         entry["status"].as_str().is_some_and(|m| m.contains(&format!("Try again in {retry_after} seconds"))),
         "the 429 sentence names the wait: {entry:#}"
     );
-    let limited = world.ctl.asks().await;
+    let limited = world.asks().await;
     assert_eq!(limited.last().map(|r| r["status"].clone()), Some(json!(429)));
     ask.until_within("the reply once Retry-After has passed", Duration::from_secs(retry_after + 30), &mut |s| {
         (s["question"] == busy && s["answer_shown"] == true).then_some(())
     })
     .await;
-    let asks = world.ctl.asks().await;
+    let asks = world.asks().await;
     let answered: Vec<&Value> = asks.iter().filter(|r| r["status"] == 200).collect();
     assert_eq!(answered.len(), 1, "sent once after the wait: {asks:#?}");
     assert_eq!(answered[0]["idempotency_key"], limited.last().unwrap()["idempotency_key"], "same ask, same key");
@@ -542,27 +572,23 @@ async fn a_lost_answer_is_read_back_and_an_unknowable_one_is_left_to_the_user() 
     // the key echoed and must not resend: it reads the conversation back.
     let answer = "I found three quiet cafes near you; the closest opens at 8.";
     world.ctl.next_reply(answer).await;
-    let lost_answer = json!({"route": "/v1/coordination/message", "method": "POST", "kind": "status_after", "status": 504, "count": 1});
-    world.ctl.calls.fault(lost_answer.clone()).await;
+    let lost_answer = Fault::new(MESSAGE_PATH, "status_after").method("POST").with_status(504).count(1);
+    world.ctl.fault(&lost_answer).await;
     let text = "Find a quiet cafe to work from";
     ask.ask(text).await;
     let state = ask.wait_reply_to(text).await;
     assert_eq!(state["reply"], answer, "the stored answer, read back: {state:#}");
     assert_eq!(state["queue"], json!([]), "{state:#}");
-    let asks = world.ctl.asks().await;
+    let asks = world.asks().await;
     assert_eq!(asks.len(), 1, "one request, never a second: {asks:#?}");
     assert_eq!((asks[0]["status"].as_u64(), asks[0]["fault"].as_str()), (Some(504), Some("status_after")));
-    assert!(!world.ctl.calls.requests_to("GET", "/v1/coordination/history").await.is_empty(), "read back");
-    let conversation = world.ctl.conversations().await[0]["id"].as_str().expect("the ask's conversation").to_string();
-    assert_eq!(world.ctl.user_messages(&conversation).await, vec![text]);
+    assert!(!world.ctl.requests_to("GET", "/v1/coordination/history").await.is_empty(), "read back");
+    let conversation = world.conversations().await[0]["id"].as_str().expect("the ask's conversation").to_string();
+    assert_eq!(world.user_messages(&conversation).await, vec![text]);
 
     // Lost again, and the conversation cannot be read: the user decides.
-    world
-        .ctl
-        .calls
-        .fault(json!({"route": "/v1/coordination/history", "method": "GET", "kind": "status", "status": 500}))
-        .await;
-    world.ctl.calls.fault(lost_answer).await;
+    world.ctl.fault(&Fault::status("/v1/coordination/history", 500).method("GET")).await;
+    world.ctl.fault(&lost_answer).await;
     let unsure = "Email Sam that I am running late";
     ask.ask(unsure).await;
     let entry = ask
@@ -581,18 +607,18 @@ async fn a_lost_answer_is_read_back_and_an_unknowable_one_is_left_to_the_user() 
     let tries = |asks: &[Value]| {
         asks.iter().filter(|r| r["idempotency_key"] == asks.last().unwrap()["idempotency_key"]).count()
     };
-    assert_eq!(tries(&world.ctl.asks().await), 1, "not resent on its own");
+    assert_eq!(tries(&world.asks().await), 1, "not resent on its own");
 
-    world.ctl.calls.clear_faults().await;
+    world.ctl.clear_faults().await;
     ask.click("#queue", "Send again").await;
     ask.wait_reply_to(unsure).await;
-    let asks = world.ctl.asks().await;
+    let asks = world.asks().await;
     assert_eq!(tries(&asks), 2, "Send again sent it once more: {asks:#?}");
     assert_eq!(asks.last().unwrap()["status"], 200);
     // Production ignores the key, so the user's choice put it there twice; the sim's extension
     // recognised the key and answered from its store.
     let times = if common::profile::is_production() { 2 } else { 1 };
-    let said = world.ctl.user_messages(&conversation).await;
+    let said = world.user_messages(&conversation).await;
     assert_eq!(said.iter().filter(|m| *m == unsure).count(), times, "{said:?}");
     app.quit().await;
     world.end().await;
@@ -609,9 +635,8 @@ async fn a_budget_refusal_is_approved_from_the_box_and_is_not_out_of_credits() {
     let world = World::new("quick-ask-budget").await;
     let bus = common::notification_bus::BusMonitor::start().await;
     let app = world.signed_in_app("app").await;
-    let credits = common::sim_credits::SimCredits::new(&world.url);
-    let balance = credits.balance().await;
-    let line = common::sim_credits::expected_tray_line(&balance);
+    let balance = world.ctl.balance().await;
+    let line = expected_tray_line(&balance);
     let tray = app.tray().await;
     let first_line = || tray.labels().first().cloned().unwrap_or_default();
     wait::until_sync("the balance in the tray", Duration::from_secs(30), || (first_line() == line).then_some(())).await;
@@ -619,7 +644,7 @@ async fn a_budget_refusal_is_approved_from_the_box_and_is_not_out_of_credits() {
     hotkey();
     ask.wait_focused().await;
 
-    world.ctl.next_refusal("budget_approval_required", 12.0).await;
+    world.ctl.next_refusal("budget_approval_required", Some(12.0)).await;
     let text = "Book a weekend in Lisbon";
     ask.ask(text).await;
     let entry = ask
@@ -628,11 +653,11 @@ async fn a_budget_refusal_is_approved_from_the_box_and_is_not_out_of_credits() {
             entry["status"].as_str()?.contains("approval").then_some(entry)
         })
         .await;
-    let pending = world.ctl.calls.api_get("/v1/notifications/pending").await;
+    let pending = world.ctl.api_get("/v1/notifications/pending").await;
     let goal = &pending["goals"]["items"][0];
     assert_eq!(goal["status"], "budget_approval_required", "the sim's pending goal: {pending:#}");
     let goal_id = goal["id"].as_str().expect("goal id").to_string();
-    let goal_title = world.ctl.calls.api_get(&format!("/v1/coordination/goals/{goal_id}")).await["title"]
+    let goal_title = world.ctl.api_get(&format!("/v1/coordination/goals/{goal_id}")).await["title"]
         .as_str()
         .expect("the goal's title")
         .to_string();
@@ -641,8 +666,8 @@ async fn a_budget_refusal_is_approved_from_the_box_and_is_not_out_of_credits() {
     let budget_look = ask.execute("return document.querySelector('#queue li').className").await;
     assert!(budget_look.as_str().is_some_and(|c| c.contains("budget")), "shown as a budget state: {budget_look}");
     assert_eq!(first_line(), line, "the tray's credits line is not out of credits");
-    assert_eq!(credits.balance().await, balance, "a refused ask is not charged");
-    assert_eq!(world.ctl.asks().await.len(), 1);
+    assert_eq!(world.ctl.balance().await, balance, "a refused ask is not charged");
+    assert_eq!(world.asks().await.len(), 1);
     let shot = ask.screenshot(&world.out.join("quick-ask-budget.png")).await;
     eprintln!("budget state screenshot: {}", shot.display());
 
@@ -657,7 +682,7 @@ async fn a_budget_refusal_is_approved_from_the_box_and_is_not_out_of_credits() {
     ask.click("#queue", "Approve budget").await;
     let approve = format!("/v1/goals/{goal_id}/approve-budget");
     let approved = wait::until("the approval at the sim", Duration::from_secs(15), || async {
-        Some(world.ctl.calls.requests_to("POST", &approve).await).filter(|r| !r.is_empty())
+        Some(world.ctl.requests_to("POST", &approve).await).filter(|r| !r.is_empty())
     })
     .await;
     // Approved, the booking goes on at once: its search runs and its call step waits for the user.
@@ -672,11 +697,11 @@ async fn a_budget_refusal_is_approved_from_the_box_and_is_not_out_of_credits() {
     assert_eq!(state["reply"], "Budget approved: KallyAI carries on with the goal.");
     assert_eq!(state["goal_title"], goal_title.as_str());
     assert_eq!(state["goal_actions"], json!(["Approve step", "Cancel goal"]), "{state:#}");
-    let on_server = world.ctl.calls.api_get(&format!("/v1/coordination/goals/{goal_id}")).await;
+    let on_server = world.ctl.api_get(&format!("/v1/coordination/goals/{goal_id}")).await;
     assert_eq!(on_server["status"], "needs_input", "out of its budget state at the sim: {on_server:#}");
-    assert_eq!(world.ctl.asks().await.len(), 1, "the ask was not sent again");
+    assert_eq!(world.asks().await.len(), 1, "the ask was not sent again");
     // The goal's own work is charged as it runs; the tray follows the balance, never "out of credits".
-    let now = common::sim_credits::expected_tray_line(&credits.balance().await);
+    let now = expected_tray_line(&world.ctl.balance().await);
     wait::until_sync("the tray line to follow the balance", Duration::from_secs(30), || {
         (first_line() == now).then_some(())
     })
@@ -705,7 +730,7 @@ async fn a_soft_cap_is_continued_from_its_notification() {
     hotkey();
     ask.wait_focused().await;
 
-    world.ctl.next_refusal("soft_cap_reached", 8.0).await;
+    world.ctl.next_refusal("soft_cap_reached", Some(8.0)).await;
     let text = "Find a dentist who can see me this week";
     ask.ask(text).await;
     let entry = ask
@@ -716,9 +741,9 @@ async fn a_soft_cap_is_continued_from_its_notification() {
         .await;
     assert_eq!(entry["buttons"], json!(["Continue", "Cancel goal", "Discard"]), "{entry:#}");
     assert!(entry["status"].as_str().is_some_and(|s| s.contains("about 8 credits")), "{entry:#}");
-    let pending = world.ctl.calls.api_get("/v1/notifications/pending").await;
+    let pending = world.ctl.api_get("/v1/notifications/pending").await;
     let goal_id = pending["goals"]["items"][0]["id"].as_str().expect("the pending goal").to_string();
-    let goal_title = world.ctl.calls.api_get(&format!("/v1/coordination/goals/{goal_id}")).await["title"]
+    let goal_title = world.ctl.api_get(&format!("/v1/coordination/goals/{goal_id}")).await["title"]
         .as_str()
         .expect("the goal's title")
         .to_string();
@@ -734,7 +759,7 @@ async fn a_soft_cap_is_continued_from_its_notification() {
     common::notification_bus::invoke_from_menu("Continue (");
     let acknowledged = format!("/v1/goals/{goal_id}/acknowledge-soft-cap");
     let sent = wait::until("the acknowledgement at the sim", Duration::from_secs(20), || async {
-        Some(world.ctl.calls.requests_to("POST", &acknowledged).await).filter(|r| !r.is_empty())
+        Some(world.ctl.requests_to("POST", &acknowledged).await).filter(|r| !r.is_empty())
     })
     .await;
     assert_eq!(sent.len(), 1, "one acknowledgement: {sent:?}");
@@ -755,9 +780,9 @@ async fn a_soft_cap_is_continued_from_its_notification() {
         .await;
     assert_eq!(state["reply"], "Decided from the notification.", "{state:#}");
     assert_eq!(state["goal_title"], goal_title.as_str());
-    let on_server = world.ctl.calls.api_get(&format!("/v1/coordination/goals/{goal_id}")).await;
+    let on_server = world.ctl.api_get(&format!("/v1/coordination/goals/{goal_id}")).await;
     assert_ne!(on_server["status"], "soft_cap_reached", "{on_server:#}");
-    assert_eq!(world.ctl.asks().await.len(), 1, "the ask was not sent again");
+    assert_eq!(world.asks().await.len(), 1, "the ask was not sent again");
     app.quit().await;
     world.end().await;
 }

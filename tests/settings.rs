@@ -14,9 +14,9 @@ use std::time::Duration;
 use common::app::BINARY;
 use common::launcher::Launched;
 use common::signed_in_app::{self, show};
-use common::sim_auth::SimAuth;
 use common::x_grab::{KeyGrab, ALT, CONTROL};
 use common::{leaks, output_dir, readme_screenshot, require_desktop, run, tray, wait, x11, ONE_APP_AT_A_TIME};
+use kallyai_sim::client;
 use kallyai_sim::SimServer;
 use serde_json::Value;
 
@@ -48,9 +48,7 @@ impl World {
         let out = output_dir(name);
         // Tests share the desktop's HOME: start from no saved settings.
         signed_in_app::forget_settings();
-        let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), kallyai_sim::SimConfig::default())
-            .await
-            .expect("start the sim");
+        let sim = client::start_local(kallyai_sim::SimConfig::default()).await;
         World { url: sim.url(), sim, out, _clean_up: ForgetSettingsAtEnd }
     }
 
@@ -366,7 +364,7 @@ async fn bad_api_base_is_refused_and_the_store_holds_no_token() {
     save_ok(&app).await;
     assert_eq!(stored()["notify_messages"], false);
     assert!(stored()["api_base"].is_null(), "the server setting is still unset");
-    let secrets = SimAuth::new(&world.url).issued_secrets().await;
+    let secrets = world.sim.control().issued_secrets().await;
     assert!(!secrets.is_empty(), "the sim issued tokens for this sign-in");
     let text = std::fs::read_to_string(store_file()).expect("the store file");
     assert_eq!(leaks::count_in(&text, &secrets), 0, "the store file holds a token");

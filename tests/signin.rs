@@ -17,11 +17,9 @@ use common::browser_sign_in::{self, wait_for_link_handler};
 use common::launcher::{running_apps, KillOnDrop, Launched};
 use common::notification_bus::BusMonitor;
 use common::private_bus::PrivateBus;
-use common::sim_auth::SimAuth;
-use common::sim_calls::SimCalls;
 use common::{keychain, leaks, output_dir, profile, require_desktop, tray, wait, x11, ONE_APP_AT_A_TIME};
+use kallyai_sim::client::{self, Control, Fault};
 use kallyai_sim::{SimConfig, SimServer};
-use serde_json::json;
 use url::Url;
 
 const SIGN_IN: &str = "Sign in…";
@@ -38,8 +36,7 @@ struct World {
     /// Taken when a test takes the network down.
     sim: Option<SimServer>,
     url: String,
-    ctl: SimCalls,
-    auth: SimAuth,
+    ctl: Control,
     out: PathBuf,
 }
 
@@ -49,9 +46,8 @@ impl World {
         let config = SimConfig { profile: profile::current(), ..config };
         let out = output_dir(name);
         let _ = std::fs::remove_file(out.join("browser.log"));
-        let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), config).await.expect("start the sim");
-        let url = sim.url();
-        World { ctl: SimCalls::new(&url), auth: SimAuth::new(&url), url, sim: Some(sim), out }
+        let sim = client::start_local(config).await;
+        World { ctl: sim.control(), url: sim.url(), sim: Some(sim), out }
     }
 
     /// The app's environment: the test browser (logging what it opened) and every log line.
@@ -183,10 +179,10 @@ async fn extension_oauth_pkce_comes_back_through_a_kallyai_link() {
     assert!(query(&page, "code_challenge").is_some_and(|c| c.len() >= 43));
 
     // The server saw the S256 challenge and then the verifier with the code.
-    let seen = world.auth.oauth_seen().await;
-    assert_eq!(seen["pkce_method"], "S256", "{seen}");
-    assert_eq!(seen["challenge_seen"], true, "{seen}");
-    assert_eq!(seen["verifier_seen"], true, "{seen}");
+    let seen = world.ctl.oauth_seen().await;
+    assert_eq!(seen.pkce_method.as_deref(), Some("S256"), "{seen:?}");
+    assert!(seen.challenge_seen, "{seen:?}");
+    assert!(seen.verifier_seen, "{seen:?}");
     let exchanges = world.ctl.requests_to("POST", "/v1/auth/gpt/token").await;
     assert_eq!(exchanges.len(), 1, "the code is exchanged exactly once");
     assert_eq!(exchanges[0]["status"], 200);
@@ -262,8 +258,8 @@ async fn extension_a_sign_in_link_that_starts_the_app_finishes_the_sign_in() {
     let exchanges = world.ctl.requests_to("POST", "/v1/auth/gpt/token").await;
     assert_eq!(exchanges.len(), 1, "the code is exchanged exactly once");
     assert_eq!(exchanges[0]["status"], 200);
-    let seen = world.auth.oauth_seen().await;
-    assert_eq!((seen["pkce_method"].as_str(), seen["verifier_seen"].as_bool()), (Some("S256"), Some(true)), "{seen}");
+    let seen = world.ctl.oauth_seen().await;
+    assert_eq!((seen.pkce_method.as_deref(), seen.verifier_seen), (Some("S256"), true), "{seen:?}");
     let item = wait::until_sync("the cold-started app's tray", Duration::from_secs(30), || {
         tray::items_of(pid).into_iter().next()
     })
@@ -278,7 +274,7 @@ async fn extension_a_sign_in_link_that_starts_the_app_finishes_the_sign_in() {
     assert!(quit.status.success());
     wait::until_sync("the cold-started app to exit", Duration::from_secs(15), || (!process_alive(pid)).then_some(()))
         .await;
-    let secrets = world.auth.issued_secrets().await;
+    let secrets = world.ctl.issued_secrets().await;
     let log = std::fs::read_to_string(&cold_log).unwrap_or_default();
     assert_eq!(leaks::count_in(&log, &secrets), 0, "a secret in the cold-started app's trace log");
     world.end().await;
@@ -371,7 +367,7 @@ async fn a_restart_stays_signed_in_and_no_token_leaks() {
     assert_name_shown(&app).await;
     assert_eq!(world.opened().len(), 1, "no browser on restart: {:?}", world.opened());
 
-    let secrets = world.auth.issued_secrets().await;
+    let secrets = world.ctl.issued_secrets().await;
     assert!(secrets.len() >= 2, "the sim issued tokens");
     for (i, dom) in first_doms.iter().chain(app.every_dom().await.iter()).enumerate() {
         assert_eq!(leaks::count_in(dom, &secrets), 0, "a secret in the DOM of window {i}");
@@ -401,8 +397,8 @@ async fn a_revoked_refresh_token_signs_out_with_a_notification() {
     assert!(keychain::has_entry(&world.url));
 
     let monitor = BusMonitor::start().await;
-    world.auth.expire_tokens().await;
-    world.auth.revoke_tokens().await;
+    world.ctl.expire_tokens().await;
+    world.ctl.revoke_tokens().await;
     // The user opens the recent calls: the app needs the API now.
     assert!(app.second_launch(&["--show", "calls"]).await.status.success());
 
@@ -434,8 +430,8 @@ async fn a_refresh_that_cannot_reach_the_server_keeps_the_session_offline() {
 
     // Every POST to the auth endpoints (refresh, token) loses its connection, as when the
     // network drops just then; the expired access token makes the app refresh.
-    world.ctl.fault(json!({"route": "/v1/auth/*", "method": "POST", "kind": "drop_before"})).await;
-    world.auth.expire_tokens().await;
+    world.ctl.fault(&Fault::new("/v1/auth/*", "drop_before").method("POST")).await;
+    world.ctl.expire_tokens().await;
     assert!(app.second_launch(&["--show", "calls"]).await.status.success());
     wait::until("a refresh attempt that lost its connection", Duration::from_secs(30), || async {
         let tried = world.ctl.requests_to("POST", "/v1/auth/refresh").await;
@@ -530,7 +526,7 @@ async fn without_a_secret_service_the_session_lives_in_memory_only() {
     assert!(note.contains("not saved"), "{note}");
     assert_eq!(world.opened().len(), 1);
 
-    let secrets = world.auth.issued_secrets().await;
+    let secrets = world.ctl.issued_secrets().await;
     assert!(secrets.len() >= 2, "the sim issued tokens");
     let on_disk = leaks::files_containing(&test_home(), &secrets);
     assert!(on_disk.is_empty(), "secrets in files under HOME: {on_disk:?}");

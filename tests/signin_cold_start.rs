@@ -16,9 +16,8 @@ use std::time::Duration;
 use common::app::{process_alive, BINARY};
 use common::browser_sign_in::{test_browser, wait_for_link_handler, wait_signed_in};
 use common::launcher::{running_apps, KillOnDrop};
-use common::sim_auth::SimAuth;
-use common::sim_calls::SimCalls;
 use common::{keychain, leaks, output_dir, require_desktop, tray, wait, ONE_APP_AT_A_TIME};
+use kallyai_sim::client;
 use kallyai_sim::SimConfig;
 
 const TOKEN: &str = "/v1/auth/gpt/token";
@@ -48,9 +47,8 @@ async fn a_sign_in_link_that_starts_the_app_finishes_the_sign_in() {
     for file in [&held, &browser_log] {
         let _ = std::fs::remove_file(file);
     }
-    let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).await.expect("start the sim");
-    let url = sim.url();
-    let (ctl, auth) = (SimCalls::new(&url), SimAuth::new(&url));
+    let sim = client::start_local(SimConfig::default()).await;
+    let (url, ctl) = (sim.url(), sim.control());
 
     // First run: "Sign in…" opens the sign-in page; the person clicks Continue, but the browser
     // keeps the link that would come back to the app.
@@ -112,15 +110,15 @@ async fn a_sign_in_link_that_starts_the_app_finishes_the_sign_in() {
     let logs = format!("{}{}", read(&first_log), read(&cold_log));
     assert!(logs.contains("sign-in resumed after a restart"), "the cold-started app resumed the sign-in");
     assert_eq!(ctl.requests_to("POST", TOKEN).await.len(), 1, "the code is exchanged once");
-    let seen = auth.oauth_seen().await;
-    assert_eq!(seen["pkce_method"], "S256");
-    assert_eq!(seen["verifier_seen"], true, "the verifier of the first run reached the token endpoint");
+    let seen = ctl.oauth_seen().await;
+    assert_eq!(seen.pkce_method.as_deref(), Some("S256"));
+    assert!(seen.verifier_seen, "the verifier of the first run reached the token endpoint");
     assert!(keychain::has_entry(&url), "the session is saved in the keychain");
     assert!(!pending_entry_exists(&url), "the pending sign-in is gone once used");
 
     // No code, state or token in a file under HOME or in either run's log at trace level.
     let state = url::Url::parse(&link).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
-    let mut secrets = auth.issued_secrets().await;
+    let mut secrets = ctl.issued_secrets().await;
     secrets.push(state);
     assert!(secrets.len() >= 3, "a code and tokens were issued");
     let home = std::env::var("HOME").expect("HOME");

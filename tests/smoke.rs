@@ -11,10 +11,6 @@ use common::{output_dir, require_desktop, screenshot, tray, wait, webdriver, x11
 
 const MENU: [&str; 8] = ["Not signed in", "Ask…", "Goals (0)", "Calls", "Credits", "Settings", "Sign in…", "Quit"];
 
-async fn start_sim() -> kallyai_sim::SimServer {
-    kallyai_sim::start("127.0.0.1:0".parse().unwrap(), kallyai_sim::SimConfig::default()).await.expect("start the sim")
-}
-
 /// Waits until the window is mapped on the X server and its page reports a painted frame.
 async fn wait_shown(app: &App, title: &str, label: &str) {
     let painted = format!("window painted window=\"{label}\"");
@@ -29,7 +25,7 @@ async fn tray_second_launch_links_and_quit() {
     require_desktop();
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let out = output_dir("smoke");
-    let sim = start_sim().await;
+    let sim = kallyai_sim::client::start_local(kallyai_sim::SimConfig::default()).await;
     let mut app = App::start(&sim.url(), &out);
 
     // The tray item appears on the bus with the menu a user needs.
@@ -93,7 +89,7 @@ async fn webdriver_reads_a_rendered_window() {
     require_desktop();
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let out = output_dir("smoke-webdriver");
-    let sim = start_sim().await;
+    let sim = kallyai_sim::client::start_local(kallyai_sim::SimConfig::default()).await;
     let url = sim.url();
     let session = webdriver::Session::start(BINARY, &["--api-base", &url]).await;
 

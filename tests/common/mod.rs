@@ -6,6 +6,7 @@
 pub mod app;
 pub mod ask_box;
 pub mod browser_sign_in;
+pub mod credits_line;
 pub mod keychain;
 pub mod launcher;
 pub mod leaks;
@@ -13,10 +14,6 @@ pub mod notification_bus;
 pub mod private_bus;
 pub mod profile;
 pub mod signed_in_app;
-pub mod sim_ask;
-pub mod sim_auth;
-pub mod sim_calls;
-pub mod sim_credits;
 pub mod tray;
 pub mod tray_icon;
 pub mod tray_picture;

@@ -2,20 +2,14 @@
 
 use std::net::SocketAddr;
 
+use kallyai_sim::client::{ControlRequest, Credits, Fault, Ring, Stream};
 use kallyai_sim::{Profile, Seed, SimConfig};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 pub enum Command {
     Help,
     Serve { addr: SocketAddr, config: SimConfig },
-    Ctl { url: String, action: CtlRequest },
-}
-
-/// One request to the `/_sim/` control API.
-pub struct CtlRequest {
-    pub method: &'static str,
-    pub path: String,
-    pub body: Option<Value>,
+    Ctl { url: String, request: ControlRequest },
 }
 
 fn value<'a>(args: &'a [String], i: &mut usize, flag: &str) -> Result<&'a str, String> {
@@ -37,13 +31,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 addr =
                     value(args, &mut i, a)?.parse().map_err(|_| "--addr must look like 127.0.0.1:8080.".to_string())?
             }
-            "--seed" => {
-                config.seed = match value(args, &mut i, a)? {
-                    "demo" => Seed::Demo,
-                    "empty" => Seed::Empty,
-                    _ => return Err("--seed must be demo or empty.".into()),
-                }
-            }
+            "--seed" => config.seed = Seed::parse(value(args, &mut i, a)?).ok_or("--seed must be demo or empty.")?,
             "--profile" => {
                 config.profile =
                     Profile::parse(value(args, &mut i, a)?).ok_or("--profile must be default or production.")?
@@ -118,93 +106,63 @@ fn parse_ctl(args: &[String]) -> Result<Command, String> {
     let flag = |k: &str| flags.get(k).and_then(Value::as_str).map(str::to_string);
     let pos =
         |n: usize, what: &str| positional.get(n).map(|s| s.to_string()).ok_or_else(|| format!("{cmd} needs {what}."));
-    let req = |method, path: &str, body| CtlRequest { method, path: path.to_string(), body };
-    let action = match cmd.as_str() {
+    let request = match cmd.as_str() {
         "ring" => {
-            let mut body = json!({"caller_number": flag("number").unwrap_or_else(|| "+34911222333".into()),
-                                  "caller_name": flag("caller-name").unwrap_or_else(|| "Dr. Smith".into()),
-                                  "is_vip": flags.contains_key("vip")});
+            let mut ring = Ring::new(&flag("number").unwrap_or_else(|| "+34911222333".into()))
+                .caller_name(&flag("caller-name").unwrap_or_else(|| "Dr. Smith".into()))
+                .vip(flags.contains_key("vip"));
             if let Some(s) = flag("summary") {
-                body["summary"] = json!(s);
+                ring = ring.summary(&s);
             }
             if let Some(ms) = flag("interval-ms") {
-                body["line_interval_ms"] = json!(num(&ms, "--interval-ms")? as u64);
+                ring = ring.line_interval_ms(num(&ms, "--interval-ms")? as u64);
             }
-            req("POST", "/_sim/calls/ring", Some(body))
+            ControlRequest::ring(&ring)
         }
-        "end" => {
-            let id = pos(0, "a call id")?;
-            req(
-                "POST",
-                &format!("/_sim/calls/{id}/end"),
-                Some(json!({"outcome": flag("outcome").unwrap_or_else(|| "completed".into())})),
-            )
-        }
-        "credits" => {
-            let mut body = json!({"credits_remaining": num(&pos(0, "a number of credits")?, "credits")?});
-            if let Some(a) = flag("allocated") {
-                body["credits_allocated"] = json!(num(&a, "--allocated")?);
-            }
-            req("POST", "/_sim/credits", Some(body))
-        }
-        "expire-tokens" => req("POST", "/_sim/tokens/expire", None),
-        "revoke-tokens" => req("POST", "/_sim/tokens/revoke", None),
+        "end" => ControlRequest::end_call(
+            &pos(0, "a call id")?,
+            Some(&flag("outcome").unwrap_or_else(|| "completed".into())),
+        ),
+        "credits" => ControlRequest::credits(&Credits {
+            credits_remaining: Some(num(&pos(0, "a number of credits")?, "credits")?),
+            credits_allocated: flag("allocated").map(|a| num(&a, "--allocated")).transpose()?,
+        }),
+        "expire-tokens" => ControlRequest::expire_tokens(),
+        "revoke-tokens" => ControlRequest::revoke_tokens(),
         "fault" => {
             let route = pos(0, "a route glob like /v1/credits/*")?;
             let kind = flag("kind").or_else(|| positional.get(1).map(|s| s.to_string())).ok_or(
                 "fault needs a kind (latency, status, status_after, rate_limit, drop_before, drop_after, malformed, slow_body).",
             )?;
-            let mut body = json!({"route": route, "kind": kind});
-            for (name, key) in [
-                ("status", "status"),
-                ("latency-ms", "latency_ms"),
-                ("retry-after", "retry_after_secs"),
-                ("count", "count"),
-            ] {
-                if let Some(v) = flag(name) {
-                    body[key] = json!(num(&v, &format!("--{name}"))? as u64);
-                }
-            }
-            if let Some(p) = flag("probability") {
-                body["probability"] = json!(num(&p, "--probability")?);
-            }
-            if let Some(m) = flag("method") {
-                body["method"] = json!(m.to_uppercase());
-            }
-            req("POST", "/_sim/faults", Some(body))
+            let whole = |name: &str| flag(name).map(|v| num(&v, &format!("--{name}")).map(|n| n as u64)).transpose();
+            let mut fault = Fault::new(&route, &kind);
+            fault.status = whole("status")?.map(|s| s as u16);
+            fault.latency_ms = whole("latency-ms")?;
+            fault.retry_after_secs = whole("retry-after")?;
+            fault.count = whole("count")?;
+            fault.probability = flag("probability").map(|p| num(&p, "--probability")).transpose()?;
+            fault.method = flag("method").map(|m| m.to_uppercase());
+            ControlRequest::add_fault(&fault)
         }
-        "faults-clear" => req("DELETE", "/_sim/faults", None),
-        "requests" => req("GET", "/_sim/requests", None),
-        "reset" => {
-            let mut body = json!({"seed": flag("seed").unwrap_or_else(|| "demo".into())});
-            if let Some(p) = flag("profile") {
-                body["profile"] = json!(p);
-            }
-            req("POST", "/_sim/reset", Some(body))
-        }
-        "advance" => req(
-            "POST",
-            "/_sim/clock/advance",
-            Some(json!({"seconds": num(&pos(0, "a number of seconds")?, "seconds")?})),
+        "faults-clear" => ControlRequest::clear_faults(),
+        "requests" => ControlRequest::requests(),
+        "reset" => ControlRequest::reset(
+            Some(&flag("seed").unwrap_or_else(|| Seed::Demo.name().into())),
+            flag("profile").as_deref(),
         ),
+        "advance" => ControlRequest::advance(num(&pos(0, "a number of seconds")?, "seconds")?),
         "next-refusal" => {
             let code = flag("code")
                 .ok_or("next-refusal needs --code budget_approval_required, soft_cap_reached or budget_exceeded.")?;
-            let mut body = json!({"code": code});
-            if let Some(c) = flag("credits") {
-                body["credits_estimated"] = json!(num(&c, "--credits")?);
-            }
-            req("POST", "/_sim/assistant/next-refusal", Some(body))
+            let credits = flag("credits").map(|c| num(&c, "--credits")).transpose()?;
+            ControlRequest::next_refusal(&code, credits)
         }
-        "stream" => {
-            let on = match pos(0, "on or off")?.as_str() {
-                "on" => true,
-                "off" => false,
-                _ => return Err("stream takes on or off.".into()),
-            };
-            req("POST", "/_sim/stream", Some(json!({"enabled": on})))
-        }
+        "stream" => match pos(0, "on or off")?.as_str() {
+            "on" => ControlRequest::stream(&Stream::on()),
+            "off" => ControlRequest::stream(&Stream::off()),
+            _ => return Err("stream takes on or off.".into()),
+        },
         other => return Err(format!("unknown ctl command {other:?}.")),
     };
-    Ok(Command::Ctl { url, action })
+    Ok(Command::Ctl { url, request })
 }

@@ -1,45 +1,34 @@
 //! `kallyai-sim ctl`: sends one control request to a running sim and prints the answer.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
-use crate::cli::CtlRequest;
+use kallyai_sim::client::{Control, ControlError, ControlRequest};
 
-pub async fn run(url: &str, action: CtlRequest) -> ExitCode {
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("kallyai-sim ctl: {e}");
-            return ExitCode::FAILURE;
+pub async fn run(url: &str, request: ControlRequest) -> ExitCode {
+    match Control::new(url).send(&request).await {
+        Ok(reply) if reply.body.trim().is_empty() => {
+            println!("ok ({})", reply.status);
+            ExitCode::SUCCESS
         }
-    };
-    let method = reqwest::Method::from_bytes(action.method.as_bytes()).unwrap_or(reqwest::Method::GET);
-    let mut request = client.request(method, format!("{url}{}", action.path));
-    if let Some(body) = &action.body {
-        request = request.json(body);
-    }
-    let resp = match request.send().await {
-        Ok(r) => r,
-        Err(e) => {
+        Ok(reply) => {
+            println!("{}", pretty(&reply.body));
+            ExitCode::SUCCESS
+        }
+        Err(ControlError::Unreachable(e)) => {
             eprintln!("kallyai-sim ctl: cannot reach {url}: {e}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
-    };
-    let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
-    let pretty = serde_json::from_str::<serde_json::Value>(&text)
+        Err(ControlError::Refused(reply)) => {
+            eprintln!("kallyai-sim ctl: HTTP {}: {}", reply.status, pretty(&reply.body));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// JSON indented for a terminal; anything else as it came.
+fn pretty(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or(text);
-    if status.is_success() {
-        if pretty.is_empty() {
-            println!("ok ({})", status.as_u16());
-        } else {
-            println!("{pretty}");
-        }
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("kallyai-sim ctl: HTTP {}: {pretty}", status.as_u16());
-        ExitCode::FAILURE
-    }
+        .unwrap_or_else(|| body.to_string())
 }

@@ -14,6 +14,8 @@ use tokio::sync::{broadcast, watch};
 mod assistant;
 mod auth;
 mod budget_refusal;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod clock;
 mod conn;
 mod error;
@@ -48,6 +50,24 @@ pub enum Seed {
     Empty,
 }
 
+impl Seed {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "demo" => Some(Self::Demo),
+            "empty" => Some(Self::Empty),
+            _ => None,
+        }
+    }
+
+    /// The name `parse`, `--seed` and `POST /_sim/reset` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Demo => "demo",
+            Self::Empty => "empty",
+        }
+    }
+}
+
 /// Which server the sim plays: its own, with every extension, or production as documented.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Profile {
@@ -65,6 +85,14 @@ impl Profile {
             "default" => Some(Self::Default),
             "production" => Some(Self::Production),
             _ => None,
+        }
+    }
+
+    /// The name `parse`, `--profile` and `POST /_sim/reset` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Production => "production",
         }
     }
 }

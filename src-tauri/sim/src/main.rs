@@ -29,7 +29,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         cli::Command::Serve { addr, config } => runtime.block_on(serve(addr, config)),
-        cli::Command::Ctl { url, action } => runtime.block_on(ctl::run(&url, action)),
+        cli::Command::Ctl { url, request } => runtime.block_on(ctl::run(&url, request)),
     }
 }
 

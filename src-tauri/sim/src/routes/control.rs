@@ -61,20 +61,12 @@ struct ResetBody {
     profile: Option<String>,
 }
 
-pub fn parse_seed(s: &str) -> Option<Seed> {
-    match s {
-        "demo" => Some(Seed::Demo),
-        "empty" => Some(Seed::Empty),
-        _ => None,
-    }
-}
-
 async fn reset(State(sim): State<SharedSim>, JsonBody(b): JsonBody<ResetBody>) -> ApiResult<StatusCode> {
     let now = sim.now();
     let mut st = sim.lock();
     let seed = match b.seed.as_deref() {
         None => st.seed,
-        Some(s) => parse_seed(s)
+        Some(s) => Seed::parse(s)
             .ok_or_else(|| ApiError::validation("`seed` must be \"demo\" or \"empty\".").detail("field", "seed"))?,
     };
     let profile = match b.profile.as_deref() {
