@@ -29,7 +29,7 @@ async fn refused_ask(sim: &Sim, code: &str, text: &str) -> BudgetRefusal {
     let dir = std::env::temp_dir().join(format!("kallyai-budget-test-{}", IdempotencyKey::new()));
     let outbox =
         Outbox::open(dir.join("outbox.json"), sim.client().await, events, OutboxSettings::default()).await.unwrap();
-    sim.control("POST", "/_sim/assistant/next-refusal", json!({"code": code, "credits_estimated": 12})).await;
+    sim.ctl.next_refusal(code, Some(12.0)).await;
     let asked = outbox.ask(text).await.unwrap();
     let Event::AskFailed { code: failed_code, manage_plan, budget, .. } = failed(&mut rx, &asked.local_id).await else {
         unreachable!()
@@ -104,10 +104,10 @@ async fn approving_a_refused_budget_sets_the_goal_going_on_both_profiles() {
         assert_eq!(view.actions, vec![GoalActionKind::ApproveStep, GoalActionKind::Cancel]);
         assert!(goals.active().await.unwrap().iter().any(|g| g.id == goal_id), "listed as a goal going on");
         let approve = format!("/v1/goals/{goal_id}/approve-budget");
-        assert_eq!(sim.requests_to("POST", &approve).await.len(), 1);
+        assert_eq!(sim.ctl.requests_to("POST", &approve).await.len(), 1);
         let pending = pending_goal(&sim, &goal_id).await;
         assert_eq!(pending, Some(json!({"status": "needs_input"})), "pending for its step now, not its budget");
-        assert_eq!(sim.requests_to("POST", MESSAGE).await.len(), 1, "the ask was never sent again");
+        assert_eq!(sim.ctl.requests_to("POST", MESSAGE).await.len(), 1, "the ask was never sent again");
     }
 }
 
@@ -124,7 +124,7 @@ async fn a_soft_cap_is_continued_and_an_exceeded_budget_approved() {
     assert_eq!(wrong.code(), "invalid_goal_state");
     assert_eq!(goals.act(&goal_id, GoalActionKind::AcknowledgeSoftCap).await.unwrap().status, "active");
     let ack = format!("/v1/goals/{goal_id}/acknowledge-soft-cap");
-    assert_eq!(sim.requests_to("POST", &ack).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", &ack).await.len(), 1);
 
     let exceeded = refused_ask(&sim, "budget_exceeded", "Order dinner from the Thai place").await;
     assert_eq!(exceeded.kind, BudgetRefusalKind::Exceeded);

@@ -4,11 +4,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{wait_for, Sim};
+use common::{Fault, Sim};
 use kallyai_core::ask::{exceeds_balance, CostPreview, GoalActionKind, Goals};
 use kallyai_core::auth::StaticToken;
 use kallyai_core::Client;
-use serde_json::json;
+use kallyai_testkit::wait;
 
 const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -37,11 +37,11 @@ async fn a_booking_goal_walks_through_approval_and_outcome() {
     assert_eq!(view.status, "active");
     assert_eq!(view.actions, vec![GoalActionKind::Cancel]);
     let path = format!("/v1/coordination/goals/{goal_id}/approve-step");
-    assert_eq!(sim.requests_to("POST", &path).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", &path).await.len(), 1);
 
     // Time passes in the sim: the call and the confirmation finish, the outcome waits.
-    sim.control("POST", "/_sim/clock/advance", json!({"seconds": 120})).await;
-    let outcome_ready = wait_for(WAIT, || async {
+    sim.ctl.advance(120.0).await;
+    let outcome_ready = wait::holds_within(WAIT, || async {
         goals.view(&goal_id).await.map(|v| v.actions.contains(&GoalActionKind::AcceptOutcome)).unwrap_or(false)
     })
     .await;
@@ -70,8 +70,8 @@ async fn continue_negotiating_and_cancel_reach_the_sim() {
     let goals = Goals::new(client.clone());
     let reply = client.coordination().message("Call Iberia about my lost bag", None).await.unwrap();
     let goal_id = reply.goal_id.unwrap();
-    sim.control("POST", "/_sim/clock/advance", json!({"seconds": 600})).await;
-    let outcome_ready = wait_for(WAIT, || async {
+    sim.ctl.advance(600.0).await;
+    let outcome_ready = wait::holds_within(WAIT, || async {
         goals.view(&goal_id).await.map(|v| v.actions.contains(&GoalActionKind::ContinueNegotiating)).unwrap_or(false)
     })
     .await;
@@ -82,7 +82,7 @@ async fn continue_negotiating_and_cancel_reach_the_sim() {
     let view = goals.act(&goal_id, GoalActionKind::Cancel).await.unwrap();
     assert_eq!(view.status, "cancelled");
     assert!(view.actions.is_empty());
-    assert_eq!(sim.requests_to("POST", &format!("/v1/coordination/goals/{goal_id}/cancel")).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", &format!("/v1/coordination/goals/{goal_id}/cancel")).await.len(), 1);
     assert_eq!(goals.view("not-a-goal").await.unwrap_err().code(), "goal_not_found");
 }
 
@@ -95,7 +95,7 @@ async fn the_cost_preview_estimates_tasks_and_is_quiet_otherwise() {
     let booking = preview.estimate("Book a table at Nobu for 4 tonight").await.expect("an estimate");
     assert!(booking.estimated_credits.value() > 0.0);
     assert!(booking.breakdown.contains_key("call"), "{booking:?}");
-    let log = sim.requests_to("POST", "/v1/goals/estimate").await;
+    let log = sim.ctl.requests_to("POST", "/v1/goals/estimate").await;
     assert_eq!(log.len(), 1);
     assert!(exceeds_balance(&booking, booking.estimated_credits.value() - 0.01));
     assert!(!exceeds_balance(&booking, client.credits().balance().await.unwrap().credits_remaining.value()));
@@ -103,12 +103,12 @@ async fn the_cost_preview_estimates_tasks_and_is_quiet_otherwise() {
     // A question starts no task: no hint, and no request.
     assert!(preview.estimate("What is the capital of Peru?").await.is_none());
     assert!(preview.estimate("   ").await.is_none());
-    assert_eq!(sim.requests_to("POST", "/v1/goals/estimate").await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", "/v1/goals/estimate").await.len(), 1);
 
     // Unavailable estimates (server error, signed out) give no hint instead of an error.
-    sim.fault(json!({"route": "/v1/goals/estimate", "kind": "status", "status": 503})).await;
+    sim.ctl.fault(&Fault::status("/v1/goals/estimate", 503)).await;
     assert!(preview.estimate("Call the dentist").await.is_none());
-    sim.clear_faults().await;
+    sim.ctl.clear_faults().await;
     let signed_out = Client::new(sim.config(), Arc::new(kallyai_core::auth::SignedOut)).unwrap();
     assert!(CostPreview::new(signed_out).estimate("Call the dentist").await.is_none());
     let fresh = Client::new(sim.config(), Arc::new(StaticToken::new(sim.tokens().await.access))).unwrap();

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::Sim;
+use common::{Fault, Sim};
 use kallyai_core::ask::{AskReply, AskState, Outbox, OutboxEntry, OutboxError, OutboxSettings};
 use kallyai_core::auth::{AuthApi, MemoryStore, Session, StaticToken};
 use kallyai_core::{Client, Event, EventBus, IdempotencyKey, RetryPolicy};
 use kallyai_sim::{Profile, SimConfig};
+use kallyai_testkit::wait;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::{error::RecvError, Receiver};
 
@@ -81,7 +82,7 @@ async fn reply_to(rx: &mut Receiver<Event>, local_id: &str) -> AskReply {
 }
 
 async fn message_requests(sim: &Sim) -> Vec<Value> {
-    sim.requests_to("POST", MESSAGE).await
+    sim.ctl.requests_to("POST", MESSAGE).await
 }
 
 /// The user's messages of one conversation, oldest first, from the sim's own history.
@@ -156,7 +157,7 @@ impl Recorder {
     }
     /// Whether an event matching `pred` is recorded at or after index `from` within `deadline`.
     async fn seen_after(&self, from: usize, deadline: Duration, pred: impl Fn(&Event) -> bool) -> bool {
-        common::wait_for(deadline, || async { self.seen.lock().unwrap().iter().skip(from).any(&pred) }).await
+        wait::holds_within(deadline, || async { self.seen.lock().unwrap().iter().skip(from).any(&pred) }).await
     }
     /// Every `AskSent` so far, as (local id, reply).
     fn replies(&self) -> Vec<(String, AskReply)> {
@@ -171,7 +172,10 @@ impl Recorder {
     /// The reply to one ask, failing the test after `WAIT`.
     async fn reply(&self, local_id: &str) -> AskReply {
         let find = || self.replies().into_iter().find(|(id, _)| id == local_id).map(|(_, reply)| reply);
-        assert!(common::wait_for(WAIT, || async { find().is_some() }).await, "no reply to {local_id} within {WAIT:?}");
+        assert!(
+            wait::holds_within(WAIT, || async { find().is_some() }).await,
+            "no reply to {local_id} within {WAIT:?}"
+        );
         find().unwrap()
     }
 }
@@ -184,7 +188,7 @@ impl Drop for Recorder {
 
 async fn assert_no_secret_in(sim: &Sim, path: &Path) {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    for secret in sim.issued_secrets().await {
+    for secret in sim.ctl.issued_secrets().await {
         assert!(!text.contains(&secret), "the outbox file contains an issued secret");
     }
     assert!(!text.to_lowercase().contains("bearer"), "{text}");
@@ -223,9 +227,9 @@ async fn an_ask_gets_the_reply_and_the_conversation_continues_until_a_new_one() 
     assert_eq!(log[0]["conversation_id"], json!(conv));
     assert_eq!(log[1]["conversation_id"], json!(conv));
     assert_eq!(log[2]["conversation_id"], json!(other));
-    assert_eq!(sim.requests_to("POST", CONVERSATIONS).await.len(), 2);
+    assert_eq!(sim.ctl.requests_to("POST", CONVERSATIONS).await.len(), 2);
     // The answer the app saw is the follow-up's read-back mark: nothing is read before a send.
-    assert!(sim.requests_to("GET", HISTORY).await.is_empty(), "no read before an ask");
+    assert!(sim.ctl.requests_to("GET", HISTORY).await.is_empty(), "no read before an ask");
     let keys: Vec<&Value> = log.iter().map(|r| &r["idempotency_key"]).collect();
     assert_eq!(
         keys,
@@ -247,7 +251,7 @@ async fn asks_queued_while_failing_arrive_once_in_order_after_a_restart() {
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    sim.fault(json!({"route": "/v1/coordination/*", "kind": "status", "status": 503})).await;
+    sim.ctl.fault(&Fault::status("/v1/coordination/*", 503)).await;
 
     let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
     let a = outbox.ask("Find a plumber nearby").await.unwrap();
@@ -266,13 +270,13 @@ async fn asks_queued_while_failing_arrive_once_in_order_after_a_restart() {
     assert!(saved.contains(&a.idempotency_key) && saved.contains(&b.idempotency_key), "{saved}");
     assert_no_secret_in(&sim, &dir.file()).await;
     // It failed at its first step, making its conversation: no ask went out.
-    let failed_attempts = sim.requests_to("POST", CONVERSATIONS).await;
+    let failed_attempts = sim.ctl.requests_to("POST", CONVERSATIONS).await;
     assert!(failed_attempts.len() >= 2);
     assert!(failed_attempts.iter().all(|r| r["status"] == 503), "{failed_attempts:?}");
     assert!(message_requests(&sim).await.is_empty());
 
     // "Restart": a new outbox on the same file, the service healthy again.
-    sim.clear_faults().await;
+    sim.ctl.clear_faults().await;
     let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
     let pending = outbox.entries().await;
     assert_eq!(
@@ -313,7 +317,7 @@ async fn a_dropped_answer_is_read_back_not_repeated(profile: Profile) {
     let mut rx = events.subscribe();
     let dir = TempDir::new();
     // The sim runs every ask, then cuts the connection before answering.
-    sim.fault(json!({"route": MESSAGE, "kind": "drop_after"})).await;
+    sim.ctl.fault(&Fault::new(MESSAGE, "drop_after")).await;
     let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
     let a = outbox.ask("Search for a quiet cafe to work from").await.unwrap();
     next_event(&mut rx, "AskChecking", |e| matches!(e, Event::AskChecking { local_id } if *local_id == a.local_id))
@@ -368,7 +372,7 @@ async fn a_504_after_the_ask_ran(profile: Profile) {
     let echoed = profile == Profile::Default;
     assert_eq!(client.honours_idempotency_keys(), echoed, "only the default profile echoes the key");
 
-    sim.fault(json!({"route": MESSAGE, "method": "POST", "kind": "status_after", "status": 504, "count": 1})).await;
+    sim.ctl.fault(&Fault::new(MESSAGE, "status_after").with_status(504).method("POST").count(1)).await;
     let before = balance(&sim).await;
     let text = "Find a quiet cafe to work from";
     let ask = outbox.ask(text).await.unwrap();
@@ -427,7 +431,7 @@ async fn a_restart_with_an_ask_in_flight(profile: Profile) {
         ..Default::default()
     };
 
-    sim.fault(json!({"route": MESSAGE, "kind": "drop_after", "count": 1})).await;
+    sim.ctl.fault(&Fault::new(MESSAGE, "drop_after").count(1)).await;
     let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), slow.clone()).await.unwrap();
     let a = outbox.ask("Search for a quiet cafe to work from").await.unwrap();
     next_event(&mut rx, "AskChecking", |e| matches!(e, Event::AskChecking { local_id } if *local_id == a.local_id))
@@ -444,11 +448,11 @@ async fn a_restart_with_an_ask_in_flight(profile: Profile) {
     outbox.shutdown().await;
 
     // Stopped while the request is on its way: the sim holds it before running it.
-    sim.fault(json!({"route": MESSAGE, "kind": "latency", "latency_ms": 3000, "count": 1})).await;
+    sim.ctl.fault(&Fault::new(MESSAGE, "latency").latency_ms(3000).count(1)).await;
     let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), slow).await.unwrap();
     let b = outbox.ask("Find one with good wifi").await.unwrap();
     assert!(
-        common::wait_for(WAIT, || async { saved_state(&dir, &b.local_id) == "sending" }).await,
+        wait::holds_within(WAIT, || async { saved_state(&dir, &b.local_id) == "sending" }).await,
         "the ask was never saved as sending"
     );
     outbox.shutdown().await;
@@ -484,8 +488,8 @@ async fn an_unreadable_conversation_leaves_the_ask_to_the_user_who_can_send_it_a
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    sim.fault(json!({"route": HISTORY, "method": "GET", "kind": "status", "status": 500})).await;
-    sim.fault(json!({"route": MESSAGE, "method": "POST", "kind": "status_after", "status": 504, "count": 1})).await;
+    sim.ctl.fault(&Fault::status(HISTORY, 500).method("GET")).await;
+    sim.ctl.fault(&Fault::new(MESSAGE, "status_after").with_status(504).method("POST").count(1)).await;
     let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
     let text = "Find a plumber who can come today";
     let a = outbox.ask(text).await.unwrap();
@@ -503,7 +507,7 @@ async fn an_unreadable_conversation_leaves_the_ask_to_the_user_who_can_send_it_a
         (text, &AskState::MaybeSent { code: "gateway_timeout".into() })
     );
     assert!(std::fs::read_to_string(dir.file()).unwrap().contains("maybe_sent"));
-    assert_eq!(sim.requests_to("GET", HISTORY).await.len(), 4, "bounded read-backs");
+    assert_eq!(sim.ctl.requests_to("GET", HISTORY).await.len(), 4, "bounded read-backs");
     outbox.wake();
     assert_eq!(message_requests(&sim).await.len(), 1);
     assert_eq!(outbox.discard("no-such-ask").await.unwrap_err(), OutboxError::NotFound);
@@ -515,7 +519,7 @@ async fn an_unreadable_conversation_leaves_the_ask_to_the_user_who_can_send_it_a
     let log = message_requests(&sim).await;
     assert_eq!(log.iter().map(|r| r["status"].as_u64().unwrap()).collect::<Vec<_>>(), vec![504, 200]);
     // Production ignores the key: the server now has it twice, which is what the user chose.
-    sim.clear_faults().await;
+    sim.ctl.clear_faults().await;
     assert_eq!(times_asked(&sim, text).await, 2);
     assert!(outbox.entries().await.is_empty());
     outbox.shutdown().await;
@@ -557,7 +561,7 @@ async fn the_same_words_asked_again_are_not_mistaken_for_the_earlier_ask() {
 
     // Asked again; this time the connection drops before the sim runs it. The earlier ask with
     // the same words is in the conversation, but it is not this one: this one goes again.
-    sim.fault(json!({"route": MESSAGE, "method": "POST", "kind": "drop_before", "count": 1})).await;
+    sim.ctl.fault(&Fault::new(MESSAGE, "drop_before").method("POST").count(1)).await;
     let second = outbox.ask(text).await.unwrap();
     next_event(
         &mut rx,
@@ -575,7 +579,7 @@ async fn the_same_words_asked_again_are_not_mistaken_for_the_earlier_ask() {
     assert_eq!(user_messages(&sim, &conv).await, vec![text, text]);
 
     // A third time, the answer lost after it ran: found (after the mark), not sent again.
-    sim.fault(json!({"route": MESSAGE, "method": "POST", "kind": "status_after", "status": 504, "count": 1})).await;
+    sim.ctl.fault(&Fault::new(MESSAGE, "status_after").with_status(504).method("POST").count(1)).await;
     let third = outbox.ask(text).await.unwrap();
     reply_to(&mut rx, &third.local_id).await;
     let log = message_requests(&sim).await;
@@ -606,9 +610,8 @@ async fn thirty_asks_through_lost_answers_and_restarts_reach_production_exactly_
     let one_charge = round2(start_balance - balance(&sim).await);
     assert!(one_charge > 0.0);
 
-    sim.fault(json!({"route": MESSAGE, "method": "POST", "kind": "status_after", "status": 504, "probability": 0.4}))
-        .await;
-    sim.fault(json!({"route": MESSAGE, "method": "POST", "kind": "drop_after", "probability": 0.3})).await;
+    sim.ctl.fault(&Fault::new(MESSAGE, "status_after").with_status(504).method("POST").probability(0.4)).await;
+    sim.ctl.fault(&Fault::new(MESSAGE, "drop_after").method("POST").probability(0.3)).await;
     let texts: Vec<String> = (1..=30).map(|i| format!("Find coworking space number {i} near the station")).collect();
     let mut asked = Vec::new();
     let mut restarts = 0;
@@ -635,7 +638,7 @@ async fn thirty_asks_through_lost_answers_and_restarts_reach_production_exactly_
 
     // Settled: every ask answered (its AskSent recorded: the outbox drops an entry just before
     // it publishes the answer), or left to the user.
-    let settled = common::wait_for(Duration::from_secs(90), || async {
+    let settled = wait::holds_within(Duration::from_secs(90), || async {
         let entries = outbox.entries().await;
         let answered = recorder.replies();
         entries.iter().all(|e| matches!(e.state, AskState::MaybeSent { .. }))
@@ -683,7 +686,7 @@ async fn out_of_credits_keeps_the_ask_with_the_server_message_until_resent() {
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    sim.control("POST", "/_sim/credits", json!({"credits_remaining": 0})).await;
+    sim.ctl.set_credits(0.0).await;
     let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
 
     let a = outbox.ask("Call the dentist to move my appointment").await.unwrap();
@@ -710,7 +713,7 @@ async fn out_of_credits_keeps_the_ask_with_the_server_message_until_resent() {
     assert!(saved.contains("Call the dentist") && saved.contains("quota_exceeded"), "{saved}");
 
     // Topped up: the user resends one (a fresh key: the refusal ran nothing) and discards the other.
-    sim.control("POST", "/_sim/credits", json!({"credits_remaining": 50})).await;
+    sim.ctl.set_credits(50.0).await;
     let resent = outbox.resend(&a.local_id, None).await.unwrap();
     assert_ne!(resent.idempotency_key, a.idempotency_key);
     let reply = reply_to(&mut rx, &a.local_id).await;
@@ -727,7 +730,7 @@ async fn a_rate_limit_is_waited_out_even_when_woken() {
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    sim.fault(json!({"route": MESSAGE, "kind": "rate_limit", "retry_after_secs": 1, "count": 1})).await;
+    sim.ctl.fault(&Fault::new(MESSAGE, "rate_limit").retry_after_secs(1).count(1)).await;
     let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
 
     let a = outbox.ask("Find a florist open on Sunday").await.unwrap();
@@ -844,7 +847,7 @@ async fn back_online_or_a_wake_up_cuts_the_backoff_short() {
     let mut rx = events.subscribe();
     let dir = TempDir::new();
     // Failing before the ask goes out (making its conversation), so the ask itself is safe to retry.
-    sim.fault(json!({"route": CONVERSATIONS, "method": "POST", "kind": "status", "status": 502, "count": 2})).await;
+    sim.ctl.fault(&Fault::status(CONVERSATIONS, 502).method("POST").count(2)).await;
     // A backoff far beyond the test's deadline: only the wake-ups can bring the ask out.
     let settings = OutboxSettings {
         retry_base: Duration::from_secs(120),
@@ -860,7 +863,7 @@ async fn back_online_or_a_wake_up_cuts_the_backoff_short() {
     next_event(&mut rx, "AskWaiting", is_waiting).await;
     outbox.wake();
     reply_to(&mut rx, &a.local_id).await;
-    let log = sim.requests_to("POST", CONVERSATIONS).await;
+    let log = sim.ctl.requests_to("POST", CONVERSATIONS).await;
     assert_eq!(log.iter().map(|r| r["status"].as_u64().unwrap()).collect::<Vec<_>>(), vec![502, 502, 200]);
     let asks = message_requests(&sim).await;
     assert_eq!((asks.len(), &asks[0]["idempotency_key"]), (1, &json!(a.idempotency_key)));
@@ -882,7 +885,7 @@ async fn an_ask_into_a_conversation_the_server_forgot_starts_a_new_one() {
     assert_ne!(conv, gone);
     assert_eq!(outbox.conversation().await.conversation_id.as_deref(), Some(conv.as_str()));
     // Reading it before the send found it gone: the ask went to a new one, once.
-    let read = sim.requests_to("GET", HISTORY).await;
+    let read = sim.ctl.requests_to("GET", HISTORY).await;
     assert_eq!((read[0]["status"].as_u64(), &read[0]["conversation_id"]), (Some(404), &json!(gone)));
     let log = message_requests(&sim).await;
     assert_eq!(log.len(), 1, "{log:?}");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use common::Sim;
+use common::{Fault, Sim};
 use kallyai_core::auth::{
     AccessToken, AuthApi, MemoryStore, RefreshToken, Session, StaticToken, TokenSet, TokenSource, TokenStore,
 };
@@ -34,7 +34,7 @@ async fn refresh_rotates_and_the_new_token_works() {
     let client = Client::new(sim.config(), Arc::new(StaticToken::new(second.access.clone()))).unwrap();
     client.credits().balance().await.unwrap();
     // The refresh call itself carries no bearer.
-    let log = sim.requests_to("POST", REFRESH).await;
+    let log = sim.ctl.requests_to("POST", REFRESH).await;
     assert_eq!((log.len(), log[0]["auth"].clone()), (1, json!(false)));
 
     let bogus = RefreshToken::new("not-a-refresh-token-at-all");
@@ -58,12 +58,12 @@ async fn cli_login_url_points_at_the_sim() {
 async fn static_token_401_is_returned_after_one_attempt() {
     let sim = Sim::start().await;
     let client = sim.client().await;
-    sim.control("POST", "/_sim/tokens/expire", json!({})).await;
+    sim.ctl.expire_tokens().await;
     let err = client.credits().balance().await.unwrap_err();
     assert_eq!(err.status(), Some(401));
     assert!(err.is_unauthorized());
     assert_eq!(err.to_string(), "You are signed out of KallyAI. Sign in again to continue.");
-    assert_eq!(sim.requests_to("GET", BALANCE).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("GET", BALANCE).await.len(), 1);
 }
 
 /// Always claims to have a new token but hands out a bad one, counting the 401 reports.
@@ -88,7 +88,7 @@ async fn a_401_is_reported_once_and_retried_once() {
     let err = client.credits().balance().await.unwrap_err();
     assert_eq!(err.status(), Some(401));
     assert_eq!(source.0.load(Ordering::SeqCst), 1);
-    assert_eq!(sim.requests_to("GET", BALANCE).await.len(), 2);
+    assert_eq!(sim.ctl.requests_to("GET", BALANCE).await.len(), 2);
     assert!(!format!("{err:?}").contains("stubborn-but-wrong-token"));
 }
 
@@ -97,10 +97,10 @@ async fn session_refreshes_on_401_and_retries() {
     let sim = Sim::start().await;
     let events = EventBus::default();
     let (client, session) = sim.session_client(&events).await;
-    sim.control("POST", "/_sim/tokens/expire", json!({})).await;
+    sim.ctl.expire_tokens().await;
     let balance = client.credits().balance().await.unwrap();
     assert!(balance.credits_allocated.value() > 0.0);
-    let log = sim.requests().await;
+    let log = sim.ctl.requests().await;
     assert_eq!(
         statuses(&log),
         vec![(BALANCE.to_string(), 401), (REFRESH.to_string(), 200), (BALANCE.to_string(), 200)]
@@ -114,8 +114,8 @@ async fn twenty_concurrent_401s_cause_exactly_one_refresh() {
     let events = EventBus::default();
     let (client, _session) = sim.session_client(&events).await;
     client.credits().balance().await.unwrap();
-    sim.control("POST", "/_sim/tokens/expire", json!({})).await;
-    sim.clear_requests().await;
+    sim.ctl.expire_tokens().await;
+    sim.ctl.clear_requests().await;
 
     let mut tasks = Vec::new();
     for i in 0..20 {
@@ -131,7 +131,7 @@ async fn twenty_concurrent_401s_cause_exactly_one_refresh() {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    let log = sim.requests().await;
+    let log = sim.ctl.requests().await;
     let refreshes = log.iter().filter(|r| r["path"] == REFRESH).count();
     assert_eq!(refreshes, 1, "{:?}", statuses(&log));
     let ok = log.iter().filter(|r| r["path"] != REFRESH && r["status"] == 200).count();
@@ -151,7 +151,7 @@ async fn near_expiry_refreshes_once_before_any_401() {
 
     let results = futures_join(&client, 20).await;
     assert!(results.iter().all(Result::is_ok));
-    let log = sim.requests().await;
+    let log = sim.ctl.requests().await;
     assert_eq!(log.iter().filter(|r| r["path"] == REFRESH).count(), 1);
     assert!(log.iter().all(|r| r["status"] == 200), "{:?}", statuses(&log));
     // The rotated refresh token was persisted.
@@ -182,7 +182,7 @@ async fn a_refused_refresh_signs_out() {
     let mut rx = events.subscribe();
     let (client, session) = sim.session_client(&events).await;
     assert_eq!(rx.recv().await.unwrap(), Event::AuthChanged { signed_in: true });
-    sim.control("POST", "/_sim/tokens/revoke", json!({})).await;
+    sim.ctl.revoke_tokens().await;
 
     let err = client.credits().balance().await.unwrap_err();
     assert!(err.is_unauthorized(), "{err:?}");
@@ -190,10 +190,10 @@ async fn a_refused_refresh_signs_out() {
     assert_eq!(rx.recv().await.unwrap(), Event::AuthChanged { signed_in: false });
     assert_eq!(rx.recv().await.unwrap(), Event::SessionEnded, "the server ended it: the app says so");
     // Signed out now: nothing more goes to the server.
-    sim.clear_requests().await;
+    sim.ctl.clear_requests().await;
     let err = client.credits().balance().await.unwrap_err();
     assert_eq!(err.code(), "not_signed_in");
-    assert!(sim.requests().await.is_empty());
+    assert!(sim.ctl.requests().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,8 +213,8 @@ async fn a_failed_refresh_keeps_the_session() {
     let sim = Sim::start().await;
     let events = EventBus::default();
     let (client, session) = sim.session_client(&events).await;
-    sim.control("POST", "/_sim/tokens/expire", json!({})).await;
-    sim.fault(json!({"route": REFRESH, "kind": "drop_before", "count": 1})).await;
+    sim.ctl.expire_tokens().await;
+    sim.ctl.fault(&Fault::new(REFRESH, "drop_before").count(1)).await;
 
     let err = client.credits().balance().await.unwrap_err();
     assert!(err.is_network(), "{err:?}");
@@ -222,12 +222,12 @@ async fn a_failed_refresh_keeps_the_session() {
 
     // Back online: the next request refreshes and succeeds.
     client.credits().balance().await.unwrap();
-    let refreshes = sim.requests_to("POST", REFRESH).await;
+    let refreshes = sim.ctl.requests_to("POST", REFRESH).await;
     assert_eq!(refreshes.iter().map(|r| r["status"].as_u64().unwrap()).next_back(), Some(200));
 
     // A 503 from the refresh endpoint also keeps the session.
-    sim.control("POST", "/_sim/tokens/expire", json!({})).await;
-    sim.fault(json!({"route": REFRESH, "kind": "status", "status": 503, "count": 1})).await;
+    sim.ctl.expire_tokens().await;
+    sim.ctl.fault(&Fault::status(REFRESH, 503).count(1)).await;
     let err = client.credits().balance().await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert!(session.is_signed_in().await);
@@ -254,9 +254,9 @@ async fn no_secret_appears_in_debug_errors_or_events() {
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let (client, session) = sim.session_client(&events).await;
-    sim.control("POST", "/_sim/tokens/expire", json!({})).await;
+    sim.ctl.expire_tokens().await;
     client.credits().balance().await.unwrap();
-    sim.control("POST", "/_sim/tokens/revoke", json!({})).await;
+    sim.ctl.revoke_tokens().await;
     let err = client.credits().balance().await.unwrap_err();
 
     let mut output = format!("{err:?} {err} {} {session:?} {client:?}", serde_json::to_string(&err).unwrap());
@@ -265,7 +265,7 @@ async fn no_secret_appears_in_debug_errors_or_events() {
     }
     let tokens = sim.tokens().await;
     output.push_str(&format!("{tokens:?}"));
-    let secrets = sim.issued_secrets().await;
+    let secrets = sim.ctl.issued_secrets().await;
     assert!(secrets.len() >= 4);
     for s in secrets {
         assert!(!output.contains(&s), "a token leaked into: {output}");

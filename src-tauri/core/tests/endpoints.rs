@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::Sim;
+use common::{Ring, Sim, Stream};
 use kallyai_core::api::calls::{CallStatus, NewCall, Submission};
 use kallyai_core::api::coordination::{GoalQuery, GoalStatus};
 use kallyai_core::api::inbound::{InboundQuery, InboundStatus};
@@ -27,7 +27,7 @@ async fn coordination_conversations_message_and_history() {
     assert!(!reply.response.is_empty());
     assert_eq!(reply.conversation_id.as_deref(), Some(conv.id.as_str()));
 
-    let logged = sim.requests_to("POST", "/v1/coordination/message").await;
+    let logged = sim.ctl.requests_to("POST", "/v1/coordination/message").await;
     assert_eq!(logged.len(), 1);
     assert_eq!(logged[0]["conversation_id"], json!(conv.id));
     assert!(logged[0]["idempotency_key"].as_str().is_some_and(|k| uuid::Uuid::parse_str(k).is_ok()));
@@ -120,7 +120,7 @@ async fn outbound_calls_list_get_transcript_create() {
         .unwrap();
     assert!(uuid::Uuid::parse_str(&created.id).is_ok());
     assert_eq!(created.business_name.as_deref(), Some("Casa Lucio"));
-    let logged = sim.requests_to("POST", "/v1/calls").await;
+    let logged = sim.ctl.requests_to("POST", "/v1/calls").await;
     assert_eq!(logged.len(), 1);
     assert!(logged[0]["idempotency_key"].as_str().is_some_and(|k| uuid::Uuid::parse_str(k).is_ok()));
 
@@ -163,10 +163,7 @@ async fn inbound_list_get_transcript_and_actions() {
     // Three live calls: take one over, reject one, transfer one.
     let mut ids = Vec::new();
     for n in ["+34600000001", "+34600000002", "+34600000003"] {
-        let v = sim
-            .control("POST", "/_sim/calls/ring", json!({"caller_number": n, "caller_name": "Ana", "is_vip": true}))
-            .await;
-        ids.push(v["id"].as_str().unwrap().to_string());
+        ids.push(sim.ctl.ring(&Ring::new(n).caller_name("Ana").vip(true)).await);
     }
     let live = inbound.calls(&InboundQuery::active()).await.unwrap();
     assert_eq!(live.calls.len(), 3, "{live:?}");
@@ -191,9 +188,9 @@ async fn inbound_list_get_transcript_and_actions() {
     assert!(events.events.iter().all(|e| !e.kind.is_empty()));
     let info = inbound.stream_info().await.unwrap();
     assert!(info.raw.is_object());
-    sim.control("POST", "/_sim/stream", json!({"enabled": false})).await;
+    sim.ctl.stream(&Stream::off()).await;
     assert!(!inbound.stream_info().await.unwrap().enabled);
-    sim.control("POST", "/_sim/stream", json!({"enabled": true})).await;
+    sim.ctl.stream(&Stream::on()).await;
     assert!(inbound.stream_info().await.unwrap().enabled);
 }
 
@@ -210,7 +207,7 @@ async fn notifications_credits_budget_subscription_billing() {
     let balance = client.credits().balance().await.unwrap();
     assert!(balance.credits_allocated.value() > 0.0);
     assert!(balance.plan_type.is_some() && balance.period_end.is_some());
-    sim.control("POST", "/_sim/credits", json!({"credits_remaining": 12.5})).await;
+    sim.ctl.set_credits(12.5).await;
     assert_eq!(client.credits().balance().await.unwrap().credits_remaining.value(), 12.5);
 
     let history = client.credits().history(Some(5)).await.unwrap();
@@ -246,7 +243,7 @@ async fn public_endpoints_work_signed_out_and_others_say_sign_in() {
     assert_eq!(err.code(), "not_signed_in");
     assert!(err.is_unauthorized());
     // The public calls went out without a bearer; the refused one never left.
-    let logged = sim.requests().await;
+    let logged = sim.ctl.requests().await;
     assert_eq!(logged.len(), 2);
     assert!(logged.iter().all(|r| r["auth"] == json!(false)));
 }
@@ -262,7 +259,7 @@ async fn polled_lists_answer_not_modified() {
     };
     let etag = etag.expect("the sim sends an ETag");
     assert_eq!(client.inbound().calls_if_changed(&q, Some(&etag)).await.unwrap(), Fetched::NotModified);
-    sim.control("POST", "/_sim/calls/ring", json!({"caller_number": "+34600000009"})).await;
+    sim.ctl.ring(&Ring::new("+34600000009")).await;
     let changed = client.inbound().calls_if_changed(&q, Some(&etag)).await.unwrap();
     assert_eq!(changed.into_value().expect("modified").calls.len(), 1);
 

@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::Sim;
+use common::{Fault, Ring, Sim};
 use kallyai_core::api::calls::{NewCall, Submission};
 use kallyai_core::api::inbound::{InboundQuery, InboundStatus};
 use kallyai_core::auth::{SignedOut, StaticToken};
@@ -30,8 +30,7 @@ fn new_call() -> NewCall {
 }
 
 async fn ring(sim: &Sim) -> String {
-    let v = sim.control("POST", "/_sim/calls/ring", json!({"caller_number": "+34600123123"})).await;
-    v["id"].as_str().unwrap().to_string()
+    sim.ctl.ring(&Ring::new("+34600123123")).await
 }
 
 async fn call_total(client: &Client) -> u64 {
@@ -58,13 +57,13 @@ async fn transient_statuses_are_retried_on_get_until_success() {
     let sim = Sim::start().await;
     let client = sim.client().await;
     for status in [502, 503, 504] {
-        sim.clear_requests().await;
-        sim.fault(json!({"route": BALANCE, "method": "GET", "kind": "status", "status": status, "count": 2})).await;
+        sim.ctl.clear_requests().await;
+        sim.ctl.fault(&Fault::status(BALANCE, status).method("GET").count(2)).await;
         let balance = client.credits().balance().await.unwrap();
         assert!(balance.credits_allocated.value() > 0.0);
-        let log = sim.requests_to("GET", BALANCE).await;
+        let log = sim.ctl.requests_to("GET", BALANCE).await;
         let statuses: Vec<_> = log.iter().map(|r| r["status"].as_u64().unwrap()).collect();
-        assert_eq!(statuses, vec![status, status, 200], "{status}");
+        assert_eq!(statuses, vec![u64::from(status), u64::from(status), 200], "{status}");
     }
 }
 
@@ -72,12 +71,12 @@ async fn transient_statuses_are_retried_on_get_until_success() {
 async fn retries_are_bounded() {
     let sim = Sim::start().await;
     let client = sim.client().await;
-    sim.fault(json!({"route": BALANCE, "kind": "status", "status": 503})).await;
+    sim.ctl.fault(&Fault::status(BALANCE, 503)).await;
     let err = client.credits().balance().await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert_eq!(err.to_string(), "KallyAI is having trouble right now. Try again in a moment.");
     // One attempt plus max_retries (3).
-    assert_eq!(sim.requests_to("GET", BALANCE).await.len(), 4);
+    assert_eq!(sim.ctl.requests_to("GET", BALANCE).await.len(), 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,11 +84,11 @@ async fn answers_that_are_not_transient_are_never_retried() {
     let sim = Sim::start().await;
     let client = sim.client().await;
     for status in [500, 400, 403, 404, 409, 422] {
-        sim.clear_requests().await;
-        sim.fault(json!({"route": BALANCE, "kind": "status", "status": status, "count": 1})).await;
+        sim.ctl.clear_requests().await;
+        sim.ctl.fault(&Fault::status(BALANCE, status).count(1)).await;
         let err = client.credits().balance().await.unwrap_err();
         assert_eq!(err.status(), Some(status));
-        assert_eq!(sim.requests_to("GET", BALANCE).await.len(), 1, "{status} was retried");
+        assert_eq!(sim.ctl.requests_to("GET", BALANCE).await.len(), 1, "{status} was retried");
     }
 }
 
@@ -99,21 +98,21 @@ async fn unkeyed_posts_are_never_retried() {
     let client = sim.client().await;
     let id = ring(&sim).await;
     let path = format!("/v1/inbound/calls/{id}/takeover");
-    sim.fault(json!({"route": path, "kind": "status", "status": 503})).await;
+    sim.ctl.fault(&Fault::status(&path, 503)).await;
     let err = client.inbound().takeover(&id).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
-    assert_eq!(sim.requests_to("POST", &path).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", &path).await.len(), 1);
 
     let path = format!("/v1/inbound/calls/{id}/reject");
-    sim.fault(json!({"route": path, "kind": "rate_limit", "retry_after_secs": 0})).await;
+    sim.ctl.fault(&Fault::new(&path, "rate_limit").retry_after_secs(0)).await;
     let err = client.inbound().reject(&id, Some("user_rejected")).await.unwrap_err();
     assert_eq!(err.status(), Some(429));
-    assert_eq!(sim.requests_to("POST", &path).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", &path).await.len(), 1);
 
-    sim.fault(json!({"route": "/v1/goals/estimate", "kind": "drop_before"})).await;
+    sim.ctl.fault(&Fault::new("/v1/goals/estimate", "drop_before")).await;
     let err = client.budget().estimate("call", "Call the dentist").await.unwrap_err();
     assert_eq!(err.code(), "connection_lost", "{err:?}");
-    assert_eq!(sim.requests_to("POST", "/v1/goals/estimate").await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", "/v1/goals/estimate").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,15 +122,15 @@ async fn keyed_create_is_retried_with_the_same_key_once_the_server_echoes_keys()
     let before = call_total(&client).await;
     // Before the server has shown it honours keys, a 503 (which may come after the work) is
     // handed to the caller, not repeated.
-    sim.fault(json!({"route": "/v1/calls", "method": "POST", "kind": "status", "status": 503, "count": 1})).await;
+    sim.ctl.fault(&Fault::status("/v1/calls", 503).method("POST").count(1)).await;
     assert_eq!(client.calls().create(&new_call()).await.unwrap_err().status(), Some(503));
-    assert_eq!(sim.requests_to("POST", "/v1/calls").await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", "/v1/calls").await.len(), 1);
 
     learn_keys(&client).await;
-    sim.clear_requests().await;
-    sim.fault(json!({"route": "/v1/calls", "method": "POST", "kind": "status", "status": 503, "count": 2})).await;
+    sim.ctl.clear_requests().await;
+    sim.ctl.fault(&Fault::status("/v1/calls", 503).method("POST").count(2)).await;
     let created = client.calls().create(&new_call()).await.unwrap();
-    let log = sim.requests_to("POST", "/v1/calls").await;
+    let log = sim.ctl.requests_to("POST", "/v1/calls").await;
     assert_eq!(log.len(), 3);
     let key = log[0]["idempotency_key"].as_str().unwrap().to_string();
     assert!(uuid::Uuid::parse_str(&key).is_ok());
@@ -146,9 +145,9 @@ async fn dropped_answer_to_a_create_is_replayed_not_repeated() {
     let client = sim.client().await;
     learn_keys(&client).await;
     let before = call_total(&client).await;
-    sim.fault(json!({"route": "/v1/calls", "method": "POST", "kind": "drop_after", "count": 1})).await;
+    sim.ctl.fault(&Fault::new("/v1/calls", "drop_after").method("POST").count(1)).await;
     let created = client.calls().create(&new_call()).await.unwrap();
-    let log = sim.requests_to("POST", "/v1/calls").await;
+    let log = sim.ctl.requests_to("POST", "/v1/calls").await;
     assert_eq!(log.len(), 2, "{log:?}");
     assert_eq!(log[0]["idempotency_key"], log[1]["idempotency_key"]);
     // The sim ran the handler for the first attempt; the retry got the stored answer.
@@ -169,12 +168,12 @@ async fn dropped_answer_to_an_ask_is_replayed_not_repeated() {
     let sim = Sim::start().await;
     let client = sim.client().await;
     learn_keys(&client).await;
-    sim.clear_requests().await;
+    sim.ctl.clear_requests().await;
     let conv = client.coordination().create_conversation().await.unwrap();
-    sim.fault(json!({"route": "/v1/coordination/message", "kind": "drop_after", "count": 1})).await;
+    sim.ctl.fault(&Fault::new("/v1/coordination/message", "drop_after").count(1)).await;
     let reply = client.coordination().message("What is on my calendar tomorrow?", Some(&conv.id)).await.unwrap();
     assert!(!reply.response.is_empty());
-    let log = sim.requests_to("POST", "/v1/coordination/message").await;
+    let log = sim.ctl.requests_to("POST", "/v1/coordination/message").await;
     assert_eq!(log.len(), 2);
     assert_eq!(log[0]["idempotency_key"], log[1]["idempotency_key"]);
     let history = client.coordination().history(Some(&conv.id), None).await.unwrap();
@@ -192,17 +191,16 @@ async fn on_production_a_dropped_keyed_create_is_reported_not_repeated() {
     client.coordination().message("What time is it in Tokyo?", None).await.unwrap();
     assert!(!client.honours_idempotency_keys());
     let before = call_total(&client).await;
-    sim.fault(json!({"route": "/v1/calls", "method": "POST", "kind": "drop_after", "count": 1})).await;
+    sim.ctl.fault(&Fault::new("/v1/calls", "drop_after").method("POST").count(1)).await;
     let err = client.calls().create(&new_call()).await.unwrap_err();
     assert_eq!(err.code(), "connection_lost");
-    assert_eq!(sim.requests_to("POST", "/v1/calls").await.len(), 1, "not repeated");
+    assert_eq!(sim.ctl.requests_to("POST", "/v1/calls").await.len(), 1, "not repeated");
     assert_eq!(call_total(&client).await, before + 1, "it ran once; a repeat would have run it again");
     // Nothing ran before a refused connection or a 429: those are still retried.
-    sim.fault(json!({"route": "/v1/calls", "method": "POST", "kind": "rate_limit", "retry_after_secs": 0, "count": 1}))
-        .await;
+    sim.ctl.fault(&Fault::new("/v1/calls", "rate_limit").method("POST").retry_after_secs(0).count(1)).await;
     client.calls().create(&new_call()).await.unwrap();
     let statuses: Vec<u64> =
-        sim.requests_to("POST", "/v1/calls").await.iter().map(|r| r["status"].as_u64().unwrap()).collect();
+        sim.ctl.requests_to("POST", "/v1/calls").await.iter().map(|r| r["status"].as_u64().unwrap()).collect();
     assert_eq!(statuses[1..], [429, 201]);
 }
 
@@ -211,10 +209,10 @@ async fn dropped_connections_on_reads_are_retried() {
     let sim = Sim::start().await;
     let client = sim.client().await;
     for kind in ["drop_before", "drop_after"] {
-        sim.clear_requests().await;
-        sim.fault(json!({"route": BALANCE, "kind": kind, "count": 1})).await;
+        sim.ctl.clear_requests().await;
+        sim.ctl.fault(&Fault::new(BALANCE, kind).count(1)).await;
         client.credits().balance().await.unwrap();
-        assert_eq!(sim.requests_to("GET", BALANCE).await.len(), 2, "{kind}");
+        assert_eq!(sim.ctl.requests_to("GET", BALANCE).await.len(), 2, "{kind}");
     }
 }
 
@@ -224,11 +222,11 @@ async fn a_dropped_unkeyed_action_is_reported_not_repeated() {
     let client = sim.client().await;
     let id = ring(&sim).await;
     let path = format!("/v1/inbound/calls/{id}/takeover");
-    sim.fault(json!({"route": path, "kind": "drop_after", "count": 1})).await;
+    sim.ctl.fault(&Fault::new(&path, "drop_after").count(1)).await;
     let err = client.inbound().takeover(&id).await.unwrap_err();
     assert_eq!(err.code(), "connection_lost");
     assert!(err.is_network());
-    assert_eq!(sim.requests_to("POST", &path).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", &path).await.len(), 1);
     // The takeover did happen; refetching shows it (which is what the UI does after an error).
     let call = client.inbound().call(&id).await.unwrap();
     assert!(!call.status.is_live(), "{:?}", call.status);
@@ -238,39 +236,38 @@ async fn a_dropped_unkeyed_action_is_reported_not_repeated() {
 async fn malformed_bodies_are_decode_errors_and_not_retried() {
     let sim = Sim::start().await;
     let client = sim.client().await;
-    sim.fault(json!({"route": "/v1/inbound/calls", "kind": "malformed", "count": 1})).await;
+    sim.ctl.fault(&Fault::new("/v1/inbound/calls", "malformed").count(1)).await;
     let err = client.inbound().calls(&InboundQuery::default()).await.unwrap_err();
     assert_eq!((err.code(), err.status()), ("decode", None));
     assert!(err.to_string().contains("cannot read"), "{err}");
-    assert_eq!(sim.requests_to("GET", "/v1/inbound/calls").await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("GET", "/v1/inbound/calls").await.len(), 1);
 }
 
 /// Remaining uses of each injected fault. The sim does not log a request whose client gave up
 /// (its handler is dropped), so abandoned attempts are counted by the faults they consumed.
 async fn faults_remaining(sim: &Sim) -> Vec<u64> {
-    let v = sim.control("GET", "/_sim/faults", json!({})).await;
-    v["faults"].as_array().unwrap().iter().map(|f| f["remaining"].as_u64().unwrap_or(u64::MAX)).collect()
+    sim.ctl.faults().await.iter().map(|f| f["remaining"].as_u64().unwrap_or(u64::MAX)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_beyond_the_timeout_is_retried_on_reads_only() {
     let sim = Sim::start().await;
     let client = impatient_client(&sim, Duration::from_millis(600)).await;
-    sim.fault(json!({"route": BALANCE, "kind": "latency", "latency_ms": 2500, "count": 2})).await;
+    sim.ctl.fault(&Fault::new(BALANCE, "latency").latency_ms(2500).count(2)).await;
     client.credits().balance().await.unwrap();
     // Two attempts timed out (both fault uses consumed), the third answered.
     assert_eq!(faults_remaining(&sim).await, Vec::<u64>::new());
-    assert_eq!(sim.requests_to("GET", BALANCE).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("GET", BALANCE).await.len(), 1);
 
     // Latency under the timeout is just waited out.
-    sim.clear_requests().await;
-    sim.fault(json!({"route": BALANCE, "kind": "latency", "latency_ms": 50, "count": 1})).await;
+    sim.ctl.clear_requests().await;
+    sim.ctl.fault(&Fault::new(BALANCE, "latency").latency_ms(50).count(1)).await;
     client.credits().balance().await.unwrap();
-    assert_eq!(sim.requests_to("GET", BALANCE).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("GET", BALANCE).await.len(), 1);
 
     let id = ring(&sim).await;
     let path = format!("/v1/inbound/calls/{id}/transfer");
-    sim.fault(json!({"route": path, "kind": "latency", "latency_ms": 2500, "count": 3})).await;
+    sim.ctl.fault(&Fault::new(&path, "latency").latency_ms(2500).count(3)).await;
     let err = client.inbound().transfer(&id, "+34911000111").await.unwrap_err();
     assert_eq!(err.code(), "timeout");
     assert_eq!(err.to_string(), "KallyAI did not answer in time. Try again in a moment.");
@@ -282,28 +279,28 @@ async fn slow_bodies_arrive_or_time_out_and_retry() {
     let sim = Sim::start().await;
     let client = impatient_client(&sim, Duration::from_millis(800)).await;
     // 16 bytes every 2 ms: slow but well within the timeout.
-    sim.fault(json!({"route": BALANCE, "kind": "slow_body", "latency_ms": 2, "count": 1})).await;
+    sim.ctl.fault(&Fault::new(BALANCE, "slow_body").latency_ms(2).count(1)).await;
     let balance = client.credits().balance().await.unwrap();
     assert!(balance.credits_allocated.value() > 0.0);
-    assert_eq!(sim.requests_to("GET", BALANCE).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("GET", BALANCE).await.len(), 1);
 
     // 16 bytes every 500 ms: the whole body would take seconds, so the attempt times out.
-    sim.clear_requests().await;
-    sim.fault(json!({"route": BALANCE, "kind": "slow_body", "latency_ms": 500, "count": 1})).await;
+    sim.ctl.clear_requests().await;
+    sim.ctl.fault(&Fault::new(BALANCE, "slow_body").latency_ms(500).count(1)).await;
     client.credits().balance().await.unwrap();
-    assert_eq!(sim.requests_to("GET", BALANCE).await.len(), 2);
+    assert_eq!(sim.ctl.requests_to("GET", BALANCE).await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_after_is_honoured() {
     let sim = Sim::start().await;
     let client = sim.client().await;
-    sim.fault(json!({"route": BALANCE, "kind": "rate_limit", "retry_after_secs": 1, "count": 1})).await;
+    sim.ctl.fault(&Fault::new(BALANCE, "rate_limit").retry_after_secs(1).count(1)).await;
     let started = Instant::now();
     client.credits().balance().await.unwrap();
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(950), "retried after {waited:?}, before Retry-After");
-    let log = sim.requests_to("GET", BALANCE).await;
+    let log = sim.ctl.requests_to("GET", BALANCE).await;
     assert_eq!(log.iter().map(|r| r["status"].as_u64().unwrap()).collect::<Vec<_>>(), vec![429, 200]);
 }
 
@@ -311,14 +308,14 @@ async fn retry_after_is_honoured() {
 async fn a_retry_after_beyond_the_cap_is_returned_to_the_caller() {
     let sim = Sim::start().await;
     let client = sim.client().await;
-    sim.fault(json!({"route": BALANCE, "kind": "rate_limit", "retry_after_secs": 3600, "count": 1})).await;
+    sim.ctl.fault(&Fault::new(BALANCE, "rate_limit").retry_after_secs(3600).count(1)).await;
     let started = Instant::now();
     let err = client.credits().balance().await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!((err.status(), err.code()), (Some(429), "rate_limited"));
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
     assert!(err.to_string().contains("3600 seconds"), "{err}");
-    assert_eq!(sim.requests_to("GET", BALANCE).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("GET", BALANCE).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,10 +345,10 @@ async fn unreachable_server_is_offline_and_announced_until_it_answers() {
 async fn a_fault_on_one_route_leaves_others_alone() {
     let sim = Sim::start().await;
     let client = sim.client().await;
-    sim.fault(json!({"route": "/v1/credits/*", "kind": "status", "status": 500})).await;
+    sim.ctl.fault(&Fault::status("/v1/credits/*", 500)).await;
     assert!(client.credits().balance().await.is_err());
     let live = client.inbound().calls(&InboundQuery::active()).await.unwrap();
     assert!(live.calls.iter().all(|c| c.status == InboundStatus::Active));
-    sim.clear_faults().await;
+    sim.ctl.clear_faults().await;
     assert!(client.credits().balance().await.is_ok());
 }

@@ -8,15 +8,16 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{wait_for, Sim};
+use common::{Fault, Sim};
 use kallyai_core::auth::{AuthApi, MemoryStore, Session, StaticToken, TokenSet, TokenStore};
 use kallyai_core::signin::{
     discover, sign_out, sign_out_with, Flow, Redirect, Refusal, Revocation, SignIn, SignInError, SignInHandle,
     SignInSlot, Started, CLI_PORTS,
 };
 use kallyai_core::{Client, Config};
+use kallyai_sim::client::OAuthSeen;
 use kallyai_sim::{Profile, SimConfig};
-use serde_json::json;
+use kallyai_testkit::wait;
 use url::Url;
 
 const TOKEN: &str = "/v1/auth/gpt/token";
@@ -73,8 +74,9 @@ async fn assert_tokens_work(sim: &Sim, tokens: &TokenSet) {
     client.credits().balance().await.expect("the new access token works");
 }
 
-async fn pkce_seen(sim: &Sim) -> serde_json::Value {
-    sim.control("GET", "/_sim/oauth", json!({})).await
+/// What the sim saw of PKCE when the full S256 dance happened.
+fn full_pkce() -> OAuthSeen {
+    OAuthSeen { pkce_method: Some("S256".into()), challenge_seen: true, verifier_seen: true }
 }
 
 /// What production offers today (reference §2): the CLI loopback flow, no OAuth metadata.
@@ -106,23 +108,22 @@ async fn discovery_picks_oauth_when_offered_and_cli_otherwise() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_falls_back_to_cli_on_any_unusable_answer() {
     let sim = Sim::start().await;
+    const METADATA: &str = "/.well-known/*";
     let answers = [
-        json!({"kind": "status", "status": 302}),
-        json!({"kind": "status", "status": 301}),
-        json!({"kind": "status", "status": 500}),
-        json!({"kind": "status", "status": 503}),
-        json!({"kind": "status", "status": 403}),
-        json!({"kind": "malformed"}),
+        Fault::status(METADATA, 302),
+        Fault::status(METADATA, 301),
+        Fault::status(METADATA, 500),
+        Fault::status(METADATA, 503),
+        Fault::status(METADATA, 403),
+        Fault::new(METADATA, "malformed"),
     ];
     for answer in answers {
-        sim.clear_faults().await;
-        let mut fault = answer.clone();
-        fault["route"] = json!("/.well-known/*");
-        sim.fault(fault).await;
-        assert_eq!(discover(&sim.config()).await.unwrap(), Flow::CliLoopback, "{answer}");
+        sim.ctl.clear_faults().await;
+        sim.ctl.fault(&answer).await;
+        assert_eq!(discover(&sim.config()).await.unwrap(), Flow::CliLoopback, "{answer:?}");
     }
     // Once the metadata is back, so is OAuth: nothing about the fallback sticks.
-    sim.clear_faults().await;
+    sim.ctl.clear_faults().await;
     assert!(matches!(discover(&sim.config()).await.unwrap(), Flow::OAuthPkce { .. }));
     // The sim's production profile: a 404 with an HTML body, as a web front answers. The whole
     // CLI sign-in against it is `the_cli_loopback_flow_against_the_production_profile`.
@@ -147,13 +148,12 @@ async fn oauth_pkce_through_the_deep_link() {
     assert_tokens_work(&sim, &tokens).await;
     assert!(!handle.is_running());
 
-    let seen = pkce_seen(&sim).await;
-    assert_eq!(seen, json!({"pkce_method": "S256", "challenge_seen": true, "verifier_seen": true}));
-    assert_eq!(sim.requests_to("POST", TOKEN).await.len(), 1);
+    assert_eq!(sim.ctl.oauth_seen().await, full_pkce());
+    assert_eq!(sim.ctl.requests_to("POST", TOKEN).await.len(), 1);
 
     // The code is used once: a replay is refused without another exchange.
     assert_eq!(handle.deliver(&callback).await, Err(SignInError::AlreadyUsed));
-    assert_eq!(sim.requests_to("POST", TOKEN).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", TOKEN).await.len(), 1);
 
     let session = Session::new(AuthApi::new(sim.config()).unwrap(), Arc::new(MemoryStore::new()));
     session.sign_in(tokens).await.unwrap();
@@ -184,8 +184,8 @@ async fn oauth_pkce_through_the_loopback_redirect() {
     let tokens = handle.wait().await.unwrap();
     assert_tokens_work(&sim, &tokens).await;
     assert!(port_is_free(port).await, "the listener is gone once wait() returns");
-    assert_eq!(pkce_seen(&sim).await["verifier_seen"], true);
-    assert_eq!(sim.requests_to("POST", TOKEN).await.len(), 1);
+    assert!(sim.ctl.oauth_seen().await.verifier_seen);
+    assert_eq!(sim.ctl.requests_to("POST", TOKEN).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -211,7 +211,7 @@ async fn the_cli_loopback_flow_against_the_production_profile() {
     assert_tokens_work(&sim, &tokens).await;
     assert!(tokens.expires_at > 0);
     assert!(port_is_free(port).await);
-    assert!(sim.requests_to("POST", TOKEN).await.is_empty());
+    assert!(sim.ctl.requests_to("POST", TOKEN).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,7 +224,7 @@ async fn declining_in_the_browser_ends_the_sign_in() {
     assert_eq!(err, SignInError::Denied { error: "access_denied".into(), description: None });
     assert_eq!(handle.wait().await.unwrap_err(), err);
     assert_eq!(err.to_string(), "The sign-in was declined in the browser. Sign in again when you are ready.");
-    assert!(sim.requests_to("POST", TOKEN).await.is_empty());
+    assert!(sim.ctl.requests_to("POST", TOKEN).await.is_empty());
 
     // The CLI flow's denial arrives at the listener; the browser sees the sentence.
     let cli = Sim::start_with(production_sim()).await;
@@ -263,7 +263,7 @@ async fn timeout_and_cancel_free_the_port_at_once() {
     let (started, handle) = SignIn::start(&sim.config(), &Flow::CliLoopback, Redirect::Loopback).await.unwrap();
     let port = started.listening_port.unwrap();
     drop(handle);
-    assert!(wait_for(Duration::from_secs(5), || port_is_free(port)).await);
+    assert!(wait::holds_within(Duration::from_secs(5), || port_is_free(port)).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -280,7 +280,7 @@ async fn sign_out_revokes_at_the_server_and_forgets_locally() {
     assert_eq!(sign_out(&sim.config(), &flow, &session, store.as_ref()).await.unwrap(), Revocation::Revoked);
     assert!(!session.is_signed_in().await);
     assert_eq!(store.load().await.unwrap(), None);
-    assert_eq!(sim.requests_to("POST", REVOKE).await.len(), 2, "refresh token, then access token");
+    assert_eq!(sim.ctl.requests_to("POST", REVOKE).await.len(), 2, "refresh token, then access token");
     let refused = AuthApi::new(sim.config()).unwrap().refresh(tokens.refresh.as_ref().unwrap()).await.unwrap_err();
     assert_eq!(refused.status(), Some(401), "the revoked refresh token is dead");
 
@@ -292,13 +292,13 @@ async fn sign_out_revokes_at_the_server_and_forgets_locally() {
     let outcome = sign_out(&cli.config(), &Flow::CliLoopback, &session, store.as_ref()).await.unwrap();
     assert_eq!(outcome, Revocation::NotOffered);
     assert!(!session.is_signed_in().await);
-    assert!(cli.requests_to("POST", REVOKE).await.is_empty());
+    assert!(cli.ctl.requests_to("POST", REVOKE).await.is_empty());
 
     // Offline at sign-out: still signed out locally; the failure is reported, not raised.
     let store = Arc::new(MemoryStore::new());
     let session = Session::new(AuthApi::new(sim.config()).unwrap(), store.clone());
     session.sign_in(sim.tokens().await).await.unwrap();
-    sim.fault(json!({"route": REVOKE, "kind": "drop_before"})).await;
+    sim.ctl.fault(&Fault::new(REVOKE, "drop_before")).await;
     let outcome = sign_out(&sim.config(), &flow, &session, store.as_ref()).await.unwrap();
     assert!(matches!(outcome, Revocation::Failed(_)), "{outcome:?}");
     assert!(!session.is_signed_in().await);
@@ -314,7 +314,7 @@ async fn sign_out_without_a_known_flow_asks_the_server() {
     session.sign_in(sim.tokens().await).await.unwrap();
     assert_eq!(sign_out_with(&sim.config(), None, &session, store.as_ref()).await.unwrap(), Revocation::Revoked);
     assert!(!session.is_signed_in().await);
-    assert_eq!(sim.requests_to("POST", REVOKE).await.len(), 2, "refresh token, then access token");
+    assert_eq!(sim.ctl.requests_to("POST", REVOKE).await.len(), 2, "refresh token, then access token");
 
     let cli = Sim::start_with(production_sim()).await;
     let store = Arc::new(MemoryStore::new());
@@ -374,7 +374,7 @@ async fn hostile_callbacks_change_nothing() {
     }
     assert!(handle.is_running(), "refusals leave the sign-in waiting");
     assert!(!session.is_signed_in().await);
-    assert!(sim.requests_to("POST", TOKEN).await.is_empty(), "no refusal exchanged a code");
+    assert!(sim.ctl.requests_to("POST", TOKEN).await.is_empty(), "no refusal exchanged a code");
 
     // error= with and without a description: each ends its own sign-in, exchanges nothing.
     for (q, description) in
@@ -394,12 +394,12 @@ async fn hostile_callbacks_change_nothing() {
     let tokens = handle.wait().await.unwrap();
     assert_eq!(slot.deliver(&callback).await, Err(SignInError::AlreadyUsed));
     assert_eq!(slot.deliver(&ok(&format!("code=other&state={state}"))).await, Err(SignInError::AlreadyUsed));
-    assert_eq!(sim.requests_to("POST", TOKEN).await.len(), 1, "exactly one exchange");
+    assert_eq!(sim.ctl.requests_to("POST", TOKEN).await.len(), 1, "exactly one exchange");
     assert!(!session.is_signed_in().await, "only the shell signs the session in");
 
     // Nothing the sim issued shows up in any error or Debug output of the sign-in.
     let outputs = format!("{handle:?} {started:?} {tokens:?} {cases:?}");
-    for secret in sim.issued_secrets().await {
+    for secret in sim.ctl.issued_secrets().await {
         assert!(!outputs.contains(&secret), "a secret leaked into Debug output");
     }
 }
@@ -433,10 +433,10 @@ async fn a_failed_code_exchange_ends_the_sign_in_after_one_attempt() {
     assert_eq!(handle.wait().await, Err(refused.clone()));
     assert_eq!(refused.to_string(), "KallyAI did not accept this sign-in (invalid_grant). Start the sign-in again.");
     assert_eq!(handle.deliver(&forged).await, Err(SignInError::AlreadyUsed));
-    assert_eq!(sim.requests_to("POST", TOKEN).await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", TOKEN).await.len(), 1);
 
     // The connection drops during the exchange: a network error (offline state), not a retry.
-    sim.fault(json!({"route": TOKEN, "kind": "drop_before"})).await;
+    sim.ctl.fault(&Fault::new(TOKEN, "drop_before")).await;
     let (started, handle) = SignIn::start(&sim.config(), &flow, Redirect::DeepLink).await.unwrap();
     let err = handle.deliver(&browser(&started, "approve").await).await.unwrap_err();
     let SignInError::Api(api) = &err else { panic!("{err:?}") };

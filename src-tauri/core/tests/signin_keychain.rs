@@ -8,18 +8,13 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{files_containing, Sim};
+use common::Sim;
 use kallyai_core::auth::{AuthApi, KeychainStore, Session, TokenSet, TokenStore, KEYCHAIN_SERVICE};
 use kallyai_core::Client;
+use kallyai_testkit::leaks;
 
 fn require_desktop() {
-    if std::env::var_os("KALLYAI_TEST_DESKTOP").is_none() {
-        panic!(
-            "This test needs a real keychain (gnome-keyring on a D-Bus session). Run it under \
-             scripts/with-desktop, e.g. `scripts/with-desktop cargo test -p kallyai-core --test signin_keychain`, \
-             or `make test`."
-        );
-    }
+    kallyai_testkit::require_desktop("scripts/with-desktop cargo test -p kallyai-core --test signin_keychain");
 }
 
 /// `secret-tool search --all service ai.kally.desktop`, stdout and stderr (it splits its output).
@@ -35,11 +30,8 @@ fn assert_not_on_disk(tokens: &TokenSet) {
     let home = std::env::var("HOME").expect("HOME is set");
     let mut secrets = vec![tokens.access.expose().to_string()];
     secrets.extend(tokens.refresh.as_ref().map(|r| r.expose().to_string()));
-    for secret in secrets {
-        let mut found = Vec::new();
-        files_containing(Path::new(&home), &secret, &mut found);
-        assert!(found.is_empty(), "a token is in plaintext in {found:?}");
-    }
+    let found = leaks::files_containing(Path::new(&home), &secrets);
+    assert!(found.is_empty(), "a token is in plaintext in {found:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

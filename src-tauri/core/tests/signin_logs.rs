@@ -6,11 +6,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::trace_capture::Capture;
 use common::Sim;
 use kallyai_core::auth::{AuthApi, MemoryStore, Session};
 use kallyai_core::signin::{discover, sign_out, Flow, Redirect, SignIn, Started};
 use kallyai_sim::SimConfig;
+use kallyai_testkit::trace_capture::Capture;
 
 async fn approve(started: &Started) -> String {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -65,8 +65,8 @@ async fn no_secret_reaches_the_logs_at_trace_level() {
 
     let logs = capture.text();
     assert!(logs.contains("signed in"), "the capture works: {logs}");
-    let mut secrets = sim.issued_secrets().await;
-    secrets.extend(cli.issued_secrets().await);
+    let mut secrets = sim.ctl.issued_secrets().await;
+    secrets.extend(cli.ctl.issued_secrets().await);
     assert!(secrets.len() >= 6, "tokens and codes were issued: {}", secrets.len());
     for secret in secrets.iter().chain(&states) {
         assert!(!logs.contains(secret.as_str()), "a secret is in the logs");

@@ -11,24 +11,20 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use common::trace_capture::Capture;
-use common::{files_containing, Sim};
+use common::Sim;
 use kallyai_core::auth::{StaticToken, TokenSet, KEYCHAIN_SERVICE};
 use kallyai_core::signin::{
     discover, pending_account, resume, Flow, Redirect, Refusal, SignIn, SignInError, SignInSlot, Started,
 };
 use kallyai_core::Client;
+use kallyai_testkit::leaks;
+use kallyai_testkit::trace_capture::Capture;
 use serde_json::{json, Value};
 
 const TOKEN: &str = "/v1/auth/gpt/token";
 
 fn require_desktop() {
-    if std::env::var_os("KALLYAI_TEST_DESKTOP").is_none() {
-        panic!(
-            "This test needs a real keychain (gnome-keyring on a D-Bus session). Run it under \
-             scripts/with-desktop: `scripts/with-desktop cargo test -p kallyai-core --test signin_resume`."
-        );
-    }
+    kallyai_testkit::require_desktop("scripts/with-desktop cargo test -p kallyai-core --test signin_resume");
 }
 
 // ---- every tracing event of this test binary, at TRACE level ----
@@ -100,8 +96,7 @@ fn assert_nowhere(secrets: &[String]) {
     let logs = logs().text();
     for (i, secret) in secrets.iter().enumerate() {
         assert!(secret.len() >= 16, "secret #{i} is a real one");
-        let mut found = Vec::new();
-        files_containing(Path::new(&home), secret, &mut found);
+        let found = leaks::files_containing(Path::new(&home), std::slice::from_ref(secret));
         assert!(found.is_empty(), "secret #{i} is in plaintext in {found:?}");
         assert!(!logs.contains(secret.as_str()), "secret #{i} is in the logs");
     }
@@ -114,7 +109,7 @@ async fn oauth_flow(sim: &Sim) -> Flow {
 }
 
 async fn exchanges(sim: &Sim) -> usize {
-    sim.requests_to("POST", TOKEN).await.len()
+    sim.ctl.requests_to("POST", TOKEN).await.len()
 }
 
 async fn assert_tokens_work(sim: &Sim, tokens: &TokenSet) {
@@ -160,8 +155,8 @@ async fn a_deep_link_sign_in_finishes_after_the_app_quit() {
     // The restarted app gets the link: signed in, with the verifier of the first run.
     let tokens = resume(&sim.config(), &link).await.expect("the sign-in resumes");
     assert_tokens_work(&sim, &tokens).await;
-    let seen = sim.control("GET", "/_sim/oauth", json!({})).await;
-    assert_eq!(seen, json!({"pkce_method": "S256", "challenge_seen": true, "verifier_seen": true}));
+    let seen = sim.ctl.oauth_seen().await;
+    assert_eq!((seen.pkce_method.as_deref(), seen.challenge_seen, seen.verifier_seen), (Some("S256"), true, true));
     assert_eq!(exchanges(&sim).await, 1);
     assert!(pending_entry(&sim).await.is_none(), "the entry is gone once used");
 
@@ -170,7 +165,7 @@ async fn a_deep_link_sign_in_finishes_after_the_app_quit() {
     assert_eq!(exchanges(&sim).await, 1);
 
     let mut secrets = vec![verifier, state_of(&started), code_of(&link)];
-    secrets.extend(sim.issued_secrets().await);
+    secrets.extend(sim.ctl.issued_secrets().await);
     assert_nowhere(&secrets);
 }
 

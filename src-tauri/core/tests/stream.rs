@@ -7,10 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::Sim;
+use common::{Ring, Sim, Stream};
 use kallyai_core::stream::NOT_A_STREAM;
 use kallyai_core::{EventStream, StreamEvent, StreamMessage};
-use serde_json::json;
 
 /// The sim beats every 15 s by default: three missed beats.
 const IDLE: Duration = Duration::from_secs(45);
@@ -44,16 +43,8 @@ async fn a_ringing_call_streams_as_events() {
     let sim = Sim::start().await;
     let client = sim.client().await;
     let mut stream = client.inbound().stream(Some(&current_event_id(&client).await), IDLE).await.unwrap();
-    let ring = sim
-        .control(
-            "POST",
-            "/_sim/calls/ring",
-            json!({"caller_number": "+34600555444", "caller_name": "Marta", "is_vip": true,
-                   "transcript": [{"speaker": "HUMAN", "content": "Hola"}, {"speaker": "AI", "content": "Dígame"}],
-                   "line_interval_ms": 20}),
-        )
-        .await;
-    let id = ring["id"].as_str().unwrap().to_string();
+    let ring = Ring::new("+34600555444").caller_name("Marta").vip(true);
+    let id = sim.ctl.ring(&ring.transcript([("HUMAN", "Hola"), ("AI", "Dígame")]).line_interval_ms(20)).await;
     let seen = read_until(&mut stream, |m| matches!(m.decode(), StreamEvent::CallEnded { .. })).await;
     let events: Vec<StreamEvent> = seen.iter().map(StreamMessage::decode).collect();
     let call = events
@@ -88,15 +79,15 @@ async fn reconnecting_with_last_event_id_resumes_without_repeats() {
     let client = sim.client().await;
     let start = current_event_id(&client).await;
     let mut stream = client.inbound().stream(Some(&start), IDLE).await.unwrap();
-    sim.control("POST", "/_sim/credits", json!({"credits_remaining": 100})).await;
+    sim.ctl.set_credits(100.0).await;
     let seen = read_until(&mut stream, |m| m.event == "credits_changed").await;
     let resume_at = stream.last_event_id().unwrap().to_string();
     assert_eq!(seen.last().unwrap().id.as_deref(), Some(resume_at.as_str()));
     drop(stream);
 
     // Missed while disconnected:
-    sim.control("POST", "/_sim/credits", json!({"credits_remaining": 90})).await;
-    sim.control("POST", "/_sim/credits", json!({"credits_remaining": 80})).await;
+    sim.ctl.set_credits(90.0).await;
+    sim.ctl.set_credits(80.0).await;
     let mut stream = client.inbound().stream(Some(&resume_at), IDLE).await.unwrap();
     let seen = read_until(
         &mut stream,
@@ -117,7 +108,7 @@ async fn reconnecting_with_last_event_id_resumes_without_repeats() {
 async fn a_disabled_stream_is_an_error_with_retry_after() {
     let sim = Sim::start().await;
     let client = sim.client().await;
-    sim.control("POST", "/_sim/stream", json!({"enabled": false})).await;
+    sim.ctl.stream(&Stream::off()).await;
     let err = client.inbound().stream(None, IDLE).await.unwrap_err();
     assert_eq!(err.status(), Some(503));
     assert_eq!(err.code(), "stream_disabled");
@@ -129,9 +120,9 @@ async fn the_stream_refreshes_an_expired_token_once() {
     let sim = Sim::start().await;
     let events = kallyai_core::EventBus::default();
     let (client, _session) = sim.session_client(&events).await;
-    sim.control("POST", "/_sim/tokens/expire", json!({})).await;
+    sim.ctl.expire_tokens().await;
     let _stream = client.inbound().stream(None, IDLE).await.unwrap();
-    assert_eq!(sim.requests_to("POST", "/v1/auth/refresh").await.len(), 1);
+    assert_eq!(sim.ctl.requests_to("POST", "/v1/auth/refresh").await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +135,7 @@ async fn an_answer_that_is_not_an_event_stream_is_not_a_stream() {
     assert_eq!(err.code(), NOT_A_STREAM, "{err}");
     // So does a server whose stream/info promises a stream it does not serve.
     let sim = Sim::start().await;
-    sim.control("POST", "/_sim/stream", json!({"enabled": true, "sse": false})).await;
+    sim.ctl.stream(&Stream::on().sse(false)).await;
     let client = sim.client().await;
     assert!(client.inbound().stream_info().await.unwrap().enabled);
     let err = client.inbound().stream(None, IDLE).await.unwrap_err();
@@ -154,7 +145,7 @@ async fn an_answer_that_is_not_an_event_stream_is_not_a_stream() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_keep_a_quiet_stream_alive_and_silence_ends_it() {
     let sim = Sim::start().await;
-    sim.control("POST", "/_sim/stream", json!({"enabled": true, "heartbeat_secs": 1})).await;
+    sim.ctl.stream(&Stream::on().heartbeat_secs(1)).await;
     let client = sim.client().await;
     // No message for 3 s, but a heartbeat every second: still open.
     let mut beating = client.inbound().stream(None, Duration::from_millis(2500)).await.unwrap();

@@ -16,9 +16,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use common::Sim;
+use common::{Fault, Ring, Sim, Stream};
 use kallyai_core::auth::{AccessToken, StaticToken, TokenSource};
+use kallyai_core::pending::PendingKind;
 use kallyai_core::{ApiError, Client, Event, EventBus, Watcher, WatcherSettings};
+use kallyai_testkit::wait;
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -180,7 +182,7 @@ impl Setup {
         loop {
             // A balance not seen before (whole credits: the sim keeps two decimals).
             let credits = 1000.0 + self.log.count(|e| matches!(e, Event::CreditsChanged { .. })) as f64;
-            self.sim.control("POST", "/_sim/credits", json!({"credits_remaining": credits})).await;
+            self.sim.ctl.set_credits(credits).await;
             let through = self
                 .log
                 .within(Duration::from_millis(500), |ev| {
@@ -222,22 +224,14 @@ impl Setup {
     /// Rings a call; `lines` are revealed one per `interval_ms` (the first at once); the call
     /// completes one interval after its last line.
     async fn ring(&self, name: &str, lines: &[&str], interval_ms: u64) -> String {
-        let transcript: Vec<Value> = lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| json!({"speaker": if i % 2 == 0 { "AI" } else { "HUMAN" }, "content": l}))
-            .collect();
-        let v = self
-            .sim
-            .control(
-                "POST",
-                "/_sim/calls/ring",
-                json!({"caller_number": "+34600111222", "caller_name": name, "is_vip": true,
-                       "summary": format!("{name} calls about Friday"), "transcript": transcript,
-                       "line_interval_ms": interval_ms}),
-            )
-            .await;
-        v["id"].as_str().unwrap().to_string()
+        let transcript = lines.iter().enumerate().map(|(i, l)| (if i % 2 == 0 { "AI" } else { "HUMAN" }, *l));
+        let ring = Ring::new("+34600111222")
+            .caller_name(name)
+            .vip(true)
+            .summary(&format!("{name} calls about Friday"))
+            .transcript(transcript)
+            .line_interval_ms(interval_ms);
+        self.sim.ctl.ring(&ring).await
     }
 
     /// A call that stays live until ended (one line, the next due in an hour).
@@ -246,11 +240,11 @@ impl Setup {
     }
 
     async fn end(&self, id: &str, outcome: &str) {
-        self.sim.control("POST", &format!("/_sim/calls/{id}/end"), json!({"outcome": outcome})).await;
+        self.sim.ctl.end_call(id, Some(outcome)).await;
     }
 
     async fn stream(&self, enabled: bool) {
-        self.sim.control("POST", "/_sim/stream", json!({"enabled": enabled})).await;
+        self.sim.ctl.stream(&if enabled { Stream::on() } else { Stream::off() }).await;
     }
 }
 
@@ -296,17 +290,8 @@ async fn poll_one_call_rings_once_streams_lines_in_order_and_ends() {
 
 async fn a_call_live_before_the_start_is_announced_once(mode: Mode) {
     let sim = Sim::start().await;
-    let v = sim
-        .control(
-            "POST",
-            "/_sim/calls/ring",
-            json!({"caller_number": "+34600", "caller_name": "Early",
-                   "transcript": [{"speaker": "AI", "content": "one"}, {"speaker": "HUMAN", "content": "two"},
-                                  {"speaker": "AI", "content": "three"}],
-                   "line_interval_ms": 400}),
-        )
-        .await;
-    let id = v["id"].as_str().unwrap().to_string();
+    let early = Ring::new("+34600").caller_name("Early").transcript([("AI", "one"), ("HUMAN", "two"), ("AI", "three")]);
+    let id = sim.ctl.ring(&early.line_interval_ms(400)).await;
     let bus = EventBus::new(8192);
     let mut log = Log::new(&bus);
     let running = Running::start(sim.client().await, &bus, None, fast_settings(mode));
@@ -376,20 +361,17 @@ async fn poll_outcomes_from_the_sim_and_from_the_client() {
 /// Every kind of failure the sim has, each with probability `p`, on the watcher's routes.
 async fn storm(sim: &Sim, p: f64) {
     for route in ["/v1/inbound/*", "/v1/notifications/*"] {
-        for spec in [
-            json!({"kind": "latency", "latency_ms": 30}),
-            json!({"kind": "status", "status": 503}),
-            json!({"kind": "status", "status": 500}),
-            json!({"kind": "rate_limit", "retry_after_secs": 1}),
-            json!({"kind": "drop_before"}),
-            json!({"kind": "drop_after"}),
-            json!({"kind": "malformed"}),
-            json!({"kind": "slow_body", "latency_ms": 1}),
+        for fault in [
+            Fault::new(route, "latency").latency_ms(30),
+            Fault::status(route, 503),
+            Fault::status(route, 500),
+            Fault::new(route, "rate_limit").retry_after_secs(1),
+            Fault::new(route, "drop_before"),
+            Fault::new(route, "drop_after"),
+            Fault::new(route, "malformed"),
+            Fault::new(route, "slow_body").latency_ms(1),
         ] {
-            let mut spec = spec;
-            spec["route"] = json!(route);
-            spec["probability"] = json!(p);
-            sim.fault(spec).await;
+            sim.ctl.fault(&fault.probability(p)).await;
         }
     }
 }
@@ -436,7 +418,7 @@ async fn twenty_rings_in_a_storm(mode: Mode, cut_stream: bool) {
         assert_eq!(outcome_of(&s.log.events, id).as_deref(), Some("completed"));
     }
     // The storm really hit the watcher.
-    let faulted = s.sim.requests().await.iter().filter(|r| r["status"].as_u64().is_some_and(|c| c >= 500)).count();
+    let faulted = s.sim.ctl.requests().await.iter().filter(|r| r["status"].as_u64().is_some_and(|c| c >= 500)).count();
     assert!(faulted > 0, "no faults were injected");
     s.finish().await;
 }
@@ -467,13 +449,13 @@ async fn stream_cut_mid_call_loses_and_repeats_no_line() {
     s.log.until("two lines", Duration::from_secs(10), |ev| lines_of(ev, &id).len() >= 2).await;
     s.stream(false).await;
     s.log.until("two more lines while polling", Duration::from_secs(10), |ev| lines_of(ev, &id).len() >= 4).await;
-    s.sim.clear_requests().await;
+    s.sim.ctl.clear_requests().await;
     s.stream(true).await;
     s.watcher().wake(); // the 503 said Retry-After: 30; a wake looks again at once
     s.log.until("the end", Duration::from_secs(15), |ev| ev.iter().any(|e| ended(e, &id))).await;
     let sim = &s.sim;
-    let back = common::wait_for(Duration::from_secs(10), || async {
-        sim.requests_to("GET", "/v1/inbound/events").await.iter().any(|r| r["status"] == 200)
+    let back = wait::holds_within(Duration::from_secs(10), || async {
+        sim.ctl.requests_to("GET", "/v1/inbound/events").await.iter().any(|r| r["status"] == 200)
     })
     .await;
     assert!(back, "the watcher went back to the stream");
@@ -549,16 +531,16 @@ async fn pending_items_once_each(mode: Mode) {
         })
         .await;
     let message = pending.inbox.items[0].id.clone().unwrap();
-    let kinds: HashMap<String, String> = s
+    let kinds: HashMap<String, PendingKind> = s
         .log
         .events
         .iter()
         .filter_map(|e| match e {
-            Event::PendingItem { id, kind, .. } => Some((id.clone(), kind.clone())),
+            Event::PendingItem { id, kind, .. } => Some((id.clone(), *kind)),
             _ => None,
         })
         .collect();
-    assert_eq!(kinds[&message], "message");
+    assert_eq!(kinds[&message], PendingKind::Message);
     // Mark the message read elsewhere: it is resolved, the count drops, nothing is repeated.
     let token = s.sim.tokens().await.access;
     let resp = reqwest::Client::new()
@@ -615,15 +597,8 @@ async fn sign_out_pauses_and_sign_in_resumes(mode: Mode) {
     let ring = |name: &'static str| {
         let sim = &sim;
         async move {
-            let v = sim
-                .control(
-                    "POST",
-                    "/_sim/calls/ring",
-                    json!({"caller_number": "+34600", "caller_name": name,
-                "transcript": [{"speaker": "AI", "content": "Hi"}], "line_interval_ms": 3_600_000}),
-                )
-                .await;
-            v["id"].as_str().unwrap().to_string()
+            let ring = Ring::new("+34600").caller_name(name).transcript([("AI", "Hi")]).line_interval_ms(3_600_000);
+            sim.ctl.ring(&ring).await
         }
     };
     let a = ring("Before").await;
@@ -686,11 +661,11 @@ async fn signed_out_means_no_requests(mode: Mode) {
     // calls ten times, the first one has had ten chances to ask for a token.
     let asked_at_sign_out = counting.asked.load(Ordering::SeqCst);
     let other_bus = EventBus::new(8192);
-    sim.clear_requests().await;
+    sim.ctl.clear_requests().await;
     let clock = Running::start(sim.client().await, &other_bus, None, fast_settings(Mode::Poll));
     let sim_ref = &sim;
-    let ticked = common::wait_for(Duration::from_secs(20), || async {
-        sim_ref.requests_to("GET", "/v1/inbound/calls").await.len() >= 10
+    let ticked = wait::holds_within(Duration::from_secs(20), || async {
+        sim_ref.ctl.requests_to("GET", "/v1/inbound/calls").await.len() >= 10
     })
     .await;
     assert!(ticked);
@@ -814,7 +789,7 @@ async fn offline_and_back_is_one_change_each_way() {
     // The client publishes connectivity too, on the same bus: no duplicates either way.
     let client = Client::with_events(config, tokens.clone(), bus.clone()).unwrap();
     let running = Running::start(client, &bus, None, fast_settings(Mode::Poll));
-    common::wait_for(Duration::from_secs(20), || async { tokens.asked.load(Ordering::SeqCst) >= 20 }).await;
+    wait::holds_within(Duration::from_secs(20), || async { tokens.asked.load(Ordering::SeqCst) >= 20 }).await;
     log.until("offline", Duration::from_secs(5), |ev| ev.contains(&Event::ConnectivityChanged { online: false })).await;
     let second = kallyai_sim::start(addr, kallyai_sim::SimConfig::default()).await.expect("same port again");
     let sim2 = reqwest::Client::new();
@@ -841,13 +816,13 @@ async fn offline_and_back_is_one_change_each_way() {
 async fn cancel_ends_a_request_in_flight() {
     let sim = Sim::start().await;
     for route in ["/v1/inbound/*", "/v1/notifications/*"] {
-        sim.fault(json!({"route": route, "kind": "latency", "latency_ms": 30_000})).await;
+        sim.ctl.fault(&Fault::new(route, "latency").latency_ms(30_000)).await;
     }
     let tokens = Arc::new(Swappable { token: Mutex::new(sim.tokens().await.access), asked: AtomicUsize::new(0) });
     let client = Client::new(sim.config(), tokens.clone()).unwrap();
     let bus = EventBus::default();
     let running = Running::start(client, &bus, None, fast_settings(Mode::Stream));
-    let sent = common::wait_for(Duration::from_secs(5), || async { tokens.asked.load(Ordering::SeqCst) >= 1 }).await;
+    let sent = wait::holds_within(Duration::from_secs(5), || async { tokens.asked.load(Ordering::SeqCst) >= 1 }).await;
     assert!(sent, "the first request went out");
     let asked = Instant::now();
     running.cancel.cancel();
@@ -879,19 +854,19 @@ async fn idle_rate(mode: Mode, scale: u32) -> f64 {
             ev.iter().any(|e| matches!(e, Event::NotificationsChanged { .. }))
         })
         .await;
-    s.sim.clear_requests().await;
+    s.sim.ctl.clear_requests().await;
     let start = Instant::now();
     // Enough time for several rounds of the slowest periodic request.
     let slowest = if mode == Mode::Stream { settings.pending_poll_streaming } else { settings.stream_check };
     let sim = &s.sim;
-    let seen_enough = common::wait_for(Duration::from_secs(30), || async {
-        let n = sim.requests_to("GET", "/v1/notifications/pending").await.len();
+    let seen_enough = wait::holds_within(Duration::from_secs(30), || async {
+        let n = sim.ctl.requests_to("GET", "/v1/notifications/pending").await.len();
         n >= 2 && start.elapsed() >= slowest * 2
     })
     .await;
     assert!(seen_enough, "{mode:?}: the periodic requests did not happen");
     let elapsed = start.elapsed();
-    let requests = s.sim.requests().await;
+    let requests = s.sim.ctl.requests().await;
     if mode == Mode::Poll {
         let not_modified = requests.iter().filter(|r| r["status"] == 304).count();
         assert!(not_modified > 0, "polling sends If-None-Match and gets 304s");
@@ -966,46 +941,47 @@ async fn rings_once_within_the_polling_target(sim: Sim, settings: WatcherSetting
 
 /// No open stream was ever served to the watcher.
 async fn never_streamed(sim: &Sim) {
-    let served = sim.requests_to("GET", "/v1/inbound/events").await;
+    let served = sim.ctl.requests_to("GET", "/v1/inbound/events").await;
     let streams = served.iter().filter(|r| r["status"] == 200 && r["fault"].is_null()).count();
     assert_eq!(streams, 0, "{served:#?}");
 }
 
-async fn with_stream_info_fault(spec: Value) {
-    with_stream_info_fault_and(spec, fast_settings(Mode::Stream)).await;
+const STREAM_INFO: &str = "/v1/inbound/stream/info";
+
+/// `fault` is on `STREAM_INFO`.
+async fn with_stream_info_fault(fault: Fault) {
+    with_stream_info_fault_and(fault, fast_settings(Mode::Stream)).await;
 }
 
-async fn with_stream_info_fault_and(spec: Value, settings: WatcherSettings) {
+async fn with_stream_info_fault_and(fault: Fault, settings: WatcherSettings) {
     let sim = Sim::start().await;
-    let mut spec = spec;
-    spec["route"] = json!("/v1/inbound/stream/info");
-    sim.fault(spec).await;
+    sim.ctl.fault(&fault).await;
     let s = rings_once_within_the_polling_target(sim, settings).await;
     // (A request still hanging is not in the log yet: the sim logs answers.)
-    let hangs = s.sim.control("GET", "/_sim/faults", json!({})).await.to_string().contains("latency");
-    assert!(hangs || !s.sim.requests_to("GET", "/v1/inbound/stream/info").await.is_empty(), "the stream was probed");
+    let hangs = json!(s.sim.ctl.faults().await).to_string().contains("latency");
+    assert!(hangs || !s.sim.ctl.requests_to("GET", STREAM_INFO).await.is_empty(), "the stream was probed");
     never_streamed(&s.sim).await;
     s.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_info_400_still_rings_once_by_polling() {
-    with_stream_info_fault(json!({"kind": "status", "status": 400})).await;
+    with_stream_info_fault(Fault::status(STREAM_INFO, 400)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_info_403_still_rings_once_by_polling() {
-    with_stream_info_fault(json!({"kind": "status", "status": 403})).await;
+    with_stream_info_fault(Fault::status(STREAM_INFO, 403)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_info_500_still_rings_once_by_polling() {
-    with_stream_info_fault(json!({"kind": "status", "status": 500})).await;
+    with_stream_info_fault(Fault::status(STREAM_INFO, 500)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_info_not_json_still_rings_once_by_polling() {
-    with_stream_info_fault(json!({"kind": "malformed"})).await;
+    with_stream_info_fault(Fault::new(STREAM_INFO, "malformed")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1014,15 +990,15 @@ async fn stream_info_timeout_still_rings_once_by_polling() {
     // poller that waited for the probe could not ring within the target), and polling never
     // waits for it.
     let patient = WatcherSettings { stream_open_timeout: Duration::from_secs(8), ..fast_settings(Mode::Stream) };
-    with_stream_info_fault_and(json!({"kind": "latency", "latency_ms": 30_000}), patient).await;
+    with_stream_info_fault_and(Fault::new(STREAM_INFO, "latency").latency_ms(30_000), patient).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_answering_json_while_stream_info_says_enabled_still_rings_once_by_polling() {
     let sim = Sim::start().await;
-    sim.control("POST", "/_sim/stream", json!({"enabled": true, "sse": false})).await;
+    sim.ctl.stream(&Stream::on().sse(false)).await;
     let s = rings_once_within_the_polling_target(sim, fast_settings(Mode::Stream)).await;
-    let asked = s.sim.requests_to("GET", "/v1/inbound/events").await;
+    let asked = s.sim.ctl.requests_to("GET", "/v1/inbound/events").await;
     assert!(!asked.is_empty(), "the stream was tried");
     // Each answer was the JSON log: no reconnect loop (the backoff starts at 600 ms here).
     let elapsed_probes = asked.len();
@@ -1032,11 +1008,10 @@ async fn events_answering_json_while_stream_info_says_enabled_still_rings_once_b
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_failing_or_hanging_still_rings_once_by_polling() {
-    for spec in [json!({"kind": "status", "status": 500}), json!({"kind": "latency", "latency_ms": 30_000})] {
+    const EVENTS: &str = "/v1/inbound/events";
+    for fault in [Fault::status(EVENTS, 500), Fault::new(EVENTS, "latency").latency_ms(30_000)] {
         let sim = Sim::start().await;
-        let mut spec = spec;
-        spec["route"] = json!("/v1/inbound/events");
-        sim.fault(spec).await;
+        sim.ctl.fault(&fault).await;
         let s = rings_once_within_the_polling_target(sim, fast_settings(Mode::Stream)).await;
         never_streamed(&s.sim).await;
         s.finish().await;
@@ -1051,7 +1026,7 @@ fn production_sim_config() -> kallyai_sim::SimConfig {
 async fn production_profile_rings_once_by_polling() {
     let sim = Sim::start_with(production_sim_config()).await;
     let s = rings_once_within_the_polling_target(sim, fast_settings(Mode::Stream)).await;
-    let info = s.sim.requests_to("GET", "/v1/inbound/stream/info").await;
+    let info = s.sim.ctl.requests_to("GET", "/v1/inbound/stream/info").await;
     assert!(!info.is_empty() && info.iter().all(|r| r["status"] == 404), "{info:#?}");
     s.finish().await;
 }
@@ -1069,8 +1044,8 @@ async fn a_refused_stream_is_probed_again_with_growing_waits_while_polling_goes_
     // When each probe arrives (the sim's log has whole seconds only, so the test watches it).
     let probes: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
     let (sim, seen) = (&s.sim, &probes);
-    let probed = common::wait_for(Duration::from_secs(15), || async move {
-        let n = sim.requests_to("GET", "/v1/inbound/stream/info").await.len();
+    let probed = wait::holds_within(Duration::from_secs(15), || async move {
+        let n = sim.ctl.requests_to("GET", "/v1/inbound/stream/info").await.len();
         let mut seen = seen.lock().unwrap();
         while seen.len() < n {
             seen.push(Instant::now());
@@ -1090,7 +1065,7 @@ async fn a_refused_stream_is_probed_again_with_growing_waits_while_polling_goes_
     }
     assert!(gaps[3] >= gaps[0] * 2, "the waits grow: {gaps:?}");
     // Meanwhile the live calls were polled at the idle cadence (150 ms), far more often.
-    let polls = s.sim.requests_to("GET", "/v1/inbound/calls").await.len();
+    let polls = s.sim.ctl.requests_to("GET", "/v1/inbound/calls").await.len();
     assert!(polls >= 15, "{polls} polls of the live calls");
     s.finish().await;
 }
@@ -1178,7 +1153,7 @@ fn sim_addr(sim: &Sim) -> std::net::SocketAddr {
 async fn a_stream_that_goes_silent_falls_back_to_polling_and_resumes_without_repeats() {
     let sim = Sim::start().await;
     // Heartbeats every second, so three missed ones are three seconds.
-    sim.control("POST", "/_sim/stream", json!({"enabled": true, "heartbeat_secs": 1})).await;
+    sim.ctl.stream(&Stream::on().heartbeat_secs(1)).await;
     let relay = Relay::start(sim_addr(&sim)).await;
     let client = relay.client(&sim).await;
     // No reconciliation while streaming: only the fallback to polling can find the call.
@@ -1219,7 +1194,7 @@ async fn a_call_the_healthy_stream_did_not_deliver_is_caught_by_the_slow_reconci
     let settings = WatcherSettings { stream_reconcile: Duration::from_secs(1), ..fast_settings(Mode::Stream) };
     let mut s = Setup::on(sim, client, settings);
     s.until_streaming().await;
-    s.sim.clear_requests().await;
+    s.sim.ctl.clear_requests().await;
     // The stream stays open (its heartbeats are 15 s apart, three of them far away) but the
     // call's events do not get through: only the reconciliation can announce it.
     relay.hold(true);
@@ -1231,7 +1206,7 @@ async fn a_call_the_healthy_stream_did_not_deliver_is_caught_by_the_slow_reconci
     s.log
         .until("its first line, read for the new call", Duration::from_secs(5), |ev| !lines_of(ev, &id).is_empty())
         .await;
-    let requests = s.sim.requests().await;
+    let requests = s.sim.ctl.requests().await;
     let asked: Vec<&str> = requests.iter().map(|r| r["path"].as_str().unwrap()).collect();
     // No fallback to polling (no new stream, no stream/info), at most one list a second, and
     // only the new call's transcript.
@@ -1247,7 +1222,7 @@ async fn a_call_the_healthy_stream_did_not_deliver_is_caught_by_the_slow_reconci
     s.log.until("the barrier", Duration::from_secs(10), |ev| ev.iter().any(|e| ringing(e, &barrier))).await;
     assert_eq!(s.log.count(|e| ringing(e, &id)), 1, "{:#?}", s.log.events);
     assert_eq!(s.log.count(|e| ended(e, &id)), 1);
-    let opened = s.sim.requests_to("GET", "/v1/inbound/events").await;
+    let opened = s.sim.ctl.requests_to("GET", "/v1/inbound/events").await;
     assert!(opened.is_empty(), "the same stream carried on: {opened:#?}");
     s.finish().await;
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use kallyai_sim::{foreign_ids, Seed, SimConfig};
+use kallyai_testkit::wait;
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -78,8 +79,8 @@ async fn idempotency_key_replays_the_stored_reply() {
     assert_eq!(hist["total"], 2, "no second message");
     let other: Value = send("k-2").await.unwrap().json().await.unwrap();
     assert_ne!(other["message_id"], first["message_id"]);
-    let log = h.ctl(Method::GET, "/requests", json!(null)).await;
-    let keys: Vec<&Value> = log["requests"].as_array().unwrap().iter().map(|r| &r["idempotency_key"]).collect();
+    let log = h.ctl.requests().await;
+    let keys: Vec<&Value> = log.iter().map(|r| &r["idempotency_key"]).collect();
     assert!(keys.contains(&&json!("k-1")) && keys.contains(&&json!("k-2")));
 
     let unkeyed = h.post("/v1/coordination/message", json!({"message": "hi"})).await;
@@ -95,12 +96,7 @@ async fn idempotency_key_replays_the_stored_reply() {
     assert_eq!(refused.headers()["idempotency-key"], "k-3");
     expect_error(refused, 404, "conversation_not_found").await;
     // An injected answer did not come from the handler: no echo.
-    h.ctl(
-        Method::POST,
-        "/faults",
-        json!({"route": "/v1/coordination/message", "kind": "status", "status": 503, "count": 1}),
-    )
-    .await;
+    h.ctl.fault(&Fault::status("/v1/coordination/message", 503).count(1)).await;
     let injected = send("k-4").await.unwrap();
     assert_eq!(injected.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(injected.headers().get("idempotency-key").is_none());
@@ -152,14 +148,14 @@ async fn goals_list_filter_and_every_action() {
         "no_step_awaiting_approval",
     )
     .await;
-    h.advance(120.0).await;
+    h.ctl.advance(120.0).await;
     let done = h.get_json(&format!("/v1/coordination/goals/{id}")).await;
     assert_eq!(done["status"], "needs_input");
     assert_eq!(done["awaiting"], "outcome");
     assert!(done["credits_used"].as_f64().unwrap() > goal["credits_used"].as_f64().unwrap());
     let cont = h.post_json(&format!("/v1/coordination/goals/{id}/continue-negotiating"), json!(null)).await;
     assert_eq!(cont["status"], "active");
-    h.advance(120.0).await;
+    h.ctl.advance(120.0).await;
     let accepted = h.post_json(&format!("/v1/coordination/goals/{id}/accept-outcome"), json!(null)).await;
     assert_eq!(accepted["status"], "completed");
     expect_error(
@@ -210,10 +206,10 @@ async fn goal_steps_advance_on_their_own_over_simulated_time() {
     let h = start().await;
     let r = h.post_json("/v1/coordination/message", json!({"message": "Call the garage about my car"})).await;
     let gid = r["goal_id"].as_str().unwrap().to_string();
-    h.advance(15.0).await;
+    h.ctl.advance(15.0).await;
     let g = h.get_json(&format!("/v1/coordination/goals/{gid}")).await;
     assert_eq!(g["steps"][0]["status"], "completed");
-    h.advance(60.0).await;
+    h.ctl.advance(60.0).await;
     let g = h.get_json(&format!("/v1/coordination/goals/{gid}")).await;
     assert_eq!(g["status"], "needs_input");
     assert_eq!(g["credits_used"], 2.0);
@@ -227,13 +223,13 @@ async fn goal_steps_advance_on_their_own_over_simulated_time() {
 #[tokio::test]
 async fn out_of_credits_answers_402_quota_exceeded() {
     let h = start().await;
-    let bal = h.ctl(Method::POST, "/credits", json!({"credits_remaining": 1.0})).await;
+    let bal = h.ctl.set_credits(1.0).await;
     assert_eq!(bal["credits_remaining"], 1.0);
     let r = h.post("/v1/coordination/message", json!({"message": "Book a hotel in Lisbon"})).await;
     let e = expect_error(r, 402, "quota_exceeded").await;
     assert_eq!(e["error"]["details"]["credits_remaining"], 1.0);
     h.post_json("/v1/coordination/message", json!({"message": "Search for a florist"})).await;
-    h.ctl(Method::POST, "/credits", json!({"credits_remaining": 0})).await;
+    h.ctl.set_credits(0.0).await;
     expect_error(h.post("/v1/coordination/message", json!({"message": "hello"})).await, 402, "quota_exceeded").await;
     let call = h
         .post(
@@ -329,9 +325,12 @@ async fn creating_a_call_is_idempotent_and_validated() {
 #[tokio::test]
 async fn inbound_call_rings_grows_and_is_taken_over_once() {
     let h = start().await;
-    let rung = h.ctl(Method::POST, "/calls/ring", json!({"caller_number": "+34600111222", "caller_name": "Dr. Smith", "is_vip": true,
-                                                       "summary": "Wants to move the appointment", "line_interval_ms": 1000})).await;
-    let id = rung["id"].as_str().unwrap().to_string();
+    let ring = Ring::new("+34600111222")
+        .caller_name("Dr. Smith")
+        .vip(true)
+        .summary("Wants to move the appointment")
+        .line_interval_ms(1000);
+    let id = h.ctl.ring(&ring).await;
     let active = h.get_json("/v1/inbound/calls?status=active&limit=20").await;
     assert_eq!(active["total"], 1);
     let call = &active["calls"][0];
@@ -341,7 +340,7 @@ async fn inbound_call_rings_grows_and_is_taken_over_once() {
     assert!(is_iso(&call["created_at"]));
     let t1 = h.get_json(&format!("/v1/inbound/calls/{id}/transcript")).await;
     assert_eq!(t1["entries"].as_array().unwrap().len(), 1);
-    h.advance(2.0).await;
+    h.ctl.advance(2.0).await;
     let t2 = h.get_json(&format!("/v1/inbound/calls/{id}/transcript")).await;
     assert_eq!(t2["entries"].as_array().unwrap().len(), 3, "one line per second of sim time");
     let p = h.get_json("/v1/notifications/pending").await;
@@ -362,8 +361,8 @@ async fn inbound_reject_transfer_end_and_natural_completion() {
     let h = start().await;
     let hr = &h;
     let ring = |n: &str| {
-        let body = json!({"caller_number": n, "transcript": [{"speaker": "AI", "content": "Hello"}, {"speaker": "HUMAN", "content": "Hi"}], "line_interval_ms": 1000});
-        async move { hr.ctl(Method::POST, "/calls/ring", body).await["id"].as_str().unwrap().to_string() }
+        let ring = Ring::new(n).transcript([("AI", "Hello"), ("HUMAN", "Hi")]).line_interval_ms(1000);
+        async move { hr.ctl.ring(&ring).await }
     };
     let a = ring("+34600000001").await;
     let r = h.post_json(&format!("/v1/inbound/calls/{a}/reject"), json!({"reason": "user_rejected"})).await;
@@ -379,10 +378,10 @@ async fn inbound_reject_transfer_end_and_natural_completion() {
     let t = h.post_json(&format!("/v1/inbound/calls/{b}/transfer"), json!({"target_number": "+34911000111"})).await;
     assert_eq!(t["target_number"], "+34911000111");
     let c = ring("+34600000003").await;
-    h.ctl(Method::POST, &format!("/calls/{c}/end"), json!({"outcome": "missed"})).await;
+    h.ctl.end_call(&c, Some("missed")).await;
     assert_eq!(h.get_json(&format!("/v1/inbound/calls/{c}")).await["status"], "missed");
     let d = ring("+34600000004").await;
-    h.advance(3.0).await;
+    h.ctl.advance(3.0).await;
     let done = h.get_json(&format!("/v1/inbound/calls/{d}")).await;
     assert_eq!(done["status"], "completed", "script ran out");
     assert_eq!(h.get_json(&format!("/v1/inbound/calls/{d}/transcript")).await["entries"].as_array().unwrap().len(), 2);
@@ -425,12 +424,12 @@ async fn polled_lists_send_etags_and_answer_304() {
         assert_eq!(other.status(), StatusCode::OK);
     }
     let tag = h.get("/v1/inbound/calls?status=active").await.headers()[header::ETAG].clone();
-    h.ctl(Method::POST, "/calls/ring", json!({"caller_number": "+34600000009"})).await;
+    h.ctl.ring(&Ring::new("+34600000009")).await;
     let changed =
         h.req(Method::GET, "/v1/inbound/calls?status=active").header(header::IF_NONE_MATCH, tag).send().await.unwrap();
     assert_eq!(changed.status(), StatusCode::OK, "a new call changes the tag");
     let tag = h.get("/v1/credits/balance").await.headers()[header::ETAG].clone();
-    h.ctl(Method::POST, "/credits", json!({"credits_remaining": 10})).await;
+    h.ctl.set_credits(10.0).await;
     let changed = h.req(Method::GET, "/v1/credits/balance").header(header::IF_NONE_MATCH, tag).send().await.unwrap();
     assert_eq!(changed.status(), StatusCode::OK);
 }
@@ -530,14 +529,14 @@ async fn empty_seed_is_a_fresh_user_and_reset_switches_seeds() {
     assert_eq!(b["credits_used"], 0.0);
     assert_eq!(b["plan_type"], "starter");
 
-    h.ctl(Method::POST, "/reset", json!({"seed": "demo"})).await;
+    h.ctl.reset(Some(Seed::Demo), None).await;
     // Reset clears tokens too.
     expect_error(h.get("/v1/calls").await, 401, "token_expired").await;
-    let s = h.ctl(Method::POST, "/session", json!({})).await;
+    let s = h.ctl.session().await;
     let calls: Value = h
         .client
         .get(format!("{}/v1/calls", h.url))
-        .bearer_auth(s["access_token"].as_str().unwrap())
+        .bearer_auth(&s.access_token)
         .send()
         .await
         .unwrap()
@@ -552,10 +551,8 @@ async fn empty_seed_is_a_fresh_user_and_reset_switches_seeds() {
 #[tokio::test]
 async fn the_background_ticker_moves_live_calls_without_clock_jumps() {
     let h = start().await;
-    let rung =
-        h.ctl(Method::POST, "/calls/ring", json!({"caller_number": "+34600000010", "line_interval_ms": 50})).await;
-    let id = rung["id"].as_str().unwrap().to_string();
-    wait_for("the call to finish by itself", Duration::from_secs(10), || async {
+    let id = h.ctl.ring(&Ring::new("+34600000010").line_interval_ms(50)).await;
+    wait::until("the call to finish by itself", Duration::from_secs(10), || async {
         let c = h.get_json(&format!("/v1/inbound/calls/{id}")).await;
         (c["status"] == "completed").then_some(())
     })
@@ -600,7 +597,7 @@ async fn change_plan_accepts_both_spellings_schedules_downgrades_and_is_rate_lim
     let limited = h.post("/v1/subscriptions/change-plan", json!({"new_plan": "power"})).await;
     assert!(limited.headers().get(header::RETRY_AFTER).is_some());
     expect_error(limited, 429, "rate_limited").await;
-    h.advance(3601.0).await;
+    h.ctl.advance(3601.0).await;
     assert_eq!(h.post("/v1/subscriptions/change-plan", json!({"new_plan": "power"})).await.status(), StatusCode::OK);
     expect_error(
         h.post("/v1/subscriptions/change-plan", json!({"new_plan": "platinum"})).await,
@@ -630,8 +627,7 @@ async fn recordings_and_inbound_summary() {
     assert_eq!(s["total"], 3);
     assert_eq!(s["missed"], 1);
     assert!(s["average_duration_seconds"].as_f64().unwrap() > 0.0);
-    let live = h.ctl(Method::POST, "/calls/ring", json!({"caller_number": "+34600000011"})).await;
-    let id = live["id"].as_str().unwrap();
+    let id = h.ctl.ring(&Ring::new("+34600000011")).await;
     expect_error(h.get(&format!("/v1/inbound/calls/{id}/recording")).await, 404, "recording_not_found").await;
     assert_eq!(h.get_json("/v1/inbound/calls/summary").await["active"], 1);
 }
@@ -639,9 +635,8 @@ async fn recordings_and_inbound_summary() {
 #[tokio::test]
 async fn a_call_rung_without_a_script_stays_live_until_ended() {
     let h = start().await;
-    let rung = h.ctl(Method::POST, "/calls/ring", json!({"caller_number": "+34600000012", "transcript": []})).await;
-    let id = rung["id"].as_str().unwrap();
-    h.advance(3600.0).await;
+    let id = h.ctl.ring(&Ring::new("+34600000012").no_script()).await;
+    h.ctl.advance(3600.0).await;
     let s = h.session_token().await;
     let call: Value = h
         .client
@@ -660,7 +655,7 @@ async fn a_call_rung_without_a_script_stays_live_until_ended() {
         "transcript_not_found",
     )
     .await;
-    h.ctl(Method::POST, &format!("/calls/{id}/end"), json!({})).await;
+    h.ctl.end_call(&id, None).await;
     let call: Value = h
         .client
         .get(format!("{}/v1/inbound/calls/{id}", h.url))
@@ -678,7 +673,7 @@ async fn a_call_rung_without_a_script_stays_live_until_ended() {
 async fn a_canned_reply_is_the_next_answer_verbatim_once() {
     let h = start().await;
     let canned = "<img src=x onerror=alert(1)> <script>alert(2)</script> & \"quoted\"";
-    h.ctl(Method::POST, "/assistant/next-reply", json!({"text": canned})).await;
+    h.ctl.next_reply(canned).await;
     let r = h.post_json("/v1/coordination/message", json!({"message": "What is the weather like?"})).await;
     assert_eq!(r["response"], canned);
     assert_eq!(r["message"], canned);
@@ -689,7 +684,7 @@ async fn a_canned_reply_is_the_next_answer_verbatim_once() {
     let next = h.post_json("/v1/coordination/message", json!({"message": "What is the weather like?"})).await;
     assert_ne!(next["response"], canned);
     // A booking keeps its goal; only the words change.
-    h.ctl(Method::POST, "/assistant/next-reply", json!({"text": "Booked words"})).await;
+    h.ctl.next_reply("Booked words").await;
     let booked = h.post_json("/v1/coordination/message", json!({"message": "Book a table at Nobu"})).await;
     assert_eq!((booked["response"].as_str(), booked["intent"].as_str()), (Some("Booked words"), Some("booking")));
     assert!(is_uuid(&booked["goal_id"]));

@@ -6,7 +6,7 @@ mod common;
 use base64::Engine;
 use common::*;
 use kallyai_sim::SimConfig;
-use reqwest::{header, Method, StatusCode};
+use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -157,7 +157,7 @@ async fn refresh_rotates_and_the_old_token_has_a_short_grace() {
         .await
         .unwrap();
     assert_eq!(racing.status(), StatusCode::OK);
-    h.advance(31.0).await;
+    h.ctl.advance(31.0).await;
     let late = h
         .client
         .post(format!("{}/v1/auth/refresh", h.url))
@@ -204,7 +204,7 @@ async fn missing_wrong_expired_and_revoked_tokens_get_401() {
         .unwrap();
     expect_error(basic, 401, "missing_token").await;
 
-    h.ctl(Method::POST, "/tokens/expire", json!({})).await;
+    h.ctl.expire_tokens().await;
     expect_error(h.get("/v1/credits/balance").await, 401, "token_expired").await;
     let refreshed = h
         .client
@@ -224,7 +224,7 @@ async fn missing_wrong_expired_and_revoked_tokens_get_401() {
         .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
 
-    h.ctl(Method::POST, "/tokens/revoke", json!({})).await;
+    h.ctl.revoke_tokens().await;
     let after = h
         .client
         .get(format!("{}/v1/credits/balance", h.url))
@@ -247,7 +247,7 @@ async fn missing_wrong_expired_and_revoked_tokens_get_401() {
 async fn access_tokens_expire_with_the_configured_ttl_on_the_sim_clock() {
     let h = start_with(SimConfig { token_ttl_secs: 60, ..Default::default() }).await;
     assert_eq!(h.get("/v1/credits/balance").await.status(), StatusCode::OK);
-    h.advance(61.0).await;
+    h.ctl.advance(61.0).await;
     expect_error(h.get("/v1/credits/balance").await, 401, "token_expired").await;
 }
 
@@ -348,9 +348,9 @@ async fn oauth_code_flow_with_pkce_through_the_form() {
     let reuse = h.client.post(&token_url).form(&form).send().await.unwrap();
     expect_oauth_error(reuse, 400, "invalid_grant").await;
 
-    let seen: Value = h.ctl(Method::GET, "/oauth", json!(null)).await;
-    assert_eq!(seen["pkce_method"], "S256");
-    assert_eq!(seen["verifier_seen"], true);
+    let seen = h.ctl.oauth_seen().await;
+    assert_eq!(seen.pkce_method.as_deref(), Some("S256"));
+    assert!(seen.verifier_seen);
 
     // Refresh grant, form-encoded.
     let rt = tok["refresh_token"].as_str().unwrap();
@@ -409,7 +409,7 @@ async fn oauth_refuses_missing_pkce_bad_redirects_and_expired_codes() {
     let (verifier, challenge) = pkce_pair();
     let r = h.client.get(authorize_url(&h, "kallyai://auth/callback", Some(&challenge))).send().await.unwrap();
     let code = param(&query_of(r.headers()[header::LOCATION].to_str().unwrap()), "code").unwrap();
-    h.advance(61.0).await;
+    h.ctl.advance(61.0).await;
     let late = h
         .client
         .post(format!("{}/v1/auth/gpt/token", h.url))
@@ -457,12 +457,8 @@ async fn no_secret_ever_reaches_the_request_log() {
         .await
         .unwrap();
     h.get(&format!("/v1/credits/balance?access_token={}", h.token)).await;
-    let log = h.ctl(Method::GET, "/requests", json!(null)).await.to_string();
-    let tokens = h.ctl(Method::GET, "/tokens", json!(null)).await;
-    let mut secrets: Vec<String> = Vec::new();
-    for k in ["access_tokens", "refresh_tokens", "codes"] {
-        secrets.extend(tokens[k].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()));
-    }
+    let log = json!(h.ctl.requests().await).to_string();
+    let secrets = h.ctl.issued_secrets().await;
     assert!(secrets.len() >= 3);
     for s in secrets {
         assert!(!log.contains(&s), "a secret leaked into the request log");

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use kallyai_sim::{Profile, SimConfig};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const CODES: [(&str, &str, &str); 3] = [
@@ -24,17 +24,13 @@ async fn pending_item(h: &Harness, goal_id: &str) -> Option<Value> {
     pending["goals"]["items"].as_array().unwrap().iter().find(|i| i["id"] == goal_id).cloned()
 }
 
-async fn refuse_next(h: &Harness, body: Value) {
-    h.ctl(Method::POST, "/assistant/next-refusal", body).await;
-}
-
 #[tokio::test]
 async fn each_refusal_parks_an_uncharged_goal_until_its_own_endpoint_is_called() {
     for profile in [Profile::Default, Profile::Production] {
         for (code, right, wrong) in CODES {
             let h = start_with(SimConfig { profile, ..SimConfig::default() }).await;
             let before = remaining(&h).await;
-            refuse_next(&h, json!({"code": code})).await;
+            h.ctl.next_refusal(code, None).await;
             let refused = h.post("/v1/coordination/message", json!({"message": "Search for a florist nearby"})).await;
             let e = expect_error(refused, 402, code).await;
             let details = &e["error"]["details"];
@@ -49,7 +45,7 @@ async fn each_refusal_parks_an_uncharged_goal_until_its_own_endpoint_is_called()
             let goal_path = format!("/v1/coordination/goals/{goal_id}");
 
             // It waits: time passes, nothing advances, nothing is charged.
-            h.advance(120.0).await;
+            h.ctl.advance(120.0).await;
             let goal = h.get_json(&goal_path).await;
             assert_eq!((goal["status"].clone(), goal["credits_used"].clone()), (json!(code), json!(0.0)), "{goal}");
             assert_eq!(remaining(&h).await, before, "{profile:?} {code}: a refusal is not charged");
@@ -68,7 +64,7 @@ async fn each_refusal_parks_an_uncharged_goal_until_its_own_endpoint_is_called()
             assert_eq!(goal["status"], "active", "{profile:?} {code}: {goal}");
             assert_eq!(goal["credits_used"], 0.5, "it advances as usual: the search step is charged");
             assert!(pending_item(&h, &goal_id).await.is_none(), "it left the pending list");
-            h.advance(20.0).await;
+            h.ctl.advance(20.0).await;
             assert_eq!(h.get_json(&goal_path).await["status"], "completed");
             // Once unblocked, either endpoint is a harmless no-op.
             h.post_json(&format!("/v1/goals/{goal_id}/{wrong}"), json!(null)).await;
@@ -79,7 +75,7 @@ async fn each_refusal_parks_an_uncharged_goal_until_its_own_endpoint_is_called()
 #[tokio::test]
 async fn the_refusal_is_used_once_and_a_question_gets_a_goal_anyway() {
     let h = start().await;
-    refuse_next(&h, json!({"code": "budget_approval_required", "credits_estimated": 30})).await;
+    h.ctl.next_refusal("budget_approval_required", Some(30.0)).await;
     let refused = h.post("/v1/coordination/message", json!({"message": "What is the weather like?"})).await;
     let e = expect_error(refused, 402, "budget_approval_required").await;
     assert_eq!(e["error"]["details"]["credits_estimated"], 30.0);
@@ -101,16 +97,16 @@ async fn the_refusal_is_used_once_and_a_question_gets_a_goal_anyway() {
 #[tokio::test]
 async fn out_of_credits_comes_first_and_reset_clears_the_refusal() {
     let h = start().await;
-    refuse_next(&h, json!({"code": "soft_cap_reached"})).await;
-    h.ctl(Method::POST, "/credits", json!({"credits_remaining": 0})).await;
+    h.ctl.next_refusal("soft_cap_reached", None).await;
+    h.ctl.set_credits(0.0).await;
     let broke = h.post("/v1/coordination/message", json!({"message": "Search for a florist nearby"})).await;
     expect_error(broke, 402, "quota_exceeded").await;
-    h.ctl(Method::POST, "/credits", json!({"credits_remaining": 100})).await;
+    h.ctl.set_credits(100.0).await;
     let refused = h.post("/v1/coordination/message", json!({"message": "Search for a florist nearby"})).await;
     expect_error(refused, 402, "soft_cap_reached").await;
 
-    refuse_next(&h, json!({"code": "budget_exceeded"})).await;
-    h.ctl(Method::POST, "/reset", json!({})).await;
+    h.ctl.next_refusal("budget_exceeded", None).await;
+    h.ctl.reset(None, None).await;
     let token = h.session_token().await;
     let asked = h
         .client

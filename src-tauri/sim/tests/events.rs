@@ -74,14 +74,7 @@ impl SseReader {
 async fn sse_streams_events_with_ids_and_resumes_after_last_event_id() {
     let h = start().await;
     let mut sse = SseReader::open(&h, None).await;
-    let rung = h
-        .ctl(
-            Method::POST,
-            "/calls/ring",
-            json!({"caller_number": "+34600111222", "caller_name": "Ana", "line_interval_ms": 1000}),
-        )
-        .await;
-    let id = rung["id"].as_str().unwrap();
+    let id = h.ctl.ring(&Ring::new("+34600111222").caller_name("Ana").line_interval_ms(1000)).await;
     let ringing = sse.next_of("call_ringing").await;
     assert_eq!(ringing.data["call"]["id"], json!(id));
     assert_eq!(ringing.data["type"], "call_ringing");
@@ -93,9 +86,9 @@ async fn sse_streams_events_with_ids_and_resumes_after_last_event_id() {
     drop(sse);
 
     // While nobody listens, more happens.
-    h.advance(1.0).await;
-    h.ctl(Method::POST, &format!("/calls/{id}/end"), json!({})).await;
-    h.ctl(Method::POST, "/credits", json!({"credits_remaining": 100})).await;
+    h.ctl.advance(1.0).await;
+    h.ctl.end_call(&id, None).await;
+    h.ctl.set_credits(100.0).await;
 
     let mut resumed = SseReader::open(&h, Some(seen)).await;
     let next = resumed.next().await.unwrap();
@@ -116,7 +109,7 @@ async fn sse_streams_events_with_ids_and_resumes_after_last_event_id() {
 #[tokio::test]
 async fn json_event_log_and_stream_info() {
     let h = start().await;
-    h.ctl(Method::POST, "/calls/ring", json!({"caller_number": "+34600111222"})).await;
+    h.ctl.ring(&Ring::new("+34600111222")).await;
     let log = h.get_json("/v1/inbound/events").await;
     let events = log["events"].as_array().unwrap();
     assert!(events.iter().any(|e| e["type"] == "call_ringing"));
@@ -143,14 +136,14 @@ async fn json_event_log_and_stream_info() {
 async fn switching_the_stream_off_ends_streams_and_refuses_new_ones() {
     let h = start().await;
     let mut sse = SseReader::open(&h, None).await;
-    h.ctl(Method::POST, "/stream", json!({"enabled": false})).await;
+    h.ctl.stream(&Stream::off()).await;
     assert!(sse.next().await.is_none(), "the open stream ends");
     assert_eq!(h.get_json("/v1/inbound/stream/info").await["enabled"], false);
     let r = h.req(Method::GET, "/v1/inbound/events").header(header::ACCEPT, "text/event-stream").send().await.unwrap();
     assert!(r.headers().get(header::RETRY_AFTER).is_some());
     expect_error(r, 503, "stream_disabled").await;
     assert_eq!(h.get("/v1/inbound/events").await.status(), StatusCode::OK, "the JSON log still answers");
-    h.ctl(Method::POST, "/stream", json!({"enabled": true})).await;
+    h.ctl.stream(&Stream::on()).await;
     SseReader::open(&h, None).await;
     expect_error(
         h.client
@@ -169,7 +162,7 @@ async fn switching_the_stream_off_ends_streams_and_refuses_new_ones() {
 async fn a_stream_advertised_but_not_served_and_a_chosen_heartbeat() {
     let h = start().await;
     let mut sse = SseReader::open(&h, None).await;
-    h.ctl(Method::POST, "/stream", json!({"enabled": true, "sse": false, "heartbeat_secs": 2})).await;
+    h.ctl.stream(&Stream::on().sse(false).heartbeat_secs(2)).await;
     assert!(sse.next().await.is_none(), "the open stream ends");
     let info = h.get_json("/v1/inbound/stream/info").await;
     assert_eq!((info["enabled"].clone(), info["heartbeat_secs"].clone()), (json!(true), json!(2)));
@@ -178,7 +171,7 @@ async fn a_stream_advertised_but_not_served_and_a_chosen_heartbeat() {
     assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
     assert!(r.json::<Value>().await.unwrap()["events"].is_array(), "the JSON log, not a stream");
     // Served again: a quiet stream beats every two seconds.
-    h.ctl(Method::POST, "/stream", json!({"enabled": true, "sse": true})).await;
+    h.ctl.stream(&Stream::on().sse(true)).await;
     let mut sse = SseReader::open(&h, None).await;
     let beat = tokio::time::timeout(Duration::from_secs(5), sse.stream.next()).await.expect("a heartbeat within 5 s");
     assert!(String::from_utf8_lossy(&beat.unwrap().unwrap()).starts_with(':'), "a keep-alive comment");

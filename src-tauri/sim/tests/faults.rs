@@ -10,14 +10,10 @@ use kallyai_sim::{Profile, SimConfig};
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
-async fn add(h: &Harness, fault: Value) -> Value {
-    h.ctl(Method::POST, "/faults", fault).await
-}
-
 #[tokio::test]
 async fn latency_delays_but_answers() {
     let h = start().await;
-    add(&h, json!({"route": "/v1/credits/*", "kind": "latency", "latency_ms": 300, "count": 1})).await;
+    h.ctl.fault(&Fault::new("/v1/credits/*", "latency").latency_ms(300).count(1)).await;
     let t = Instant::now();
     assert_eq!(h.get("/v1/credits/balance").await.status(), StatusCode::OK);
     assert!(t.elapsed() >= Duration::from_millis(300));
@@ -29,23 +25,23 @@ async fn latency_delays_but_answers() {
 #[tokio::test]
 async fn status_faults_send_enveloped_5xx_once_per_count() {
     let h = start().await;
-    add(&h, json!({"route": "/v1/notifications/pending", "kind": "status", "status": 503, "count": 2})).await;
+    h.ctl.fault(&Fault::status("/v1/notifications/pending", 503).count(2)).await;
     expect_error(h.get("/v1/notifications/pending").await, 503, "service_unavailable").await;
     expect_error(h.get("/v1/notifications/pending").await, 503, "service_unavailable").await;
     assert_eq!(h.get("/v1/notifications/pending").await.status(), StatusCode::OK);
-    add(&h, json!({"route": "/v1/calls", "kind": "status", "status": 502})).await;
+    h.ctl.fault(&Fault::status("/v1/calls", 502)).await;
     expect_error(h.get("/v1/calls").await, 502, "bad_gateway").await;
     expect_error(h.get("/v1/calls").await, 502, "bad_gateway").await;
     assert_eq!(h.get("/v1/calls/x").await.status(), StatusCode::NOT_FOUND, "the glob has no star: exact path only");
-    assert_eq!(h.ctl(Method::GET, "/faults", json!(null)).await["faults"].as_array().unwrap().len(), 1);
-    h.ctl(Method::DELETE, "/faults", json!(null)).await;
+    assert_eq!(h.ctl.faults().await.len(), 1);
+    h.ctl.clear_faults().await;
     assert_eq!(h.get("/v1/calls").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn rate_limit_sends_429_with_retry_after() {
     let h = start().await;
-    add(&h, json!({"route": "*", "kind": "rate_limit", "retry_after_secs": 7, "count": 1})).await;
+    h.ctl.fault(&Fault::new("*", "rate_limit").retry_after_secs(7).count(1)).await;
     let r = h.get("/v1/credits/balance").await;
     assert_eq!(r.headers()[header::RETRY_AFTER], "7");
     let e = expect_error(r, 429, "rate_limited").await;
@@ -55,20 +51,19 @@ async fn rate_limit_sends_429_with_retry_after() {
 #[tokio::test]
 async fn drop_before_closes_without_running_the_handler() {
     let h = start().await;
-    add(&h, json!({"route": "/v1/coordination/message", "method": "POST", "kind": "drop_before", "count": 1})).await;
+    h.ctl.fault(&Fault::new("/v1/coordination/message", "drop_before").method("POST").count(1)).await;
     let before = h.get_json("/v1/coordination/conversations").await["total"].clone();
     let r =
         h.req(Method::POST, "/v1/coordination/message").json(&json!({"message": "Search for a florist"})).send().await;
     assert!(r.is_err(), "the connection was dropped: {r:?}");
     assert_eq!(h.get_json("/v1/coordination/conversations").await["total"], before, "nothing happened");
-    let log = h.ctl(Method::GET, "/requests", json!(null)).await;
-    assert!(log["requests"].as_array().unwrap().iter().any(|r| r["fault"] == "drop_before"));
+    assert!(h.ctl.requests().await.iter().any(|r| r["fault"] == "drop_before"));
 }
 
 #[tokio::test]
 async fn drop_after_runs_the_handler_then_closes() {
     let h = start().await;
-    add(&h, json!({"route": "/v1/coordination/message", "kind": "drop_after", "count": 1})).await;
+    h.ctl.fault(&Fault::new("/v1/coordination/message", "drop_after").count(1)).await;
     let before = h.get_json("/v1/coordination/conversations").await["total"].as_u64().unwrap();
     let r =
         h.req(Method::POST, "/v1/coordination/message").json(&json!({"message": "Search for a florist"})).send().await;
@@ -88,9 +83,8 @@ async fn remaining(h: &Harness) -> f64 {
 async fn status_after_runs_the_handler_then_answers_an_error() {
     for profile in [Profile::Default, Profile::Production] {
         let h = start_with(SimConfig { profile, ..SimConfig::default() }).await;
-        let fault =
-            add(&h, json!({"route": "/v1/coordination/message", "method": "POST", "kind": "status_after", "count": 1}))
-                .await;
+        let fault = Fault::new("/v1/coordination/message", "status_after").method("POST").count(1);
+        let fault = h.ctl.fault(&fault).await;
         assert_eq!(fault["status"], 504, "504 by default");
         let before = remaining(&h).await;
         let ask = || {
@@ -112,9 +106,7 @@ async fn status_after_runs_the_handler_then_answers_an_error() {
             .count();
         assert_eq!(asked, 1, "{profile:?}: {history}");
         assert_eq!(remaining(&h).await, before - 0.5, "{profile:?}");
-        let log = h.ctl(Method::GET, "/requests", json!(null)).await;
-        let entry =
-            log["requests"].as_array().unwrap().iter().find(|r| r["path"] == "/v1/coordination/message").cloned();
+        let entry = h.ctl.requests().await.into_iter().find(|r| r["path"] == "/v1/coordination/message");
         let entry = entry.expect("the ask is logged");
         assert_eq!((entry["status"].clone(), entry["fault"].clone()), (json!(504), json!("status_after")));
 
@@ -130,7 +122,7 @@ async fn status_after_runs_the_handler_then_answers_an_error() {
         }
     }
     let h = start().await;
-    add(&h, json!({"route": "/v1/calls", "method": "POST", "kind": "status_after", "status": 502, "count": 1})).await;
+    h.ctl.fault(&Fault::new("/v1/calls", "status_after").method("POST").with_status(502).count(1)).await;
     let body = json!({"submission": {"task_description": "Book a table for two tonight at nine",
                                      "respondent_phone": "+34915550123"}});
     let calls = h.get_json("/v1/calls").await["total"].as_u64().unwrap();
@@ -141,7 +133,7 @@ async fn status_after_runs_the_handler_then_answers_an_error() {
 #[tokio::test]
 async fn malformed_sends_200_with_broken_json() {
     let h = start().await;
-    add(&h, json!({"route": "/v1/credits/balance", "kind": "malformed", "count": 1})).await;
+    h.ctl.fault(&Fault::new("/v1/credits/balance", "malformed").count(1)).await;
     let r = h.get("/v1/credits/balance").await;
     assert_eq!(r.status(), StatusCode::OK);
     let text = r.text().await.unwrap();
@@ -152,7 +144,7 @@ async fn malformed_sends_200_with_broken_json() {
 #[tokio::test]
 async fn slow_body_trickles_the_real_body() {
     let h = start().await;
-    add(&h, json!({"route": "/v1/credits/balance", "kind": "slow_body", "latency_ms": 20, "count": 1})).await;
+    h.ctl.fault(&Fault::new("/v1/credits/balance", "slow_body").latency_ms(20).count(1)).await;
     let t = Instant::now();
     let r = h.get("/v1/credits/balance").await;
     let body: Value = r.json().await.unwrap();
@@ -164,13 +156,13 @@ async fn slow_body_trickles_the_real_body() {
 #[tokio::test]
 async fn probability_and_method_filters() {
     let h = start().await;
-    add(&h, json!({"route": "/v1/calls*", "kind": "status", "probability": 0.0})).await;
-    add(&h, json!({"route": "/v1/credits/*", "method": "POST", "kind": "status", "status": 500})).await;
+    h.ctl.fault(&Fault::new("/v1/calls*", "status").probability(0.0)).await;
+    h.ctl.fault(&Fault::status("/v1/credits/*", 500).method("POST")).await;
     for _ in 0..20 {
         assert_eq!(h.get("/v1/calls").await.status(), StatusCode::OK);
     }
     assert_eq!(h.get("/v1/credits/balance").await.status(), StatusCode::OK, "GET is not POST");
-    add(&h, json!({"route": "/v1/inbound/*", "kind": "status", "probability": 0.5})).await;
+    h.ctl.fault(&Fault::new("/v1/inbound/*", "status").probability(0.5)).await;
     let mut failures = 0;
     for _ in 0..60 {
         if h.get("/v1/inbound/calls").await.status() == StatusCode::INTERNAL_SERVER_ERROR {
@@ -206,8 +198,7 @@ async fn request_log_records_what_was_sent_and_redacts_secrets() {
         .await
         .unwrap();
     h.client.get(format!("{}/v1/credits/balance?refresh_token=abc&limit=3", h.url)).send().await.unwrap();
-    let log = h.ctl(Method::GET, "/requests", json!(null)).await;
-    let reqs = log["requests"].as_array().unwrap();
+    let reqs = h.ctl.requests().await;
     let msg = reqs.iter().find(|r| r["path"] == "/v1/coordination/message").unwrap();
     assert_eq!(msg["method"], "POST");
     assert_eq!(msg["status"], 200);
@@ -220,20 +211,20 @@ async fn request_log_records_what_was_sent_and_redacts_secrets() {
     assert_eq!(bal["status"], 401);
     assert_eq!(bal["query"], "refresh_token=***&limit=3");
     assert!(!reqs.iter().any(|r| r["path"].as_str().unwrap().starts_with("/_sim")), "control calls are not logged");
-    h.ctl(Method::DELETE, "/requests", json!(null)).await;
-    assert!(h.ctl(Method::GET, "/requests", json!(null)).await["requests"].as_array().unwrap().is_empty());
+    h.ctl.clear_requests().await;
+    assert!(h.ctl.requests().await.is_empty());
 }
 
 #[tokio::test]
 async fn body_faults_leave_the_event_stream_alone_and_drop_after_cuts_it_at_once() {
     let h = start().await;
-    add(&h, json!({"route": "/v1/inbound/events", "kind": "malformed", "count": 1})).await;
+    h.ctl.fault(&Fault::new("/v1/inbound/events", "malformed").count(1)).await;
     let sse =
         h.req(Method::GET, "/v1/inbound/events").header(header::ACCEPT, "text/event-stream").send().await.unwrap();
     assert_eq!(sse.status(), StatusCode::OK);
     assert!(sse.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/event-stream"));
     drop(sse);
-    add(&h, json!({"route": "/v1/inbound/events", "kind": "drop_after", "count": 1})).await;
+    h.ctl.fault(&Fault::new("/v1/inbound/events", "drop_after").count(1)).await;
     let t = Instant::now();
     let r = h.req(Method::GET, "/v1/inbound/events").header(header::ACCEPT, "text/event-stream").send().await;
     assert!(r.is_err(), "dropped: {r:?}");
@@ -243,7 +234,7 @@ async fn body_faults_leave_the_event_stream_alone_and_drop_after_cuts_it_at_once
 #[tokio::test]
 async fn a_retry_after_drop_after_with_the_same_key_gets_the_stored_reply() {
     let h = start().await;
-    add(&h, json!({"route": "/v1/coordination/message", "kind": "drop_after", "count": 1})).await;
+    h.ctl.fault(&Fault::new("/v1/coordination/message", "drop_after").count(1)).await;
     let send = || {
         h.req(Method::POST, "/v1/coordination/message")
             .header("Idempotency-Key", "retry-1")

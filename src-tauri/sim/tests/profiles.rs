@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use kallyai_sim::{Profile, SimConfig};
+use kallyai_sim::{Profile, Seed, SimConfig};
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -110,7 +110,7 @@ async fn production_has_no_stream_info_and_no_profile_endpoint() {
 #[tokio::test]
 async fn production_events_are_always_the_json_log() {
     let h = production().await;
-    h.ctl(Method::POST, "/calls/ring", json!({"caller_number": "+34911222333"})).await;
+    h.ctl.ring(&Ring::new("+34911222333")).await;
     let resp =
         h.req(Method::GET, "/v1/inbound/events").header(header::ACCEPT, "text/event-stream").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
@@ -189,16 +189,10 @@ async fn production_sends_no_etag_and_never_304() {
 #[tokio::test]
 async fn production_still_takes_faults_and_control_calls() {
     let h = production().await;
-    h.ctl(
-        Method::POST,
-        "/faults",
-        json!({"route": "/v1/credits/balance", "kind": "status", "status": 503, "count": 1}),
-    )
-    .await;
+    h.ctl.fault(&Fault::status("/v1/credits/balance", 503).count(1)).await;
     expect_error(h.get("/v1/credits/balance").await, 503, "service_unavailable").await;
     assert_eq!(h.get("/v1/credits/balance").await.status(), StatusCode::OK);
-    let log = h.ctl(Method::GET, "/requests", json!(null)).await;
-    assert_eq!(log["requests"].as_array().unwrap().len(), 2);
+    assert_eq!(h.ctl.requests().await.len(), 2);
 }
 
 #[tokio::test]
@@ -208,15 +202,15 @@ async fn reset_switches_the_profile_and_keeps_it_when_omitted() {
     assert_eq!(metadata().await.unwrap().status(), StatusCode::OK);
     assert_eq!(h.get("/v1/users/me").await.status(), StatusCode::OK);
 
-    h.ctl(Method::POST, "/reset", json!({"profile": "production"})).await;
+    h.ctl.reset(None, Some(Profile::Production)).await;
     assert_eq!(metadata().await.unwrap().status(), StatusCode::NOT_FOUND);
-    h.ctl(Method::POST, "/reset", json!({"seed": "empty"})).await;
+    h.ctl.reset(Some(Seed::Empty), None).await;
     assert_eq!(metadata().await.unwrap().status(), StatusCode::NOT_FOUND, "same profile when omitted");
     let token = h.session_token().await;
     let me = h.client.get(format!("{}/v1/users/me", h.url)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::NOT_FOUND);
 
-    h.ctl(Method::POST, "/reset", json!({"profile": "default"})).await;
+    h.ctl.reset(None, Some(Profile::Default)).await;
     assert_eq!(metadata().await.unwrap().status(), StatusCode::OK);
     let bad = h.client.post(format!("{}/_sim/reset", h.url)).json(&json!({"profile": "staging"})).send().await;
     expect_error(bad.unwrap(), 422, "validation_error").await;

@@ -1,23 +1,24 @@
-//! Test harness: a real kallyai-sim on 127.0.0.1:0 and a plain HTTP client for its `/_sim/`
-//! control API (never through kallyai-core, so a core bug cannot hide a sim fact).
+//! Test harness: a real kallyai-sim on 127.0.0.1:0 and the client of its `/_sim/` control API
+//! (`sim.ctl`, plain HTTP: never through kallyai-core, so a core bug cannot hide a sim fact).
 #![allow(dead_code)]
 
-pub mod trace_capture;
-
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kallyai_core::auth::{
     AccessToken, AuthApi, MemoryStore, RefreshToken, Session, StaticToken, TokenSet, TokenSource,
 };
 use kallyai_core::{Client, Config, EventBus, RetryPolicy};
+use kallyai_sim::client::{self, Control};
+/// The control API's request shapes, for every test file.
+#[allow(unused_imports)]
+pub use kallyai_sim::client::{Fault, Ring, Stream};
 use kallyai_sim::{SimConfig, SimServer};
-use serde_json::{json, Value};
 
 pub struct Sim {
     pub server: SimServer,
     pub url: String,
-    http: reqwest::Client,
+    pub ctl: Control,
 }
 
 /// Retries fast so fault tests take milliseconds; `Retry-After` up to 5 s is honoured.
@@ -36,9 +37,8 @@ impl Sim {
     }
 
     pub async fn start_with(config: SimConfig) -> Self {
-        let server = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), config).await.expect("sim starts");
-        let url = server.url();
-        Self { server, url, http: reqwest::Client::new() }
+        let server = client::start_local(config).await;
+        Self { url: server.url(), ctl: server.control(), server }
     }
 
     pub fn config(&self) -> Config {
@@ -50,11 +50,11 @@ impl Sim {
 
     /// `POST /_sim/session`: a fresh token triple for the seeded user.
     pub async fn tokens(&self) -> TokenSet {
-        let v = self.control("POST", "/_sim/session", json!({})).await;
+        let session = self.ctl.session().await;
         TokenSet::from_grant(
-            AccessToken::new(v["access_token"].as_str().unwrap()),
-            Some(RefreshToken::new(v["refresh_token"].as_str().unwrap())),
-            v["expires_in"].as_u64(),
+            AccessToken::new(&session.access_token),
+            Some(RefreshToken::new(&session.refresh_token)),
+            Some(session.expires_in),
         )
     }
 
@@ -77,94 +77,5 @@ impl Sim {
         session.sign_in(self.tokens().await).await.unwrap();
         let client = Client::with_events(self.config(), session.clone(), events.clone()).unwrap();
         (client, session)
-    }
-
-    pub async fn control(&self, method: &str, path: &str, body: Value) -> Value {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let resp = self.http.request(method, format!("{}{}", self.url, path)).json(&body).send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {text}");
-        if text.trim().is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        }
-    }
-
-    pub async fn fault(&self, spec: Value) {
-        self.control("POST", "/_sim/faults", spec).await;
-    }
-
-    pub async fn clear_faults(&self) {
-        self.control("DELETE", "/_sim/faults", json!({})).await;
-    }
-
-    pub async fn clear_requests(&self) {
-        self.control("DELETE", "/_sim/requests", json!({})).await;
-    }
-
-    /// The request log, without `/_sim/` entries.
-    pub async fn requests(&self) -> Vec<Value> {
-        let v = self.control("GET", "/_sim/requests", json!({})).await;
-        v["requests"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| !r["path"].as_str().unwrap_or("").starts_with("/_sim"))
-            .cloned()
-            .collect()
-    }
-
-    /// Logged requests with this method and exact path.
-    pub async fn requests_to(&self, method: &str, path: &str) -> Vec<Value> {
-        self.requests().await.into_iter().filter(|r| r["method"] == method && r["path"] == path).collect()
-    }
-
-    /// Every token the sim ever issued (to grep output for leaks).
-    pub async fn issued_secrets(&self) -> Vec<String> {
-        let v = self.control("GET", "/_sim/tokens", json!({})).await;
-        ["access_tokens", "refresh_tokens", "codes"]
-            .iter()
-            .flat_map(|k| v[*k].as_array().cloned().unwrap_or_default())
-            .filter_map(|s| s.as_str().map(str::to_string))
-            .collect()
-    }
-}
-
-/// Polls `cond` until it holds or `deadline` passes (no fixed sleeps in tests).
-pub async fn wait_for<F, Fut>(deadline: Duration, mut cond: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let end = Instant::now() + deadline;
-    // A poll cadence, not a guess at how long something takes: the deadline bounds the wait.
-    let mut ticks = tokio::time::interval(Duration::from_millis(20));
-    loop {
-        ticks.tick().await;
-        if cond().await {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-    }
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-pub fn files_containing(dir: &std::path::Path, needle: &str, found: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.is_dir() {
-            files_containing(&path, needle, found);
-        } else if meta.is_file() && meta.len() < 64 * 1024 * 1024 {
-            let bytes = std::fs::read(&path).unwrap_or_default();
-            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-                found.push(path.display().to_string());
-            }
-        }
     }
 }

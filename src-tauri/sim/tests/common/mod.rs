@@ -1,8 +1,13 @@
-//! Shared test harness: a real sim on 127.0.0.1:0 and a reqwest client that talks HTTP to it.
+//! Shared test harness: a real sim on 127.0.0.1:0, a reqwest client that talks HTTP to it as an
+//! API client does, and the client of its control API (`h.ctl`).
 #![allow(dead_code)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use kallyai_sim::client::{self, Control};
+/// The control API's request shapes, for every test file (`use common::*`; each uses a subset).
+#[allow(unused_imports)]
+pub use kallyai_sim::client::{Fault, Ring, Stream};
 use kallyai_sim::{SimConfig, SimServer};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
@@ -11,6 +16,7 @@ pub struct Harness {
     pub sim: SimServer,
     pub url: String,
     pub client: reqwest::Client,
+    pub ctl: Control,
     pub token: String,
     pub refresh: String,
 }
@@ -28,21 +34,10 @@ pub async fn start() -> Harness {
 }
 
 pub async fn start_with(config: SimConfig) -> Harness {
-    let sim = kallyai_sim::start("127.0.0.1:0".parse().unwrap(), config).await.expect("sim starts");
-    let url = sim.url();
-    let client = client();
-    let session: Value = client
-        .post(format!("{url}/_sim/session"))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["access_token"].as_str().unwrap().to_string();
-    let refresh = session["refresh_token"].as_str().unwrap().to_string();
-    Harness { sim, url, client, token, refresh }
+    let sim = client::start_local(config).await;
+    let ctl = sim.control();
+    let session = ctl.session().await;
+    Harness { url: sim.url(), sim, client: client(), ctl, token: session.access_token, refresh: session.refresh_token }
 }
 
 impl Harness {
@@ -67,24 +62,9 @@ impl Harness {
         assert!(status.is_success(), "POST {path} -> {status}: {v}");
         v
     }
-    /// A `/_sim/` control call; returns the JSON body (or Null for 204).
-    pub async fn ctl(&self, method: Method, path: &str, body: Value) -> Value {
-        let resp =
-            self.client.request(method, format!("{}/_sim{}", self.url, path)).json(&body).send().await.expect("ctl");
-        let status = resp.status();
-        assert!(status.is_success(), "ctl {path} -> {status}");
-        if status == StatusCode::NO_CONTENT {
-            Value::Null
-        } else {
-            resp.json().await.expect("ctl json")
-        }
-    }
     /// A fresh access token (for tests that jump past the first token's lifetime).
     pub async fn session_token(&self) -> String {
-        self.ctl(Method::POST, "/session", serde_json::json!({})).await["access_token"].as_str().unwrap().to_string()
-    }
-    pub async fn advance(&self, seconds: f64) {
-        self.ctl(Method::POST, "/clock/advance", serde_json::json!({"seconds": seconds})).await;
+        self.ctl.session().await.access_token
     }
 }
 
@@ -119,24 +99,6 @@ pub fn assert_envelope(v: &Value) {
     assert_eq!(e["details"]["message"].as_str(), Some(msg), "details.message in {v}");
     let cid = e["correlation_id"].as_str().expect("correlation_id");
     assert!(uuid::Uuid::parse_str(cid).is_ok());
-}
-
-/// Polls `check` until it yields Some or the deadline passes (no fixed sleeps in tests).
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    // A poll cadence, not a guess at how long something takes: the deadline bounds the wait.
-    let mut ticks = tokio::time::interval(Duration::from_millis(20));
-    loop {
-        ticks.tick().await;
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-    }
 }
 
 pub fn is_uuid(v: &Value) -> bool {
