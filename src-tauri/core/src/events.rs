@@ -26,16 +26,16 @@ pub enum Event {
         is_vip: bool,
         summary: Option<String>,
     },
-    /// Something waits for the user. `kind`: approval, goal or message; `actions`: what the API
-    /// lets the user do from a notification (approve, cancel, approve_step, mark_read).
-    /// `is_new` is true once per id ever (notify); false when re-listed after a restart or a
-    /// sign-in (list it, do not notify).
+    /// Something waits for the user: what kind of item, and what the API lets the user do to it
+    /// (serialized as the API names them: `goal`, `approve_step`, ...). `is_new` is true once
+    /// per id ever (notify); false when re-listed after a restart or a sign-in (list it, do not
+    /// notify).
     PendingItem {
         id: String,
-        kind: String,
+        kind: crate::pending::PendingKind,
         title: Option<String>,
         summary: Option<String>,
-        actions: Vec<String>,
+        actions: Vec<crate::pending::PendingAction>,
         is_new: bool,
     },
     /// A pending item left the list (handled here or in another client).

@@ -29,6 +29,7 @@ mod fsio;
 mod idempotency;
 pub mod lenient;
 pub mod paths;
+pub mod pending;
 mod retry;
 pub mod settings;
 pub mod signin;

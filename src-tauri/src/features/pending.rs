@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use kallyai_core::ask::{GoalActionKind, Goals};
+use kallyai_core::pending::{PendingAction, PendingKind};
 use kallyai_core::settings::Lang;
 use kallyai_core::Event;
 use tauri::{AppHandle, Manager};
@@ -26,68 +27,33 @@ fn key(id: &str) -> String {
 #[derive(Default)]
 struct DecidedHere(Mutex<HashSet<String>>);
 
-/// What the user can do from a pending item's notification. Only goal actions: approving or
-/// cancelling an email draft and marking a message read have no request in core yet, so those
-/// items are notified without buttons. A goal stopped by its budget offers approve_budget or
-/// acknowledge_soft_cap instead of approve_step (core's watcher decides from its status).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ItemAction {
-    ApproveStep,
-    ApproveBudget,
-    AcknowledgeSoftCap,
-    CancelGoal,
+/// What the app can carry out from a pending item's notification: only goal actions. Approving
+/// or cancelling an email draft and marking a message read have no request in core yet, so
+/// those items are notified without buttons. A goal stopped by its budget offers approve_budget
+/// or acknowledge_soft_cap instead of approve_step (core's watcher decides from its status).
+fn offered(kind: PendingKind, actions: &[PendingAction]) -> Vec<PendingAction> {
+    let goal_actions = actions.iter().filter(|a| GoalActionKind::from_pending(**a).is_some());
+    if kind == PendingKind::Goal {
+        goal_actions.copied().collect()
+    } else {
+        Vec::new()
+    }
 }
 
-const OFFERED: [ItemAction; 4] =
-    [ItemAction::ApproveStep, ItemAction::ApproveBudget, ItemAction::AcknowledgeSoftCap, ItemAction::CancelGoal];
-
-impl ItemAction {
-    /// From the watcher's `kind` and the API's action name.
-    fn from_api(kind: &str, action: &str) -> Option<ItemAction> {
-        (kind == "goal").then(|| ItemAction::from_id(action)).flatten()
-    }
-
-    /// The action's name from the watcher and in the notification (the box's goal-action name).
-    fn id(self) -> &'static str {
-        match self {
-            ItemAction::ApproveStep => "approve_step",
-            ItemAction::ApproveBudget => "approve_budget",
-            ItemAction::AcknowledgeSoftCap => "acknowledge_soft_cap",
-            ItemAction::CancelGoal => "cancel",
-        }
-    }
-
-    fn from_id(id: &str) -> Option<ItemAction> {
-        OFFERED.into_iter().find(|a| a.id() == id)
-    }
-
-    fn goal_action(self) -> GoalActionKind {
-        match self {
-            ItemAction::ApproveStep => GoalActionKind::ApproveStep,
-            ItemAction::ApproveBudget => GoalActionKind::ApproveBudget,
-            ItemAction::AcknowledgeSoftCap => GoalActionKind::AcknowledgeSoftCap,
-            ItemAction::CancelGoal => GoalActionKind::Cancel,
-        }
-    }
-
-    fn label(self, lang: Lang) -> String {
-        match self {
-            ItemAction::ApproveStep => text(lang, "pending.action.approve_step"),
-            ItemAction::CancelGoal => text(lang, "ask.goal.cancel"),
-            ItemAction::ApproveBudget | ItemAction::AcknowledgeSoftCap => {
-                text(lang, &format!("goal.action.{}", self.id()))
-            }
-        }
+fn label(lang: Lang, action: PendingAction) -> String {
+    match action {
+        PendingAction::ApproveStep => text(lang, "pending.action.approve_step"),
+        PendingAction::Cancel => text(lang, "ask.goal.cancel"),
+        _ => text(lang, &format!("goal.action.{}", action.name())),
     }
 }
 
 /// The notification's title: what waits, or, for a goal stopped by its budget, why.
-fn title(lang: Lang, kind: &str, offered: &[ItemAction]) -> String {
-    let budget = offered.iter().find(|a| matches!(a, ItemAction::ApproveBudget | ItemAction::AcknowledgeSoftCap));
+fn title(lang: Lang, kind: PendingKind, offered: &[PendingAction]) -> String {
+    let budget = offered.iter().find(|a| matches!(a, PendingAction::ApproveBudget | PendingAction::AcknowledgeSoftCap));
     match budget {
-        Some(action) => text(lang, &format!("pending.title.{}", action.id())),
-        None if matches!(kind, "approval" | "goal" | "message") => text(lang, &format!("pending.title.{kind}")),
-        None => "KallyAI".to_string(),
+        Some(action) => text(lang, &format!("pending.title.{}", action.name())),
+        None => text(lang, &format!("pending.title.{}", kind.name())),
     }
 }
 
@@ -105,7 +71,7 @@ pub fn start(app: &AppHandle) {
 fn on_event(app: &AppHandle, event: &Event) {
     match event {
         Event::PendingItem { id, kind, title, summary, actions, is_new: true } => {
-            notify(app, id, kind, title.as_deref(), summary.as_deref(), actions)
+            notify(app, id, *kind, title.as_deref(), summary.as_deref(), actions)
         }
         Event::PendingItemResolved { id } => notifier(app).withdraw(&key(id)),
         // Decided in the box: the notification goes. (The goal may stay pending for a later step
@@ -120,15 +86,22 @@ fn decided_here(app: &AppHandle, goal_id: &str) -> bool {
     app.state::<DecidedHere>().0.lock().expect("decided lock").remove(goal_id)
 }
 
-fn notify(app: &AppHandle, id: &str, kind: &str, item_title: Option<&str>, summary: Option<&str>, actions: &[String]) {
+fn notify(
+    app: &AppHandle,
+    id: &str,
+    kind: PendingKind,
+    item_title: Option<&str>,
+    summary: Option<&str>,
+    actions: &[PendingAction],
+) {
     let lang = i18n::lang(app);
-    let offered: Vec<ItemAction> = actions.iter().filter_map(|a| ItemAction::from_api(kind, a)).collect();
+    let offered = offered(kind, actions);
     let body = [item_title, summary].into_iter().flatten().collect::<Vec<_>>().join("\n");
     let notice = Notice {
         key: key(id),
         title: title(lang, kind, &offered),
         body,
-        actions: offered.iter().map(|a| (a.id().to_string(), a.label(lang))).collect(),
+        actions: offered.iter().map(|a| (a.name().to_string(), label(lang, *a))).collect(),
         clickable: false,
         sticky: false,
     };
@@ -137,8 +110,8 @@ fn notify(app: &AppHandle, id: &str, kind: &str, item_title: Option<&str>, summa
     notifier(&app).show(
         notice,
         Box::new(move |response| {
-            let Response::Action(action) = response else { return };
-            let Some(action) = ItemAction::from_id(&action) else { return };
+            let Response::Action(name) = response else { return };
+            let Some(action) = offered.into_iter().find(|a| a.name() == name) else { return };
             tauri::async_runtime::spawn(async move { act(&app, &id, action).await });
         }),
     );
@@ -146,17 +119,19 @@ fn notify(app: &AppHandle, id: &str, kind: &str, item_title: Option<&str>, summa
 
 /// Carries out `action` at once (no window needed), then says how it went in the
 /// notification's place.
-async fn act(app: &AppHandle, id: &str, action: ItemAction) {
+async fn act(app: &AppHandle, id: &str, action: PendingAction) {
+    let Some(goal_action) = GoalActionKind::from_pending(action) else { return };
     let lang = i18n::lang(app);
     let core = core(app);
-    let result = Goals::new(core.client.clone()).run(id, action.goal_action()).await;
+    let result = Goals::new(core.client.clone()).run(id, goal_action).await;
+    let name = action.name();
     let body = match &result {
         Ok(()) => {
-            tracing::info!(action = action.id(), "pending item handled");
-            text(lang, &format!("goal.done.{}", action.id()))
+            tracing::info!(action = name, "pending item handled");
+            text(lang, &format!("goal.done.{name}"))
         }
         Err(error) => {
-            tracing::warn!(action = action.id(), code = error.code(), "pending item action failed");
+            tracing::warn!(action = name, code = error.code(), "pending item action failed");
             format!("{} {error}", text(lang, "pending.failed"))
         }
     };
@@ -174,29 +149,24 @@ async fn act(app: &AppHandle, id: &str, action: ItemAction) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use PendingAction::*;
 
     #[test]
-    fn only_actions_the_app_can_carry_out_are_offered() {
-        assert_eq!(ItemAction::from_api("goal", "approve_step"), Some(ItemAction::ApproveStep));
-        assert_eq!(ItemAction::from_api("goal", "cancel"), Some(ItemAction::CancelGoal));
-        assert_eq!(ItemAction::from_api("goal", "approve_budget"), Some(ItemAction::ApproveBudget));
-        assert_eq!(ItemAction::from_api("goal", "acknowledge_soft_cap"), Some(ItemAction::AcknowledgeSoftCap));
-        assert_eq!(ItemAction::from_api("approval", "approve"), None);
-        assert_eq!(ItemAction::from_api("message", "mark_read"), None);
-        assert_eq!(ItemAction::from_id("takeover"), None);
-        // The names are what core's watcher and the box call these goal actions.
-        for action in OFFERED {
-            assert_eq!(serde_json::to_value(action.goal_action()).unwrap(), action.id());
-        }
+    fn only_goal_actions_are_offered() {
+        assert_eq!(offered(PendingKind::Goal, &[ApproveStep, Cancel]), vec![ApproveStep, Cancel]);
+        assert_eq!(offered(PendingKind::Goal, &[ApproveBudget, Cancel]), vec![ApproveBudget, Cancel]);
+        assert_eq!(offered(PendingKind::Approval, &[Approve, Cancel]), vec![]);
+        assert_eq!(offered(PendingKind::Message, &[MarkRead]), vec![]);
     }
 
     #[test]
     fn a_budget_stop_is_named_in_the_title_and_its_button() {
-        let offered = [ItemAction::ApproveBudget, ItemAction::CancelGoal];
-        assert_eq!(title(Lang::En, "goal", &offered), "A goal needs your budget approval");
-        assert_eq!(offered[0].label(Lang::En), "Approve budget");
-        assert_eq!(ItemAction::AcknowledgeSoftCap.label(Lang::Es), "Continuar");
-        assert_eq!(title(Lang::Es, "goal", &[ItemAction::CancelGoal]), "Un objetivo te necesita");
-        assert_eq!(offered[1].label(Lang::En), "Cancel goal");
+        let offered = [ApproveBudget, Cancel];
+        assert_eq!(title(Lang::En, PendingKind::Goal, &offered), "A goal needs your budget approval");
+        assert_eq!(label(Lang::En, ApproveBudget), "Approve budget");
+        assert_eq!(label(Lang::Es, AcknowledgeSoftCap), "Continuar");
+        assert_eq!(title(Lang::Es, PendingKind::Goal, &[Cancel]), "Un objetivo te necesita");
+        assert_eq!(label(Lang::En, Cancel), "Cancel goal");
+        assert_eq!(title(Lang::En, PendingKind::Message, &[]), text(Lang::En, "pending.title.message"));
     }
 }

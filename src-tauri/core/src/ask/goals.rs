@@ -8,6 +8,7 @@ use crate::api::budget::BudgetRefusalKind;
 use crate::api::coordination::{Goal, GoalAction, GoalQuery, GoalStatus};
 use crate::client::Client;
 use crate::error::ApiError;
+use crate::pending::PendingAction;
 use crate::transport::Request;
 
 /// What the user can do to a goal from the box.
@@ -33,6 +34,18 @@ impl GoalActionKind {
         match refusal {
             BudgetRefusalKind::ApprovalRequired | BudgetRefusalKind::Exceeded => GoalActionKind::ApproveBudget,
             BudgetRefusalKind::SoftCapReached => GoalActionKind::AcknowledgeSoftCap,
+        }
+    }
+
+    /// The goal action a pending item's action is (approving a draft or marking a message read
+    /// are not goal actions).
+    pub fn from_pending(action: PendingAction) -> Option<Self> {
+        match action {
+            PendingAction::ApproveStep => Some(GoalActionKind::ApproveStep),
+            PendingAction::ApproveBudget => Some(GoalActionKind::ApproveBudget),
+            PendingAction::AcknowledgeSoftCap => Some(GoalActionKind::AcknowledgeSoftCap),
+            PendingAction::Cancel => Some(GoalActionKind::Cancel),
+            PendingAction::Approve | PendingAction::MarkRead => None,
         }
     }
 
@@ -221,6 +234,21 @@ impl Goals {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn goal_actions_of_pending_items_keep_their_names() {
+        for action in [
+            PendingAction::ApproveStep,
+            PendingAction::ApproveBudget,
+            PendingAction::AcknowledgeSoftCap,
+            PendingAction::Cancel,
+        ] {
+            let goal_action = GoalActionKind::from_pending(action).unwrap();
+            assert_eq!(serde_json::to_value(goal_action).unwrap(), action.name());
+        }
+        assert_eq!(GoalActionKind::from_pending(PendingAction::Approve), None);
+        assert_eq!(GoalActionKind::from_pending(PendingAction::MarkRead), None);
+    }
 
     fn view(v: Value) -> GoalView {
         GoalView::from_value(&v).unwrap()

@@ -5,25 +5,21 @@
 use serde_json::Value;
 
 use crate::api::budget::BudgetRefusalKind;
-use crate::ask::GoalActionKind;
+use crate::pending::{PendingAction, PendingKind};
 
 /// One thing waiting for the user.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct PendingEntry {
     pub id: String,
-    /// approval, goal or message.
-    pub kind: &'static str,
+    pub kind: PendingKind,
     pub title: Option<String>,
     pub summary: Option<String>,
-    pub actions: Vec<String>,
+    pub actions: Vec<PendingAction>,
 }
 
-/// (group key in the answer, kind, actions the API offers for it).
-const GROUPS: [(&str, &str, &[&str]); 3] = [
-    ("actions", "approval", &["approve", "cancel"]),
-    ("goals", "goal", &["approve_step", "cancel"]),
-    ("inbox", "message", &["mark_read"]),
-];
+/// Group key in the answer, and the kind of its items.
+const GROUPS: [(&str, PendingKind); 3] =
+    [("actions", PendingKind::Approval), ("goals", PendingKind::Goal), ("inbox", PendingKind::Message)];
 
 /// Every item of the three attention groups (live calls, the sim's `inbound` group, are the
 /// call side's business) and `total_pending`.
@@ -37,7 +33,7 @@ pub(crate) fn read_pending(v: &Value) -> (Vec<PendingEntry>, Option<u64>) {
         _ => None,
     };
     let mut entries = Vec::new();
-    for (group, kind, actions) in GROUPS {
+    for (group, kind) in GROUPS {
         let items = v.get(group).and_then(|g| g.get("items")).and_then(Value::as_array);
         for item in items.into_iter().flatten() {
             let Some(id) = id_of(item) else { continue };
@@ -48,8 +44,8 @@ pub(crate) fn read_pending(v: &Value) -> (Vec<PendingEntry>, Option<u64>) {
                 title,
                 summary: text(item, "summary").or_else(|| text(item, "preview")),
                 actions: match text(item, "status").as_deref().and_then(BudgetRefusalKind::from_code) {
-                    Some(refusal) => budget_actions(refusal),
-                    None => actions.iter().map(|a| a.to_string()).collect(),
+                    Some(refusal) => PendingAction::unblocking(refusal).to_vec(),
+                    None => kind.actions().to_vec(),
                 },
             });
         }
@@ -59,19 +55,11 @@ pub(crate) fn read_pending(v: &Value) -> (Vec<PendingEntry>, Option<u64>) {
     (entries, total)
 }
 
-/// A goal stopped by its budget waits for the action that unblocks it, not for a step approval
-/// (named as the box names goal actions: `approve_budget`, `acknowledge_soft_cap`).
-fn budget_actions(refusal: BudgetRefusalKind) -> Vec<String> {
-    [GoalActionKind::unblocking(refusal), GoalActionKind::Cancel]
-        .into_iter()
-        .filter_map(|a| serde_json::to_value(a).ok()?.as_str().map(str::to_string))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use PendingAction::*;
 
     #[test]
     fn reads_every_group_and_skips_items_without_id() {
@@ -85,12 +73,13 @@ mod tests {
         let (items, total) = read_pending(&v);
         assert_eq!(total, Some(3));
         let ids: Vec<_> = items.iter().map(|i| (i.id.as_str(), i.kind)).collect();
-        assert_eq!(ids, vec![("a", "approval"), ("g", "goal"), ("7", "message")]);
+        assert_eq!(ids, vec![("a", PendingKind::Approval), ("g", PendingKind::Goal), ("7", PendingKind::Message)]);
         assert_eq!(items[1].title.as_deref(), Some("Book dinner"));
         assert_eq!(items[2].title.as_deref(), Some("Re: Friday"));
         assert_eq!(items[2].summary.as_deref(), Some("Confirmed"));
-        assert_eq!(items[0].actions, vec!["approve", "cancel"]);
-        assert_eq!(items[1].actions, vec!["approve_step", "cancel"]);
+        assert_eq!(items[0].actions, vec![Approve, Cancel]);
+        assert_eq!(items[1].actions, vec![ApproveStep, Cancel]);
+        assert_eq!(items[2].actions, vec![MarkRead]);
     }
 
     #[test]
@@ -102,11 +91,7 @@ mod tests {
         let actions: Vec<_> = read_pending(&v).0.into_iter().map(|i| i.actions).collect();
         assert_eq!(
             actions,
-            vec![
-                vec!["approve_budget", "cancel"],
-                vec!["approve_budget", "cancel"],
-                vec!["acknowledge_soft_cap", "cancel"]
-            ]
+            vec![vec![ApproveBudget, Cancel], vec![ApproveBudget, Cancel], vec![AcknowledgeSoftCap, Cancel]]
         );
     }
 }

@@ -168,7 +168,7 @@ impl Tracker {
             self.seen.flush();
             self.bus.publish(Event::PendingItem {
                 id: item.id,
-                kind: item.kind.to_string(),
+                kind: item.kind,
                 title: item.title,
                 summary: item.summary,
                 actions: item.actions,
@@ -198,6 +198,7 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pending::PendingKind;
 
     fn info(id: &str) -> LiveCall {
         LiveCall {
@@ -266,7 +267,13 @@ mod tests {
         let bus = EventBus::default();
         let mut rx = bus.subscribe();
         let mut t = Tracker::new(bus, Seen::load(None, 100), LiveCalls::default());
-        let item = |id: &str| PendingEntry { id: id.into(), kind: "goal", title: None, summary: None, actions: vec![] };
+        let item = |id: &str| PendingEntry {
+            id: id.into(),
+            kind: PendingKind::Goal,
+            title: None,
+            summary: None,
+            actions: vec![],
+        };
         t.call_live(info("c"));
         t.pending_list(vec![item("a"), item("b")]);
         t.pending_list(vec![item("b")]);
