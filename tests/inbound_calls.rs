@@ -9,9 +9,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::app::App;
 use common::browser_sign_in::{self, test_browser};
-use common::launcher::Launched;
+use common::launcher::{App, Launched};
 use common::notification_bus::{self as notices, BusMonitor, Notified};
 use common::{
     output_dir, profile, readme_screenshot, require_desktop, screenshot, tray, tray_icon, wait, x11, ONE_APP_AT_A_TIME,
@@ -74,14 +73,10 @@ impl Rig {
         self.sim.url()
     }
 
-    /// Starts the app (not under WebDriver) with the test browser, logging to `<out>/<log>`.
-    fn start_app(&self, log: &str) -> App {
-        let (key, value) = test_browser();
-        // Inherited by the app; set before it starts, under the one-app lock.
-        std::env::set_var(key, value);
-        let dir = self.out.join(log);
-        std::fs::create_dir_all(&dir).expect("app output dir");
-        App::start(&self.url(), &dir)
+    /// Starts the app (not under WebDriver) with the test browser, logging to `<out>/<name>.log`.
+    fn start_app(&self, name: &str) -> App {
+        let vars = [test_browser(), ("KALLYAI_LOG", "debug".to_string())];
+        App::start(&self.out, name, &vars, &["--api-base", &self.url()])
     }
 
     /// The app, signed in through the tray and the browser.
@@ -239,10 +234,9 @@ async fn popup_follows_the_call_until_it_ends(events: Events) {
     };
     // Watch the list grow: every reading is the start of the script, and it grows step by step.
     let mut sizes = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
-    let mut ticks = tokio::time::interval(Duration::from_millis(100));
+    let mut polling = wait::Polling::new(Duration::from_secs(40));
     loop {
-        ticks.tick().await;
+        polling.tick().await;
         let lines = read_lines().await;
         assert!(lines.len() <= expected.len(), "more lines than the call had: {lines:#?}");
         assert_eq!(lines[..], expected[..lines.len()], "transcript lines in order, each once");
@@ -252,7 +246,7 @@ async fn popup_follows_the_call_until_it_ends(events: Events) {
         if lines.len() >= 6 && sizes.len() >= 3 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the transcript did not grow: sizes seen {sizes:?}");
+        assert!(!polling.expired(), "the transcript did not grow: sizes seen {sizes:?}");
     }
     let caller = session.text_of("#caller").await.unwrap_or_default();
     assert_eq!(caller, "Grace Hopper");

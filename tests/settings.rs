@@ -11,8 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::app::BINARY;
-use common::launcher::Launched;
+use common::launcher::{Launched, BINARY};
 use common::signed_in_app::{self, show};
 use common::x_grab::{KeyGrab, ALT, CONTROL};
 use common::{leaks, output_dir, readme_screenshot, require_desktop, run, tray, wait, x11, ONE_APP_AT_A_TIME};
@@ -178,13 +177,14 @@ async fn shortcut_recorded_works_at_once_conflict_keeps_the_old_one() {
     app.session().click("#hotkey").await;
     run("xdotool", &["search", "--sync", "--name", &format!("^{SETTINGS_TITLE}$"), "windowfocus", "--sync"]);
     run("xdotool", &["key", "ctrl+alt+j"]);
-    let deadline = tokio::time::Instant::now() + SOON;
+    let mut polling = wait::Polling::new(SOON);
     loop {
+        polling.tick().await;
         let recorded = field(&app, "hotkey").await;
         if recorded == "Ctrl+Alt+J" {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the recorder wrote {recorded:?}, not Ctrl+Alt+J");
+        assert!(!polling.expired(), "the recorder wrote {recorded:?}, not Ctrl+Alt+J");
     }
     save_ok(&app).await;
     assert_eq!(stored()["hotkey"], "Ctrl+Alt+J", "the store file has the new shortcut");
@@ -305,13 +305,14 @@ async fn spanish_changes_every_window_and_the_tray_at_once() {
 
     let es = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/i18n/es.json")).expect("es.json");
     let strings: Value = serde_json::from_str(&es).expect("es.json parses");
-    let deadline = tokio::time::Instant::now() + SOON;
+    let mut polling = wait::Polling::new(SOON);
     loop {
+        polling.tick().await;
         let bad = not_spanish(&app, &es).await;
         if bad.is_empty() {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "strings not in Spanish:\n{}", bad.join("\n"));
+        assert!(!polling.expired(), "strings not in Spanish:\n{}", bad.join("\n"));
     }
     assert!(app.session().window_handles().await.len() >= 5, "every window was checked");
 

@@ -12,9 +12,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::app::{process_alive, second_launch};
 use common::browser_sign_in::{self, wait_for_link_handler};
-use common::launcher::{running_apps, KillOnDrop, Launched};
+use common::launcher::{process_alive, running_apps, second_launch, KillOnDrop, Launched};
 use common::notification_bus::BusMonitor;
 use common::private_bus::PrivateBus;
 use common::{keychain, leaks, output_dir, profile, require_desktop, tray, wait, x11, ONE_APP_AT_A_TIME};
@@ -107,15 +106,14 @@ async fn sign_in_from_the_tray(app: &Launched) -> tray::TrayItem {
 /// failure shows what the window said instead.
 async fn in_signin_window(app: &Launched, what: &str, script: &str) -> String {
     assert!(app.session().switch_to_page("signin.html").await, "the sign-in window exists");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let mut ticks = tokio::time::interval(Duration::from_millis(100));
+    let mut polling = wait::Polling::new(Duration::from_secs(20));
     loop {
-        ticks.tick().await;
+        polling.tick().await;
         let value = app.session().execute(script).await;
         if let Some(found) = value.as_str().filter(|s| !s.is_empty()) {
             return found.to_string();
         }
-        if tokio::time::Instant::now() >= deadline {
+        if polling.expired() {
             let shown = app.session().execute("return document.body.innerText").await;
             panic!("timed out waiting for {what}; the sign-in window shows: {shown}");
         }

@@ -10,12 +10,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use common::app::{process_alive, BINARY};
 use common::browser_sign_in::{test_browser, wait_for_link_handler, wait_signed_in};
-use common::launcher::{running_apps, KillOnDrop};
+use common::launcher::{process_alive, running_apps, App, KillOnDrop};
 use common::{keychain, leaks, output_dir, require_desktop, tray, wait, ONE_APP_AT_A_TIME};
 use kallyai_sim::client;
 use kallyai_sim::SimConfig;
@@ -52,18 +51,15 @@ async fn a_sign_in_link_that_starts_the_app_finishes_the_sign_in() {
 
     // First run: "Sign in…" opens the sign-in page; the person clicks Continue, but the browser
     // keeps the link that would come back to the app.
-    let first_log = out.join("first-run.log");
-    let mut first = Command::new(BINARY)
-        .args(["--api-base", &url])
-        .env(test_browser().0, test_browser().1)
-        .env("KALLYAI_TEST_BROWSER_LOG", &browser_log)
-        .env("KALLYAI_TEST_BROWSER_HOLD", &held)
-        .env("KALLYAI_LOG", "trace")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&first_log).expect("first-run log"))
-        .spawn()
-        .expect("start the app");
-    let first_pid = first.id();
+    let vars = [
+        test_browser(),
+        ("KALLYAI_TEST_BROWSER_LOG", browser_log.to_string_lossy().into_owned()),
+        ("KALLYAI_TEST_BROWSER_HOLD", held.to_string_lossy().into_owned()),
+        ("KALLYAI_LOG", "trace".to_string()),
+    ];
+    let mut first = App::start(&out, "first-run", &vars, &["--api-base", &url]);
+    let first_log = first.log.clone();
+    let first_pid = first.pid();
     let _first_guard = KillOnDrop(first_pid);
     wait_for_link_handler().await;
     let item = tray::wait_for_item(first_pid).await;
@@ -81,7 +77,7 @@ async fn a_sign_in_link_that_starts_the_app_finishes_the_sign_in() {
 
     // The app quits before the link arrives.
     quit_from_the_tray(&item, first_pid).await;
-    let _ = first.wait();
+    first.exit_status(Duration::from_secs(5)).await;
     assert!(pending_entry_exists(&url), "quitting keeps the pending sign-in for the next start");
     assert!(!keychain::has_entry(&url), "not signed in yet");
     assert!(ctl.requests_to("POST", TOKEN).await.is_empty(), "no code exchanged yet");

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::app::{process_alive, second_launch, App, BINARY};
+use common::launcher::{process_alive, second_launch, App, BINARY};
 use common::{output_dir, require_desktop, screenshot, tray, wait, webdriver, x11, ONE_APP_AT_A_TIME};
 
 const MENU: [&str; 8] = ["Not signed in", "Ask…", "Goals (0)", "Calls", "Credits", "Settings", "Sign in…", "Quit"];
@@ -26,7 +26,7 @@ async fn tray_second_launch_links_and_quit() {
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let out = output_dir("smoke");
     let sim = kallyai_sim::client::start_local(kallyai_sim::SimConfig::default()).await;
-    let mut app = App::start(&sim.url(), &out);
+    let mut app = App::start(&out, "app", &[("KALLYAI_LOG", "debug".into())], &["--api-base", &sim.url()]);
 
     // The tray item appears on the bus with the menu a user needs.
     let item = tray::wait_for_item(app.pid()).await;

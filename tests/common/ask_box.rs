@@ -101,18 +101,14 @@ impl<'a> AskBox<'a> {
         timeout: Duration,
         check: &mut impl FnMut(&Value) -> Option<T>,
     ) -> T {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut ticks = tokio::time::interval(Duration::from_millis(100));
+        let mut polling = wait::Polling::new(timeout);
         loop {
-            ticks.tick().await;
+            polling.tick().await;
             let state = self.snapshot().await;
             if let Some(value) = check(&state) {
                 return value;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out after {timeout:?} waiting for {what}; box: {state:#}"
-            );
+            assert!(!polling.expired(), "timed out after {timeout:?} waiting for {what}; box: {state:#}");
         }
     }
 

@@ -1,15 +1,117 @@
-//! Starts the real app under WebDriver with an environment of the test's choosing (a test
-//! browser, a log level, another session bus). tauri-driver passes no environment of its own,
-//! so the app is started through a small wrapper script that sets it and then `exec`s the app
-//! (same process id, same arguments); the script also records that id and sends the app's
-//! stderr to a log file the test can read.
+//! Starting the real app, the one way the tests do: with an environment of the test's choosing
+//! and its stderr (its log lines at `KALLYAI_LOG`) in `<out>/<name>.log`, either as a plain child
+//! process ([`App`]) or under WebDriver ([`Launched`]). tauri-driver passes no environment of its
+//! own, so under WebDriver the app is started through a small wrapper script that sets it and
+//! then `exec`s the app (same process id, same arguments); the script also records that id.
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
-use super::app::{process_alive, BINARY};
 use super::{tray, wait, webdriver};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_kallyai-desktop");
+
+/// Where the launch `name` writes its log.
+fn log_file(out: &Path, name: &str) -> PathBuf {
+    out.join(format!("{name}.log"))
+}
+
+fn owned(vars: &[(&str, String)]) -> Vec<(String, String)> {
+    vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+/// The app as a plain child process (not under WebDriver).
+pub struct App {
+    child: Child,
+    pub log: PathBuf,
+    vars: Vec<(String, String)>,
+}
+
+impl App {
+    /// Starts the app with `args` and `vars` in its environment, logging to `<out>/<name>.log`.
+    pub fn start(out: &Path, name: &str, vars: &[(&str, String)], args: &[&str]) -> App {
+        let log = log_file(out, name);
+        let child = Command::new(BINARY)
+            .args(args)
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("app log"))
+            .spawn()
+            .expect("start the app");
+        App { child, log, vars: owned(vars) }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Waits for the app to exit by itself.
+    pub async fn exit_status(&mut self, timeout: Duration) -> ExitStatus {
+        wait::until_sync("the app to exit", timeout, || self.child.try_wait().ok().flatten()).await
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The app's child processes (WebKit's web and network processes).
+    pub fn children(&self) -> Vec<u32> {
+        children_of(self.pid())
+    }
+
+    /// A second launch in the app's own environment (so it finds the instance on its bus).
+    pub async fn second_launch(&self, args: &[&str]) -> Output {
+        launch_again(args, &self.vars).await
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if self.is_running() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    std::fs::read_to_string(path).unwrap_or_default().split_whitespace().filter_map(|p| p.parse().ok()).collect()
+}
+
+pub fn process_alive(pid: u32) -> bool {
+    // A zombie has exited; only its parent has not collected it yet.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .unwrap_or(false)
+}
+
+/// A second launch of the app with `args` in the test's own environment (it forwards them to
+/// the running instance and exits).
+pub async fn second_launch(args: &[&str]) -> Output {
+    launch_again(args, &[]).await
+}
+
+/// A second launch with `vars` added to the environment.
+async fn launch_again(args: &[&str], vars: &[(String, String)]) -> Output {
+    let child = tokio::process::Command::new(BINARY)
+        .args(args)
+        .envs(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run a second instance");
+    tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("a second launch with {args:?} did not exit within 20 s"))
+        .expect("second instance output")
+}
 
 /// The app running under WebDriver.
 pub struct Launched {
@@ -25,7 +127,7 @@ pub struct Launched {
 pub fn wrapper(out: &Path, name: &str, vars: &[(&str, String)]) -> PathBuf {
     let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     let pid_file = out.join(format!("{name}.pid"));
-    let log = out.join(format!("{name}.log"));
+    let log = log_file(out, name);
     let mut script = format!("#!/bin/sh\necho $$ > {}\n", quote(&pid_file.to_string_lossy()));
     for (key, value) in vars {
         script.push_str(&format!("export {key}={}\n", quote(value)));
@@ -45,14 +147,13 @@ impl Launched {
         let script = wrapper(out, name, vars);
         let pid_file = out.join(format!("{name}.pid"));
         let _ = std::fs::remove_file(&pid_file);
-        let _ = std::fs::remove_file(out.join(format!("{name}.log")));
+        let _ = std::fs::remove_file(log_file(out, name));
         let session = webdriver::Session::start(&script.to_string_lossy(), args).await;
         let pid = wait::until_sync("the app's process id", Duration::from_secs(20), || {
             std::fs::read_to_string(&pid_file).ok()?.trim().parse().ok()
         })
         .await;
-        let vars = vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-        Launched { session: Some(session), pid, log: out.join(format!("{name}.log")), vars }
+        Launched { session: Some(session), pid, log: log_file(out, name), vars: owned(vars) }
     }
 
     /// The WebDriver session that drives the app's webviews.
@@ -75,18 +176,7 @@ impl Launched {
 
     /// A second launch in the app's own environment (so it finds the instance on its bus).
     pub async fn second_launch(&self, args: &[&str]) -> Output {
-        let child = tokio::process::Command::new(BINARY)
-            .args(args)
-            .envs(self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("run a second instance");
-        tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
-            .await
-            .unwrap_or_else(|_| panic!("a second launch with {args:?} did not exit within 20 s"))
-            .expect("second instance output")
+        launch_again(args, &self.vars).await
     }
 
     /// Quits through `--quit` (as a user's second launch would), ends the WebDriver session and

@@ -3,13 +3,11 @@
 //! Everything waits on a condition with a deadline; nothing waits a fixed time.
 #![allow(dead_code)] // each test binary uses a different subset
 
-pub mod app;
 pub mod ask_box;
 pub mod browser_sign_in;
 pub mod credits_line;
 pub mod keychain;
 pub mod launcher;
-pub mod leaks;
 pub mod notification_bus;
 pub mod private_bus;
 pub mod profile;
@@ -17,19 +15,20 @@ pub mod signed_in_app;
 pub mod tray;
 pub mod tray_icon;
 pub mod tray_picture;
-pub mod wait;
 pub mod webdriver;
 pub mod x11;
 pub mod x_grab;
 
 use std::path::PathBuf;
 
+/// Waiting with a deadline and looking for leaked secrets: the test kit's, shared with core's
+/// and the sim's tests.
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use kallyai_testkit::{leaks, wait};
+
 /// Fails clearly when a desktop test runs outside `scripts/with-desktop`.
 pub fn require_desktop() {
-    assert!(
-        std::env::var_os("KALLYAI_TEST_DESKTOP").is_some(),
-        "end-to-end tests need the headless desktop: run them with `make test` or `scripts/with-desktop cargo test`"
-    );
+    kallyai_testkit::require_desktop("scripts/with-desktop cargo test -p kallyai-desktop --test NAME");
 }
 
 /// Where a test writes what it produced (logs, screenshots): `test-output/<name>/`.

@@ -53,15 +53,14 @@ pub async fn start_signed_in(out: &Path, name: &str, api_base: &str) -> (Launche
 
 /// Waits until the tray's first line reads `line` (the failure names what it read instead).
 pub async fn wait_tray_line(item: &tray::TrayItem, line: &str, timeout: Duration) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut ticks = tokio::time::interval(Duration::from_millis(100));
+    let mut polling = wait::Polling::new(timeout);
     loop {
-        ticks.tick().await;
+        polling.tick().await;
         let first = item.labels().into_iter().next().unwrap_or_default();
         if first == line {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the tray's first line is {first:?}, expected {line:?}");
+        assert!(!polling.expired(), "the tray's first line is {first:?}, expected {line:?}");
     }
 }
 
