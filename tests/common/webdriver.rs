@@ -60,17 +60,7 @@ impl Session {
     }
 
     pub async fn text_of(&self, css: &str) -> Option<String> {
-        let found = self
-            .http
-            .post(format!("{}/element", self.base))
-            .json(&json!({"using": "css selector", "value": css}))
-            .send()
-            .await
-            .ok()?
-            .json::<Value>()
-            .await
-            .ok()?;
-        let element = found["value"].as_object()?.values().next()?.as_str()?.to_string();
+        let element = self.find(css).await?;
         let text = self.call(reqwest::Method::GET, &format!("/element/{element}/text"), None).await;
         text.as_str().map(String::from)
     }

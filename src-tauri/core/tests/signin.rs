@@ -15,7 +15,7 @@ use kallyai_core::signin::{
     SignInSlot, Started, CLI_PORTS,
 };
 use kallyai_core::{Client, Config};
-use kallyai_sim::client::OAuthSeen;
+use kallyai_sim::client::{OAuthSeen, SignInForm};
 use kallyai_sim::{Profile, SimConfig};
 use kallyai_testkit::wait;
 use url::Url;
@@ -25,27 +25,7 @@ const REVOKE: &str = "/v1/auth/revoke";
 
 /// A person in the browser: open the sign-in page, press a button, return the redirect target.
 async fn browser(started: &Started, decision: &str) -> String {
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let page = http.get(started.browser_url.clone()).header("Accept", "text/html").send().await.unwrap();
-    assert_eq!(page.status(), 200, "the sign-in page opens");
-    let html = page.text().await.unwrap();
-    let action = between(&html, "action=\"", "\"");
-    let request_id = between(&html, "name=\"request_id\" value=\"", "\"");
-    let origin = started.browser_url.origin().ascii_serialization();
-    let resp = http
-        .post(format!("{origin}{action}"))
-        .form(&[("request_id", request_id.as_str()), ("decision", decision)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 302, "the form redirects back to the app");
-    resp.headers()["location"].to_str().unwrap().to_string()
-}
-
-fn between(text: &str, start: &str, end: &str) -> String {
-    let from = text.find(start).unwrap_or_else(|| panic!("{start} not in page")) + start.len();
-    let len = text[from..].find(end).unwrap();
-    text[from..from + len].to_string()
+    SignInForm::open(started.browser_url.as_str()).await.press(decision).await
 }
 
 /// The browser following a loopback redirect: status and page text.

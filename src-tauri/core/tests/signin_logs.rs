@@ -9,25 +9,13 @@ use std::sync::Arc;
 use common::Sim;
 use kallyai_core::auth::{AuthApi, MemoryStore, Session};
 use kallyai_core::signin::{discover, sign_out, Flow, Redirect, SignIn, Started};
+use kallyai_sim::client::SignInForm;
 use kallyai_sim::SimConfig;
 use kallyai_testkit::trace_capture::Capture;
 
+/// A person in the browser: open the sign-in page, press Continue, return the redirect target.
 async fn approve(started: &Started) -> String {
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let html = http.get(started.browser_url.clone()).send().await.unwrap().text().await.unwrap();
-    let field = |start: &str| {
-        let from = html.find(start).unwrap() + start.len();
-        html[from..from + html[from..].find('"').unwrap()].to_string()
-    };
-    let (action, request_id) = (field("action=\""), field("name=\"request_id\" value=\""));
-    let origin = started.browser_url.origin().ascii_serialization();
-    let resp = http
-        .post(format!("{origin}{action}"))
-        .form(&[("request_id", request_id.as_str()), ("decision", "approve")])
-        .send()
-        .await
-        .unwrap();
-    resp.headers()["location"].to_str().unwrap().to_string()
+    SignInForm::open(started.browser_url.as_str()).await.press("approve").await
 }
 
 fn state_of(started: &Started) -> String {

@@ -17,6 +17,7 @@ use kallyai_core::signin::{
     discover, pending_account, resume, Flow, Redirect, Refusal, SignIn, SignInError, SignInSlot, Started,
 };
 use kallyai_core::Client;
+use kallyai_sim::client::SignInForm;
 use kallyai_testkit::leaks;
 use kallyai_testkit::trace_capture::Capture;
 use serde_json::{json, Value};
@@ -43,24 +44,7 @@ fn logs() -> &'static Capture {
 
 /// A person in the browser: open the sign-in page, press Continue, return the redirect target.
 async fn approve(started: &Started) -> String {
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let page = http.get(started.browser_url.clone()).header("Accept", "text/html").send().await.unwrap();
-    assert_eq!(page.status(), 200, "the sign-in page opens");
-    let html = page.text().await.unwrap();
-    let field = |start: &str| {
-        let from = html.find(start).unwrap_or_else(|| panic!("{start} not in the page")) + start.len();
-        html[from..from + html[from..].find('"').unwrap()].to_string()
-    };
-    let (action, request_id) = (field("action=\""), field("name=\"request_id\" value=\""));
-    let origin = started.browser_url.origin().ascii_serialization();
-    let resp = http
-        .post(format!("{origin}{action}"))
-        .form(&[("request_id", request_id.as_str()), ("decision", "approve")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 302, "the form redirects back to the app");
-    let link = resp.headers()["location"].to_str().unwrap().to_string();
+    let link = SignInForm::open(started.browser_url.as_str()).await.press("approve").await;
     assert!(link.starts_with("kallyai://auth/callback?code="), "a deep link with a code");
     link
 }

@@ -1,5 +1,6 @@
 //! The client of the `/_sim/` control API (docs/sim.md, "Control API"): the one way tests,
 //! demos and `kallyai-sim ctl` drive a running sim. Behind the `client` feature (default on).
+//! [`SignInForm`] is a person on the sim's sign-in pages.
 //!
 //! [`ControlRequest`] says once, for every control call, its method, path and body;
 //! [`Control::send`] sends one and returns what the sim answered (`ctl` prints it); the typed
@@ -14,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::{Profile, Seed, SimConfig, SimServer};
+
+mod sign_in_form;
+pub use sign_in_form::SignInForm;
 
 /// One request to the control API. Built by the constructors below, one per call.
 #[derive(Clone, Debug)]

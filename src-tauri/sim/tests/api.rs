@@ -638,17 +638,8 @@ async fn a_call_rung_without_a_script_stays_live_until_ended() {
     let id = h.ctl.ring(&Ring::new("+34600000012").no_script()).await;
     h.ctl.advance(3600.0).await;
     let s = h.session_token().await;
-    let call: Value = h
-        .client
-        .get(format!("{}/v1/inbound/calls/{id}", h.url))
-        .bearer_auth(&s)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(call["status"], "active");
+    let call = format!("/v1/inbound/calls/{id}");
+    assert_eq!(h.ctl.api_get(&call).await["status"], "active");
     expect_error(
         h.client.get(format!("{}/v1/inbound/calls/{id}/transcript", h.url)).bearer_auth(&s).send().await.unwrap(),
         404,
@@ -656,17 +647,7 @@ async fn a_call_rung_without_a_script_stays_live_until_ended() {
     )
     .await;
     h.ctl.end_call(&id, None).await;
-    let call: Value = h
-        .client
-        .get(format!("{}/v1/inbound/calls/{id}", h.url))
-        .bearer_auth(&s)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(call["status"], "completed");
+    assert_eq!(h.ctl.api_get(&call).await["status"], "completed");
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ mod common;
 
 use base64::Engine;
 use common::*;
+use kallyai_sim::client::SignInForm;
 use kallyai_sim::SimConfig;
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
@@ -19,36 +20,19 @@ fn param(pairs: &[(String, String)], key: &str) -> Option<String> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }
 
-fn hidden_request_id(html: &str) -> String {
-    let marker = "name=\"request_id\" value=\"";
-    let start = html.find(marker).expect("form has request_id") + marker.len();
-    html[start..].split('"').next().unwrap().to_string()
-}
-
-/// Drives a sign-in page like a browser: GET it, submit the form with `decision`.
-async fn submit_form(h: &Harness, page_url: &str, action: &str, decision: &str) -> String {
-    let page = h.client.get(page_url).header(header::ACCEPT, "text/html").send().await.unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("<form method=\"post\""), "real form");
-    assert!(html.contains("Continue as Alex Demo") && html.contains(">Deny<"));
-    let rid = hidden_request_id(&html);
-    let resp = h
-        .client
-        .post(format!("{}{}", h.url, action))
-        .form(&[("request_id", rid.as_str()), ("decision", decision)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::FOUND);
-    resp.headers()[header::LOCATION].to_str().unwrap().to_string()
+/// Drives a sign-in page like a browser: opens it, checks that its form posts to `action`,
+/// presses `decision`; returns the redirect's target.
+async fn submit_form(page_url: &str, action: &str, decision: &str) -> String {
+    let form = SignInForm::open(page_url).await;
+    assert_eq!(form.target.path(), action, "where the form posts");
+    form.press(decision).await
 }
 
 #[tokio::test]
 async fn cli_login_through_the_form_redirects_with_tokens_and_state() {
     let h = start().await;
     let page = format!("{}/v1/auth/cli?redirect_uri=http%3A//127.0.0.1%3A8740&state=st-123", h.url);
-    let location = submit_form(&h, &page, "/v1/auth/cli", "approve").await;
+    let location = submit_form(&page, "/v1/auth/cli", "approve").await;
     assert!(location.starts_with("http://127.0.0.1:8740?"), "{location}");
     let q = query_of(&location);
     assert_eq!(param(&q, "state").as_deref(), Some("st-123"));
@@ -58,16 +42,9 @@ async fn cli_login_through_the_form_redirects_with_tokens_and_state() {
     let ok = h.client.get(format!("{}/v1/credits/balance", h.url)).bearer_auth(&access).send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     // The form cannot be replayed.
-    let html = h.client.get(&page).send().await.unwrap().text().await.unwrap();
-    let rid = hidden_request_id(&html);
-    let post = || {
-        h.client
-            .post(format!("{}/v1/auth/cli", h.url))
-            .form(&[("request_id", rid.as_str()), ("decision", "approve")])
-            .send()
-    };
-    assert_eq!(post().await.unwrap().status(), StatusCode::FOUND);
-    expect_error(post().await.unwrap(), 400, "invalid_request").await;
+    let form = SignInForm::open(&page).await;
+    assert_eq!(form.submit("approve").await.status(), StatusCode::FOUND);
+    expect_error(form.submit("approve").await, 400, "invalid_request").await;
 }
 
 #[tokio::test]
@@ -75,7 +52,7 @@ async fn cli_login_keeps_path_and_existing_query_and_deny_sends_access_denied() 
     let h = start().await;
     let page =
         format!("{}/v1/auth/cli?redirect_uri={}&state=s1", h.url, "http%3A%2F%2Flocalhost%3A8976%2Fcallback%3Fx%3D1");
-    let location = submit_form(&h, &page, "/v1/auth/cli", "deny").await;
+    let location = submit_form(&page, "/v1/auth/cli", "deny").await;
     assert!(location.starts_with("http://localhost:8976/callback?x=1&"), "{location}");
     let q = query_of(&location);
     assert_eq!(param(&q, "error").as_deref(), Some("access_denied"));
@@ -134,54 +111,21 @@ async fn auto_approve_answers_the_get_with_the_redirect() {
 #[tokio::test]
 async fn refresh_rotates_and_the_old_token_has_a_short_grace() {
     let h = start().await;
-    let first: Value = h
-        .client
-        .post(format!("{}/v1/auth/refresh", h.url))
-        .json(&json!({"refresh_token": h.refresh}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let first: Value = h.refresh_with(&h.refresh).await.json().await.unwrap();
     for k in ["access_token", "refresh_token", "expires_in"] {
         assert!(!first[k].is_null(), "{k}");
     }
     assert_ne!(first["refresh_token"], json!(h.refresh), "rotated");
     // A racing refresher with the old token still succeeds inside the grace period.
-    let racing = h
-        .client
-        .post(format!("{}/v1/auth/refresh", h.url))
-        .json(&json!({"refresh_token": h.refresh}))
-        .send()
-        .await
-        .unwrap();
+    let racing = h.refresh_with(&h.refresh).await;
     assert_eq!(racing.status(), StatusCode::OK);
     h.ctl.advance(31.0).await;
-    let late = h
-        .client
-        .post(format!("{}/v1/auth/refresh", h.url))
-        .json(&json!({"refresh_token": h.refresh}))
-        .send()
-        .await
-        .unwrap();
+    let late = h.refresh_with(&h.refresh).await;
     expect_error(late, 401, "token_expired").await;
     // The rotated one works.
-    let next = h
-        .client
-        .post(format!("{}/v1/auth/refresh", h.url))
-        .json(&json!({"refresh_token": first["refresh_token"]}))
-        .send()
-        .await
-        .unwrap();
+    let next = h.refresh_with(&first["refresh_token"]).await;
     assert_eq!(next.status(), StatusCode::OK);
-    let bogus = h
-        .client
-        .post(format!("{}/v1/auth/refresh", h.url))
-        .json(&json!({"refresh_token": "nope"}))
-        .send()
-        .await
-        .unwrap();
+    let bogus = h.refresh_with("nope").await;
     expect_error(bogus, 401, "token_expired").await;
     let missing = h.client.post(format!("{}/v1/auth/refresh", h.url)).json(&json!({})).send().await.unwrap();
     expect_error(missing, 422, "validation_error").await;
@@ -206,13 +150,7 @@ async fn missing_wrong_expired_and_revoked_tokens_get_401() {
 
     h.ctl.expire_tokens().await;
     expect_error(h.get("/v1/credits/balance").await, 401, "token_expired").await;
-    let refreshed = h
-        .client
-        .post(format!("{}/v1/auth/refresh", h.url))
-        .json(&json!({"refresh_token": h.refresh}))
-        .send()
-        .await
-        .unwrap();
+    let refreshed = h.refresh_with(&h.refresh).await;
     assert_eq!(refreshed.status(), StatusCode::OK, "refresh still works after expiry");
     let fresh: Value = refreshed.json().await.unwrap();
     let ok = h
@@ -233,13 +171,7 @@ async fn missing_wrong_expired_and_revoked_tokens_get_401() {
         .await
         .unwrap();
     expect_error(after, 401, "token_expired").await;
-    let rt = h
-        .client
-        .post(format!("{}/v1/auth/refresh", h.url))
-        .json(&json!({"refresh_token": fresh["refresh_token"]}))
-        .send()
-        .await
-        .unwrap();
+    let rt = h.refresh_with(&fresh["refresh_token"]).await;
     expect_error(rt, 401, "token_expired").await;
 }
 
@@ -299,8 +231,7 @@ async fn oauth_code_flow_with_pkce_through_the_form() {
     let h = start().await;
     let (verifier, challenge) = pkce_pair();
     let redirect = "http://127.0.0.1:53123/callback";
-    let location =
-        submit_form(&h, &authorize_url(&h, redirect, Some(&challenge)), "/v1/auth/authorize", "approve").await;
+    let location = submit_form(&authorize_url(&h, redirect, Some(&challenge)), "/v1/auth/authorize", "approve").await;
     assert!(location.starts_with(redirect));
     let q = query_of(&location);
     assert_eq!(param(&q, "state").as_deref(), Some("xyz"));
@@ -323,8 +254,7 @@ async fn oauth_code_flow_with_pkce_through_the_form() {
     expect_oauth_error(wrong, 400, "invalid_grant").await;
 
     // A fresh code (the wrong verifier burned the first one: codes are single-use).
-    let location =
-        submit_form(&h, &authorize_url(&h, redirect, Some(&challenge)), "/v1/auth/authorize", "approve").await;
+    let location = submit_form(&authorize_url(&h, redirect, Some(&challenge)), "/v1/auth/authorize", "approve").await;
     let code = param(&query_of(&location), "code").unwrap();
     let form = [
         ("grant_type", "authorization_code"),
@@ -450,12 +380,7 @@ async fn no_secret_ever_reaches_the_request_log() {
         .send()
         .await
         .unwrap();
-    h.client
-        .post(format!("{}/v1/auth/refresh", h.url))
-        .json(&json!({"refresh_token": h.refresh}))
-        .send()
-        .await
-        .unwrap();
+    h.refresh_with(&h.refresh).await;
     h.get(&format!("/v1/credits/balance?access_token={}", h.token)).await;
     let log = json!(h.ctl.requests().await).to_string();
     let secrets = h.ctl.issued_secrets().await;

@@ -34,9 +34,7 @@ async fn production_has_no_oauth_extension_only_web_404_pages() {
         assert!(content_type(&resp).starts_with("text/html"), "{path}");
     }
     // The refresh token was not revoked by the (absent) revocation endpoint.
-    let refreshed =
-        h.client.post(format!("{}/v1/auth/refresh", h.url)).json(&json!({"refresh_token": h.refresh})).send();
-    assert_eq!(refreshed.await.unwrap().status(), StatusCode::OK);
+    assert_eq!(h.refresh_with(&h.refresh).await.status(), StatusCode::OK);
 }
 
 /// Reference §2.2 documents the code flow for the confidential GPT client in production, without

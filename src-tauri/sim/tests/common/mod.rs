@@ -62,6 +62,11 @@ impl Harness {
         assert!(status.is_success(), "POST {path} -> {status}: {v}");
         v
     }
+    /// `POST /v1/auth/refresh {refresh_token}` (no bearer, as a client refreshing does).
+    pub async fn refresh_with(&self, refresh_token: impl serde::Serialize) -> Response {
+        let body = serde_json::json!({"refresh_token": refresh_token});
+        self.client.post(format!("{}/v1/auth/refresh", self.url)).json(&body).send().await.expect("refresh")
+    }
     /// A fresh access token (for tests that jump past the first token's lifetime).
     pub async fn session_token(&self) -> String {
         self.ctl.session().await.access_token
