@@ -533,16 +533,7 @@ async fn empty_seed_is_a_fresh_user_and_reset_switches_seeds() {
     // Reset clears tokens too.
     expect_error(h.get("/v1/calls").await, 401, "token_expired").await;
     let s = h.ctl.session().await;
-    let calls: Value = h
-        .client
-        .get(format!("{}/v1/calls", h.url))
-        .bearer_auth(&s.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let calls: Value = h.get_as("/v1/calls", &s.access_token).await.json().await.unwrap();
     assert_eq!(calls["total"], 3);
     let bad = h.client.post(format!("{}/_sim/reset", h.url)).json(&json!({"seed": "huge"})).send().await.unwrap();
     expect_error(bad, 422, "validation_error").await;
@@ -640,12 +631,7 @@ async fn a_call_rung_without_a_script_stays_live_until_ended() {
     let s = h.session_token().await;
     let call = format!("/v1/inbound/calls/{id}");
     assert_eq!(h.ctl.api_get(&call).await["status"], "active");
-    expect_error(
-        h.client.get(format!("{}/v1/inbound/calls/{id}/transcript", h.url)).bearer_auth(&s).send().await.unwrap(),
-        404,
-        "transcript_not_found",
-    )
-    .await;
+    expect_error(h.get_as(&format!("/v1/inbound/calls/{id}/transcript"), &s).await, 404, "transcript_not_found").await;
     h.ctl.end_call(&id, None).await;
     assert_eq!(h.ctl.api_get(&call).await["status"], "completed");
 }

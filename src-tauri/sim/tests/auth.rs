@@ -39,7 +39,7 @@ async fn cli_login_through_the_form_redirects_with_tokens_and_state() {
     assert_eq!(param(&q, "expires_in").as_deref(), Some("3600"));
     let access = param(&q, "access_token").unwrap();
     assert!(param(&q, "refresh_token").is_some());
-    let ok = h.client.get(format!("{}/v1/credits/balance", h.url)).bearer_auth(&access).send().await.unwrap();
+    let ok = h.get_as("/v1/credits/balance", &access).await;
     assert_eq!(ok.status(), StatusCode::OK);
     // The form cannot be replayed.
     let form = SignInForm::open(&page).await;
@@ -137,7 +137,7 @@ async fn missing_wrong_expired_and_revoked_tokens_get_401() {
     let none = h.client.get(format!("{}/v1/credits/balance", h.url)).send().await.unwrap();
     assert!(none.headers().get(header::WWW_AUTHENTICATE).is_some());
     expect_error(none, 401, "missing_token").await;
-    let wrong = h.client.get(format!("{}/v1/credits/balance", h.url)).bearer_auth("garbage").send().await.unwrap();
+    let wrong = h.get_as("/v1/credits/balance", "garbage").await;
     expect_error(wrong, 401, "token_expired").await;
     let basic = h
         .client
@@ -153,23 +153,11 @@ async fn missing_wrong_expired_and_revoked_tokens_get_401() {
     let refreshed = h.refresh_with(&h.refresh).await;
     assert_eq!(refreshed.status(), StatusCode::OK, "refresh still works after expiry");
     let fresh: Value = refreshed.json().await.unwrap();
-    let ok = h
-        .client
-        .get(format!("{}/v1/credits/balance", h.url))
-        .bearer_auth(fresh["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let ok = h.get_as("/v1/credits/balance", fresh["access_token"].as_str().unwrap()).await;
     assert_eq!(ok.status(), StatusCode::OK);
 
     h.ctl.revoke_tokens().await;
-    let after = h
-        .client
-        .get(format!("{}/v1/credits/balance", h.url))
-        .bearer_auth(fresh["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let after = h.get_as("/v1/credits/balance", fresh["access_token"].as_str().unwrap()).await;
     expect_error(after, 401, "token_expired").await;
     let rt = h.refresh_with(&fresh["refresh_token"]).await;
     expect_error(rt, 401, "token_expired").await;
@@ -270,10 +258,7 @@ async fn oauth_code_flow_with_pkce_through_the_form() {
     assert_eq!(tok["token_type"], "Bearer");
     assert_eq!(tok["expires_in"], 3600);
     let access = tok["access_token"].as_str().unwrap();
-    assert_eq!(
-        h.client.get(format!("{}/v1/credits/balance", h.url)).bearer_auth(access).send().await.unwrap().status(),
-        StatusCode::OK
-    );
+    assert_eq!(h.get_as("/v1/credits/balance", access).await.status(), StatusCode::OK);
 
     let reuse = h.client.post(&token_url).form(&form).send().await.unwrap();
     expect_oauth_error(reuse, 400, "invalid_grant").await;
@@ -309,7 +294,7 @@ async fn oauth_code_flow_with_pkce_through_the_form() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
     }
-    let gone = h.client.get(format!("{}/v1/credits/balance", h.url)).bearer_auth(new_access).send().await.unwrap();
+    let gone = h.get_as("/v1/credits/balance", new_access).await;
     expect_error(gone, 401, "token_expired").await;
 }
 

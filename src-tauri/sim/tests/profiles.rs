@@ -205,7 +205,7 @@ async fn reset_switches_the_profile_and_keeps_it_when_omitted() {
     h.ctl.reset(Some(Seed::Empty), None).await;
     assert_eq!(metadata().await.unwrap().status(), StatusCode::NOT_FOUND, "same profile when omitted");
     let token = h.session_token().await;
-    let me = h.client.get(format!("{}/v1/users/me", h.url)).bearer_auth(&token).send().await.unwrap();
+    let me = h.get_as("/v1/users/me", &token).await;
     assert_eq!(me.status(), StatusCode::NOT_FOUND);
 
     h.ctl.reset(None, Some(Profile::Default)).await;

@@ -47,6 +47,10 @@ impl Harness {
     pub async fn get(&self, path: &str) -> Response {
         self.req(Method::GET, path).send().await.expect("GET")
     }
+    /// `GET path` with `token` as the bearer (not the harness's own).
+    pub async fn get_as(&self, path: &str, token: &str) -> Response {
+        self.client.get(format!("{}{}", self.url, path)).bearer_auth(token).send().await.expect("GET")
+    }
     pub async fn get_json(&self, path: &str) -> Value {
         let resp = self.get(path).await;
         assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
