@@ -75,6 +75,14 @@ impl World {
         Launched::start(&self.out, name, &env, &all).await
     }
 
+    /// The app started as `name` and signed in from the tray, as a user does the first time.
+    async fn signed_in_app(&self, name: &str) -> (Launched, tray::TrayItem) {
+        let app = self.start_app(name, &[], &[]).await;
+        wait_for_link_handler().await;
+        let item = sign_in_from_the_tray(&app).await;
+        (app, item)
+    }
+
     /// The server becomes unreachable: connections to it are refused from now on.
     async fn network_down(&mut self) {
         if let Some(sim) = self.sim.take() {
@@ -160,10 +168,7 @@ async fn extension_oauth_pkce_comes_back_through_a_kallyai_link() {
     profile::require_extensions("the OAuth extension");
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let world = World::new("signin-oauth", SimConfig::default()).await;
-    let app = world.start_app("app", &[], &[]).await;
-    wait_for_link_handler().await;
-
-    sign_in_from_the_tray(&app).await;
+    let (app, _) = world.signed_in_app("app").await;
 
     // The browser was asked to open the authorization page, with PKCE S256 and the claimed
     // kallyai:// redirect.
@@ -317,10 +322,7 @@ async fn the_cli_loopback_flow_works_without_oauth_metadata() {
     require_desktop();
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let world = World::new("signin-cli", SimConfig { oauth_flow: false, ..SimConfig::default() }).await;
-    let app = world.start_app("app", &[], &[]).await;
-    wait_for_link_handler().await;
-
-    sign_in_from_the_tray(&app).await;
+    let (app, _) = world.signed_in_app("app").await;
 
     let opened = world.opened();
     assert_eq!(opened.len(), 1, "one page opened in the browser: {opened:?}");
@@ -350,9 +352,7 @@ async fn a_restart_stays_signed_in_and_no_token_leaks() {
     require_desktop();
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let world = World::new("signin-restart", SimConfig::default()).await;
-    let app = world.start_app("first-run", &[], &[]).await;
-    wait_for_link_handler().await;
-    sign_in_from_the_tray(&app).await;
+    let (app, _) = world.signed_in_app("first-run").await;
     assert_name_shown(&app).await;
     let first_doms = app.every_dom().await;
     app.quit().await;
@@ -389,9 +389,7 @@ async fn a_revoked_refresh_token_signs_out_with_a_notification() {
     require_desktop();
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let world = World::new("signin-revoked", SimConfig::default()).await;
-    let app = world.start_app("app", &[], &[]).await;
-    wait_for_link_handler().await;
-    let item = sign_in_from_the_tray(&app).await;
+    let (app, item) = world.signed_in_app("app").await;
     assert!(keychain::has_entry(&world.url));
 
     let monitor = BusMonitor::start().await;
@@ -422,9 +420,7 @@ async fn a_refresh_that_cannot_reach_the_server_keeps_the_session_offline() {
     require_desktop();
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let mut world = World::new("signin-offline", SimConfig::default()).await;
-    let app = world.start_app("app", &[], &[]).await;
-    wait_for_link_handler().await;
-    let item = sign_in_from_the_tray(&app).await;
+    let (app, item) = world.signed_in_app("app").await;
 
     // Every POST to the auth endpoints (refresh, token) loses its connection, as when the
     // network drops just then; the expired access token makes the app refresh.
@@ -460,9 +456,7 @@ async fn sign_out_revokes_where_offered_and_removes_the_keychain_entry() {
     require_desktop();
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let world = World::new("signin-sign-out", SimConfig::default()).await;
-    let app = world.start_app("app", &[], &[]).await;
-    wait_for_link_handler().await;
-    let item = sign_in_from_the_tray(&app).await;
+    let (app, item) = world.signed_in_app("app").await;
     assert!(keychain::has_entry(&world.url));
 
     item.click(SIGN_OUT);
