@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::error::{codes, ApiError};
 use crate::events::{Event, EventBus};
 use crate::retry::{delay_before_retry, may_resend};
-use crate::transport::{RawResponse, Request, Transport};
+use crate::transport::{decode, RawResponse, Request, Transport};
 
 /// Upper bound for one event-stream connection; the server's heartbeats keep it alive meanwhile.
 const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
@@ -248,7 +248,7 @@ fn not_a_stream(req: &Request, resp: &reqwest::Response) -> ApiError {
         m => m,
     };
     let message = format!("{}: answered {} ({media}), not an event stream", req.describe(), resp.status().as_u16());
-    ApiError::client(crate::stream::NOT_A_STREAM, message)
+    ApiError::client(codes::NOT_A_STREAM, message)
 }
 
 fn redact(err: ApiError, token: &Option<AccessToken>) -> ApiError {
@@ -256,10 +256,4 @@ fn redact(err: ApiError, token: &Option<AccessToken>) -> ApiError {
         Some(t) => err.redact(t.expose()),
         None => err,
     }
-}
-
-pub(crate) fn decode<T: DeserializeOwned>(req: &Request, body: &[u8]) -> Result<T, ApiError> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::client(codes::DECODE, format!("{}: unexpected answer: {e}", req.describe())))
 }

@@ -23,6 +23,9 @@ pub mod codes {
     pub const NOT_SIGNED_IN: &str = "not_signed_in";
     /// The request could not be built (bad id, bad URL); a programming or input error.
     pub const INVALID_REQUEST: &str = "invalid_request";
+    /// The answer to the stream request is not a `200 text/event-stream` (the JSON activity
+    /// log, an HTML page, a `204`): the server offers no stream there.
+    pub const NOT_A_STREAM: &str = "not_a_stream";
 }
 
 /// What a failure says about sending the same request again ([`ApiError::when_to_retry`]).

@@ -11,13 +11,11 @@ use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::Value;
 
-use crate::api::inbound::InboundCall;
+use crate::api::inbound::{Inbound, InboundCall};
 use crate::error::{codes, ApiError};
-use crate::transport::transport_error;
+use crate::transport::{transport_error, Request};
 
-/// The error code of an answer to the stream request that is not a `200 text/event-stream`
-/// (the JSON activity log, an HTML page, a `204`): the server offers no stream there.
-pub const NOT_A_STREAM: &str = "not_a_stream";
+pub use crate::error::codes::NOT_A_STREAM;
 
 /// One SSE message, as sent.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -182,6 +180,23 @@ fn quiet(idle_timeout: Duration) -> ApiError {
         codes::TIMEOUT,
         format!("the event stream sent nothing, not even a heartbeat, for {} s", idle_timeout.as_secs()),
     )
+}
+
+/// The stream is opened from `client.inbound()`, like every other inbound request; written here,
+/// beside the stream it returns, so the inbound module does not depend on this one.
+impl Inbound<'_> {
+    /// Opens the live event stream (sim extension; check `stream_info().enabled` first).
+    /// `last_event_id` resumes after that event; `idle_timeout` is how long it may stay silent
+    /// (`StreamInfo::idle_timeout`). Only a `200 text/event-stream` opens it: a disabled stream
+    /// answers 503 with a `Retry-After`, and a server without one may answer its JSON log
+    /// (`stream::NOT_A_STREAM`); then poll instead.
+    pub async fn stream(&self, last_event_id: Option<&str>, idle_timeout: Duration) -> Result<EventStream, ApiError> {
+        let req = Request::get(&["v1", "inbound", "events"])
+            .accept("text/event-stream")
+            .header_opt("Last-Event-ID", last_event_id);
+        let resp = self.client.open_stream(&req).await?;
+        Ok(EventStream::new(resp, last_event_id.map(str::to_string), idle_timeout))
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, ETAG, RETRY_AFTER};
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
@@ -237,6 +238,13 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// A 2xx answer's JSON (an empty body reads as `{}`), or a `decode` error naming the request.
+pub(crate) fn decode<T: DeserializeOwned>(req: &Request, body: &[u8]) -> Result<T, ApiError> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::client(codes::DECODE, format!("{}: unexpected answer: {e}", req.describe())))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::ask::AskReply;
 use crate::client::{Client, Fetched};
 use crate::error::ApiError;
 use crate::idempotency::IdempotencyKey;
@@ -380,9 +381,34 @@ fn goals_request(q: &GoalQuery) -> Request {
         .query_opt("offset", q.offset)
 }
 
+/// What the box shows of a reply.
+impl From<Reply> for AskReply {
+    fn from(r: Reply) -> Self {
+        Self {
+            text: r.response,
+            conversation_id: r.conversation_id.filter(|c| !c.is_empty()),
+            goal_id: r.goal_id.filter(|g| !g.is_empty()),
+            goal_completed: r.goal_completed,
+            suggestions: r.suggestions,
+            credits_used: r.credits_used,
+            message_id: r.message_id.filter(|m| !m.is_empty()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markup_is_kept_verbatim() {
+        let raw =
+            serde_json::json!({"message": "<script>alert(1)</script> & <b>", "credits_used": "0.5", "goal_id": ""});
+        let reply: AskReply = serde_json::from_value::<Reply>(raw).unwrap().into();
+        assert_eq!(reply.text, "<script>alert(1)</script> & <b>");
+        assert_eq!(reply.credits_used, Some(0.5));
+        assert_eq!(reply.goal_id, None);
+    }
 
     #[test]
     fn reply_reads_response_or_message() {

@@ -9,7 +9,6 @@ use super::calls::Transcript;
 use crate::client::{Client, Fetched};
 use crate::error::ApiError;
 use crate::lenient::{self, open_enum};
-use crate::stream::EventStream;
 use crate::transport::Request;
 
 open_enum!(
@@ -237,7 +236,7 @@ impl StreamInfo {
 
 /// `client.inbound()`.
 pub struct Inbound<'c> {
-    client: &'c Client,
+    pub(crate) client: &'c Client,
 }
 
 impl Client {
@@ -297,19 +296,6 @@ impl Inbound<'_> {
             .query_opt("date_to", date_to)
             .query_opt("to", date_to);
         self.client.json(req).await
-    }
-
-    /// Opens the live event stream (sim extension; check `stream_info().enabled` first).
-    /// `last_event_id` resumes after that event; `idle_timeout` is how long it may stay silent
-    /// (`StreamInfo::idle_timeout`). Only a `200 text/event-stream` opens it: a disabled stream
-    /// answers 503 with a `Retry-After`, and a server without one may answer its JSON log
-    /// (`stream::NOT_A_STREAM`); then poll instead.
-    pub async fn stream(&self, last_event_id: Option<&str>, idle_timeout: Duration) -> Result<EventStream, ApiError> {
-        let req = Request::get(&["v1", "inbound", "events"])
-            .accept("text/event-stream")
-            .header_opt("Last-Event-ID", last_event_id);
-        let resp = self.client.open_stream(&req).await?;
-        Ok(EventStream::new(resp, last_event_id.map(str::to_string), idle_timeout))
     }
 
     pub async fn stream_info(&self) -> Result<StreamInfo, ApiError> {

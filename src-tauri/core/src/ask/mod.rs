@@ -33,18 +33,20 @@
 mod conversation;
 mod cost;
 mod goals;
+mod mark;
 mod outbox;
 mod reconcile;
-mod reply;
 mod sender;
+mod shared;
 mod store;
 
+pub use crate::reply::AskReply;
 pub use conversation::DEFAULT_IDLE_TIMEOUT;
 pub use cost::{exceeds_balance, task_kind, CostPreview};
 pub use goals::{ActiveGoal, GoalActionKind, GoalStepView, GoalView, Goals};
-pub use outbox::{Outbox, OutboxError, OutboxSettings};
-pub use reconcile::HistoryMark;
-pub use reply::AskReply;
+pub use mark::HistoryMark;
+pub use outbox::Outbox;
+pub use shared::{OutboxError, OutboxSettings};
 pub use store::{AskState, ConversationInfo, OutboxEntry};
 
 #[cfg(test)]

@@ -12,13 +12,12 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use super::reply::AskReply;
+use super::mark::HistoryMark;
 use super::store::OutboxEntry;
 use crate::api::coordination::{History, HistoryMessage};
 use crate::client::Client;
 use crate::error::Retry;
+use crate::reply::AskReply;
 
 /// Messages asked for per read: what the app shows of a conversation, and a page size a server
 /// serving the reference's `limit` surely accepts. The mark's message id makes the page size
@@ -30,35 +29,7 @@ pub(crate) const READS: u32 = 4;
 /// gateway gave up (504) may still be running the ask and store it a moment later.
 const ABSENT_READS_NEEDED: u32 = 2;
 
-/// What a conversation held just before an ask was first sent, so that a read afterwards can
-/// tell "this ask arrived" from "the user asked the same words earlier in this conversation".
-///
-/// Why the newest message's id and not only a count: everything after that message is new,
-/// whatever the conversation's length and however the server pages it, so an ask with the same
-/// text after it can only be this one. A count of same-text user messages ("one more than
-/// before means it arrived") works only when both reads saw the whole conversation; it is kept
-/// for servers whose messages carry no ids, and for a conversation that was empty.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct HistoryMark {
-    /// The newest message then; `None` when the conversation was empty or has no message ids.
-    pub last_message_id: Option<String>,
-    /// User messages with this ask's text then.
-    pub same_text: u32,
-    /// The read held the whole conversation (fewer messages than asked for): `same_text` is exact.
-    pub complete: bool,
-}
-
 impl HistoryMark {
-    /// A conversation created for this ask: nothing in it yet.
-    pub(crate) fn empty() -> Self {
-        Self { last_message_id: None, same_text: 0, complete: true }
-    }
-
-    /// Just after the message `id` (the last answer this app saw in the conversation).
-    pub(crate) fn after(id: String) -> Self {
-        Self { last_message_id: Some(id), same_text: 0, complete: false }
-    }
-
     /// The mark of `history` (read with [`HISTORY_LIMIT`]) for an ask of `text`.
     pub(crate) fn of(history: &History, text: &str) -> Self {
         Self {

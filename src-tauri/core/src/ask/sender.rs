@@ -9,13 +9,14 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
-use super::outbox::{now_ms, OutboxSettings, Shared};
-use super::reconcile::{self, Found, HistoryMark, HISTORY_LIMIT};
-use super::reply::AskReply;
+use super::mark::HistoryMark;
+use super::reconcile::{self, Found, HISTORY_LIMIT};
+use super::shared::{now_ms, OutboxSettings, Shared};
 use super::store::{self, AskState, OutboxEntry};
 use crate::error::{ApiError, Retry};
 use crate::events::Event;
 use crate::idempotency::IdempotencyKey;
+use crate::reply::AskReply;
 use crate::retry::{outcome_unknown, Backoff, Jitter, ServerWait};
 
 /// The server no longer knows the conversation (deleted, or another account's).

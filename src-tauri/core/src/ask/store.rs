@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::conversation::Thread;
-use super::reconcile::HistoryMark;
+use super::mark::HistoryMark;
 use crate::api::budget::BudgetRefusal;
 use crate::fsio;
 

@@ -43,7 +43,7 @@ impl AuthApi {
         if !(200..300).contains(&raw.status) {
             return Err(ApiError::from_response(raw.status, &raw.body, raw.retry_after).redact(current.expose()));
         }
-        let answer: RefreshAnswer = crate::client::decode(&req, &raw.body)?;
+        let answer: RefreshAnswer = crate::transport::decode(&req, &raw.body)?;
         let access = answer
             .access_token
             .filter(|t| !t.is_empty())

@@ -3,15 +3,14 @@
 
 mod api;
 mod keychain;
-mod secret;
 mod session;
 mod source;
 mod store;
 mod tokens;
 
+pub use crate::secret::{AccessToken, RefreshToken, Secret};
 pub use api::AuthApi;
 pub use keychain::{KeychainStore, KEYCHAIN_SERVICE};
-pub use secret::{AccessToken, RefreshToken, Secret};
 pub use session::Session;
 pub use source::{SignedOut, StaticToken, TokenSource};
 pub use store::{MemoryStore, StoreError, TokenStore};

@@ -77,98 +77,27 @@
 //! # }
 //! ```
 
+mod control;
 mod live;
 mod pending;
 mod runner;
 mod seen;
+mod settings;
 mod timing;
 mod tracker;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Client;
 use crate::events::EventBus;
 
+use control::Control;
 pub use live::{caller_label, LiveCall, LiveCalls};
-
-/// How often the watcher asks. The defaults keep idle load at about 14 requests a minute when
-/// polling (12 live-call lists, 2 pending, and a stream probe at most once a minute, once in 15
-/// minutes when the server keeps saying no) and about 1 a minute with the stream (the
-/// reconciliation). Polling can miss a call that starts and ends between two idle polls, so
-/// `idle_poll` stays short (the reference suggests 2-5 s); the stream has no such gap.
-#[derive(Clone, Debug)]
-pub struct WatcherSettings {
-    /// Follow the event stream when the server offers one (else always poll).
-    pub use_stream: bool,
-    /// Live-call list cadence while a call is live or a window is open.
-    pub live_poll: Duration,
-    /// Live-call list cadence otherwise.
-    pub idle_poll: Duration,
-    /// Pending-notifications cadence while polling (or streaming without notification events).
-    pub pending_poll: Duration,
-    /// Pending-notifications safety poll while the stream carries `notification_changed`.
-    pub pending_poll_streaming: Duration,
-    /// While polling: the first wait before looking at the stream again after it failed or
-    /// `stream/info` said no; it doubles while that goes on, up to `stream_check_max`, and
-    /// starts over once a stream has worked.
-    pub stream_check: Duration,
-    pub stream_check_max: Duration,
-    /// With a healthy stream: how often the live-call list is read anyway, to catch what the
-    /// stream lost (one request; transcripts only of calls it finds new or ended).
-    pub stream_reconcile: Duration,
-    /// `stream/info`, and opening the stream, may each take this long (a proxy can hold the
-    /// answer back); polling goes on meanwhile.
-    pub stream_open_timeout: Duration,
-    /// Without a byte (message or heartbeat) for this long, the stream counts as dead, when
-    /// `stream/info` does not say how often it beats (else three missed heartbeats).
-    pub stream_idle_timeout: Duration,
-    /// Backoff after failures: full jitter in [0, min(backoff_max, backoff_base * 2^n)].
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
-    /// How often to compare the clocks, and the drift that means "the machine slept".
-    pub clock_check: Duration,
-    pub clock_jump: Duration,
-    /// How many published ids to remember across restarts.
-    pub seen_capacity: usize,
-}
-
-impl Default for WatcherSettings {
-    fn default() -> Self {
-        Self {
-            use_stream: true,
-            live_poll: Duration::from_secs(2),
-            idle_poll: Duration::from_secs(5),
-            pending_poll: Duration::from_secs(30),
-            pending_poll_streaming: Duration::from_secs(300),
-            stream_check: Duration::from_secs(60),
-            stream_check_max: Duration::from_secs(15 * 60),
-            stream_reconcile: Duration::from_secs(60),
-            stream_open_timeout: Duration::from_secs(15),
-            stream_idle_timeout: Duration::from_secs(45),
-            backoff_base: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(60),
-            clock_check: Duration::from_secs(5),
-            clock_jump: Duration::from_secs(30),
-            seen_capacity: 1000,
-        }
-    }
-}
-
-/// Signals from the shell to a running watcher.
-#[derive(Debug, Default)]
-struct Control {
-    wake: Notify,
-    /// A window opened: the poller moves to the fast cadence now (the stream needs nothing).
-    window_opened: Notify,
-    window_open: AtomicBool,
-    running: AtomicBool,
-}
+pub use settings::WatcherSettings;
 
 /// Watches inbound calls and pending work and publishes them on the `EventBus`. Cheap to clone;
 /// clones control the same watcher (`wake`, `set_window_open`).
@@ -208,7 +137,11 @@ impl Watcher {
             tracing::warn!("watcher already running");
             return;
         }
-        runner::Runner::new(self).run(&cancel).await;
+        let seen_path = self.seen_path.clone();
+        let live = self.live.clone();
+        runner::Runner::new(&self.client, &self.events, seen_path, &self.settings, self.control.clone(), live)
+            .run(&cancel)
+            .await;
         self.control.running.store(false, Ordering::SeqCst);
     }
 

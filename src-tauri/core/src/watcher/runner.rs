@@ -2,6 +2,7 @@
 //! is the ground state; the stream is probed beside it and left at its first failure.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,12 +20,13 @@ use crate::events::{Event, EventBus};
 use crate::stream::{EventStream, StreamEvent, StreamMessage};
 use crate::transport::Request;
 
-use super::live::LiveCall;
+use super::control::Control;
+use super::live::{LiveCall, LiveCalls};
 use super::pending::read_pending;
 use super::seen::Seen;
+use super::settings::WatcherSettings;
 use super::timing::{request_backoff, stream_backoff, ClockWatch};
 use super::tracker::{LineFate, Tracker};
-use super::{Control, Watcher, WatcherSettings};
 
 /// Pages of live calls read at most (100 each); more live calls than that is not a real case.
 const MAX_LIVE_PAGES: usize = 10;
@@ -158,19 +160,22 @@ pub(super) struct Runner {
 }
 
 impl Runner {
-    pub fn new(w: &Watcher) -> Self {
+    pub fn new(
+        client: &Client,
+        events: &EventBus,
+        seen_path: Option<PathBuf>,
+        settings: &WatcherSettings,
+        control: Arc<Control>,
+        live: LiveCalls,
+    ) -> Self {
         let now = Instant::now();
         Self {
-            client: w.client.clone(),
-            bus: w.events.clone(),
-            rx: w.events.subscribe(),
-            settings: w.settings.clone(),
-            control: w.control.clone(),
-            tracker: Tracker::new(
-                w.events.clone(),
-                Seen::load(w.seen_path.clone(), w.settings.seen_capacity),
-                w.live.clone(),
-            ),
+            client: client.clone(),
+            bus: events.clone(),
+            rx: events.subscribe(),
+            settings: settings.clone(),
+            control,
+            tracker: Tracker::new(events.clone(), Seen::load(seen_path, settings.seen_capacity), live),
             signed_in: true,
             sign_outs: 0,
             session_sign_outs: 0,
@@ -185,7 +190,7 @@ impl Runner {
             pending_due: now,
             reconcile_due: now,
             stream_check_due: now,
-            next_clock_check: now + w.settings.clock_check,
+            next_clock_check: now + settings.clock_check,
             clock: ClockWatch::new(),
         }
     }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use super::WatcherSettings;
+use super::settings::WatcherSettings;
 use crate::retry::{Backoff, Jitter, ServerWait};
 
 /// The longest `Retry-After` the watcher obeys; a bigger value is treated as this.

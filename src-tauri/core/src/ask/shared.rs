@@ -1,0 +1,110 @@
+//! What the outbox handle and its sender task share: the settings, the error type, the state
+//! behind one lock and the "try now" signal. Apart from both, so neither module needs the other's.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+use tokio::sync::{Mutex, Notify};
+
+use super::conversation::DEFAULT_IDLE_TIMEOUT;
+use super::store::{self, OutboxData};
+use crate::client::Client;
+use crate::events::EventBus;
+
+/// How the outbox behaves; the shell fills it from its settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxSettings {
+    /// A conversation idle for longer than this is not continued.
+    pub idle_timeout: Duration,
+    /// First wait after a failed send while the service is unreachable; it doubles (with
+    /// jitter) up to `retry_max`. A `Retry-After` from the server is waited out instead.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Why an outbox operation did not happen. Serialized as `{code, message}` for the UI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutboxError {
+    /// Nothing to send (only whitespace).
+    EmptyText,
+    /// No ask with this local id (already answered or discarded).
+    NotFound,
+    /// The ask is being sent (or read back) right now; wait for its outcome.
+    Busy,
+    /// The outbox file could not be written; the ask was not queued (the text is still in the box).
+    Storage(String),
+}
+
+impl OutboxError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            OutboxError::EmptyText => "empty_ask",
+            OutboxError::NotFound => "ask_not_found",
+            OutboxError::Busy => "ask_busy",
+            OutboxError::Storage(_) => "outbox_storage",
+        }
+    }
+}
+
+impl fmt::Display for OutboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OutboxError::EmptyText => f.write_str("Type something to ask KallyAI."),
+            OutboxError::NotFound => f.write_str("That ask is no longer waiting; it was answered or discarded."),
+            OutboxError::Busy => f.write_str("That ask is being sent right now. Wait a moment."),
+            OutboxError::Storage(e) => {
+                write!(f, "Your ask could not be saved on this computer ({e}). It was not sent.")
+            }
+        }
+    }
+}
+
+impl std::error::Error for OutboxError {}
+
+impl Serialize for OutboxError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("OutboxError", 2)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+/// State shared by the `Outbox` handle and its sender task.
+pub(crate) struct Shared {
+    pub path: PathBuf,
+    pub client: Client,
+    pub events: EventBus,
+    pub settings: OutboxSettings,
+    pub data: Mutex<OutboxData>,
+    /// "Try now": a new ask, back online, signed in, or the shell's `wake()`.
+    pub wake: Notify,
+}
+
+impl Shared {
+    /// Writes `data` atomically. Called with the data lock held, so writes happen in order.
+    pub async fn persist(&self, data: &OutboxData) -> Result<(), OutboxError> {
+        let (path, data) = (self.path.clone(), data.clone());
+        tokio::task::spawn_blocking(move || store::save(&path, &data))
+            .await
+            .map_err(|e| OutboxError::Storage(e.to_string()))?
+            .map_err(|e| OutboxError::Storage(e.to_string()))
+    }
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
