@@ -53,8 +53,9 @@ pub struct SignInView {
 pub struct Status {
     session_saved: bool,
     inner: Mutex<Inner>,
-    /// Held while the tray is redrawn: two redraws racing must draw in the order they read the
-    /// state, or an older "idle" could be drawn over a newer "ringing".
+    /// Held while the tray is redrawn and the windows told: two refreshes racing must show the
+    /// state in the order they read it, or an older "idle" could be drawn over a newer
+    /// "ringing", or a state without the account name sent after the one with it.
     redraw: Mutex<()>,
 }
 
@@ -146,8 +147,8 @@ pub fn refresh(app: &AppHandle) {
     if let Some(tray) = tray::tray(app) {
         tray.show_state(state.lang, tray_state, status_line.as_deref().filter(|_| state.signed_in && state.online));
     }
-    drop(redraw);
     let _ = app.emit("app://state", &state);
+    drop(redraw);
 }
 
 /// The sign-in window's phase and its one sentence about the last problem.
