@@ -47,6 +47,7 @@ screenshots: deps
 	cp test-output/screenshots/*.png docs/screenshots/
 
 lint: deps
+	scripts/module-cycles
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
