@@ -1,4 +1,5 @@
 import { startWindow, listen, invoke, t } from "./common.js";
+import { formatCredits } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const input = $("ask-input");
@@ -50,7 +51,8 @@ const UNBLOCK = { budget_approval_required: "approve_budget", budget_exceeded: "
 // The sentence with the goal's title in bold (a title often repeats the question above it).
 function budgetSentence(budget) {
   const estimate = budget.credits_estimated;
-  const sentence = t(`ask.budget.${budget.kind}${estimate != null ? "" : ".no_estimate"}`).replace("{credits}", String(Math.round((estimate ?? 0) * 10) / 10));
+  // {goal} is left in the sentence: the title goes in its place as a bold node.
+  const sentence = t(`ask.budget.${budget.kind}${estimate != null ? "" : ".no_estimate"}`, { credits: formatCredits(estimate) });
   const [before, after] = sentence.split("{goal}");
   if (after === undefined) return [document.createTextNode(sentence)];
   const title = document.createElement("strong");
@@ -176,7 +178,7 @@ function showReply(localId, reply) {
   $("question").textContent = asked;
   // Read back from the conversation before its answer was stored: say where it will be.
   $("reply").replaceChildren(...linkified(reply.text || t("ask.reply_in_conversation")));
-  $("credits-used").textContent = reply.credits_used != null ? t("ask.credits_used").replace("{credits}", reply.credits_used) : "";
+  $("credits-used").textContent = reply.credits_used != null ? t("ask.credits_used", { credits: formatCredits(reply.credits_used) }) : "";
   $("suggestions").replaceChildren(
     ...reply.suggestions.map((s) =>
       button(s, () => {
@@ -264,7 +266,7 @@ input.addEventListener("input", () => {
     const hint = await invoke("ask_estimate", { text }).catch(() => null);
     if (seq !== estimateSeq) return;
     $("cost-hint").className = hint?.exceeds_balance ? "hint warning" : "hint";
-    $("cost-hint").textContent = !hint ? "" : t(hint.exceeds_balance ? "ask.cost.exceeds" : "ask.cost").replace("{credits}", hint.credits);
+    $("cost-hint").textContent = !hint ? "" : t(hint.exceeds_balance ? "ask.cost.exceeds" : "ask.cost", { credits: formatCredits(hint.credits) });
   }, 400);
 });
 

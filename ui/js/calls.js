@@ -1,11 +1,7 @@
 import { startWindow, showFace, invoke, listen, t } from "./common.js";
+import { formatDateTime } from "./format.js";
 
 const list = document.getElementById("calls");
-
-function when(iso) {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? "" : date.toLocaleString(document.documentElement.lang, { dateStyle: "medium", timeStyle: "short" });
-}
 
 function row(call) {
   const li = document.createElement("li");
@@ -15,7 +11,7 @@ function row(call) {
   who.textContent = (call.is_vip ? "★ " : "") + (call.caller_name || call.caller_number || "");
   const meta = document.createElement("span");
   meta.className = "muted";
-  meta.textContent = `${when(call.created_at)} · ${call.status}`;
+  meta.textContent = `${formatDateTime(call.created_at)} · ${call.status}`;
   head.append(who, meta);
   const summary = document.createElement("p");
   summary.textContent = call.summary ?? "";

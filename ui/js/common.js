@@ -9,8 +9,14 @@ export const currentWindow = () => tauri.window.getCurrentWindow();
 
 let strings = {};
 
-/** The string for `key` in the current language (the key itself if missing). */
-export const t = (key) => strings[key] ?? key;
+/**
+ * The string for `key` in the current language (the key itself if missing), its `{name}`
+ * placeholders filled from `vars`: t("signin.signed_in_as", { name: "Ada" }). A placeholder `vars`
+ * does not name stays as it is; values are filled once, never read as placeholders themselves.
+ * The shell fills its strings the same way (`t` in src-tauri/src/view/i18n.rs).
+ */
+export const t = (key, vars = {}) =>
+  (strings[key] ?? key).replace(/\{(\w+)\}/g, (placeholder, name) => (Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : placeholder));
 
 /** Fills every element marked with data-i18n / data-i18n-placeholder / data-i18n-label. */
 export function applyStrings(root = document) {

@@ -1,11 +1,7 @@
 import { startWindow, showFace, invoke, listen, t } from "./common.js";
+import { formatCredits, formatDate } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
-const num = (n) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
-const day = (iso) => {
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : d.toLocaleDateString(document.documentElement.lang, { day: "numeric", month: "short" });
-};
 
 function items(list, render) {
   return list.map((item) => {
@@ -26,8 +22,8 @@ function renderBalance(view) {
   $("meter").setAttribute("aria-valuenow", String(b.credits_used));
   $("meter-fill").style.width = `${Math.round(share * 100)}%`;
   $("plan").textContent = b.plan_type ?? "";
-  $("period").textContent = b.period_start && b.period_end ? `${day(b.period_start)} – ${day(b.period_end)}` : "";
-  $("used").textContent = `${num(b.credits_used)} ${t("credits.allocated").replace("{credits}", num(b.credits_allocated))}`;
+  $("period").textContent = b.period_start && b.period_end ? `${formatDate(b.period_start)} – ${formatDate(b.period_end)}` : "";
+  $("used").textContent = t("credits.used_of", { used: formatCredits(b.credits_used), credits: formatCredits(b.credits_allocated) });
   showFace("face-balance");
 }
 
@@ -36,13 +32,13 @@ async function loadDetails() {
   if (!details) return;
   const label = (key) => (key ?? "").replaceAll("_", " ");
   $("breakdown").replaceChildren(
-    ...items(details.breakdown?.items ?? [], (i) => `${label(i.action_type)}: ${num(i.credits_total)} (${i.transaction_count}×)`),
+    ...items(details.breakdown?.items ?? [], (i) => `${label(i.action_type)}: ${formatCredits(i.credits_total)} (${i.transaction_count}×)`),
   );
   $("history").replaceChildren(
-    ...items(details.history?.entries ?? [], (e) => `${day(e.timestamp ?? "")} · ${e.description ?? label(e.kind)}: ${num(e.credits)}`),
+    ...items(details.history?.entries ?? [], (e) => `${formatDate(e.timestamp)} · ${e.description ?? label(e.kind)}: ${formatCredits(e.credits)}`),
   );
   const costs = Object.entries(details.costs?.costs ?? {}).flatMap(([group, table]) =>
-    Object.entries(table).map(([what, credits]) => `${label(group)} · ${label(what)}: ${num(credits)}`),
+    Object.entries(table).map(([what, credits]) => `${label(group)} · ${label(what)}: ${formatCredits(credits)}`),
   );
   $("costs").replaceChildren(...items(costs, (line) => line));
 }

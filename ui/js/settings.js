@@ -59,7 +59,7 @@ $("sign-out").addEventListener("click", () => invoke("sign_out"));
 
 await startWindow(async (state) => {
   $("version").textContent = state.version;
-  $("account").textContent = state.signed_in ? (state.account_name ? t("signin.signed_in_as").replace("{name}", state.account_name) : t("signin.signed_in")) : t("state.signed_out");
+  $("account").textContent = state.signed_in ? (state.account_name ? t("signin.signed_in_as", { name: state.account_name }) : t("signin.signed_in")) : t("state.signed_out");
   $("sign-out").hidden = !state.signed_in;
   $("sign-in").hidden = state.signed_in;
   if (!current) fill(await invoke("settings_get"));

@@ -19,7 +19,7 @@ document.getElementById("close").addEventListener("click", () => currentWindow()
 await startWindow((state) => {
   const signin = state.signin;
   if (state.signed_in) {
-    const who = state.account_name ? t("signin.signed_in_as").replace("{name}", state.account_name) : t("signin.signed_in");
+    const who = state.account_name ? t("signin.signed_in_as", { name: state.account_name }) : t("signin.signed_in");
     document.getElementById("account").textContent = who;
     document.getElementById("not-saved").hidden = state.session_saved;
     showFace("face-signed-in");
