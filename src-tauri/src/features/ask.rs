@@ -18,6 +18,7 @@ use tauri::{AppHandle, Emitter, Manager, State};
 use crate::background::{follow, Heard};
 use crate::core_handle::{core, Core};
 use crate::error::CommandError;
+use crate::view::i18n::{self, text};
 use crate::view::tray;
 use crate::view::windows::{self, Panel};
 
@@ -103,45 +104,39 @@ async fn show_goals_in_tray(app: &AppHandle) {
     tray::show_goals(app, goals);
 }
 
-fn outbox(core: &Core) -> Result<Arc<Outbox>, CommandError> {
-    core.outbox
-        .clone()
-        .ok_or_else(|| CommandError::new("starting", "KallyAI is still starting; try again in a moment."))
+fn outbox(app: &AppHandle) -> Result<Arc<Outbox>, CommandError> {
+    core(app).outbox.clone().ok_or_else(|| CommandError::new("starting", text(i18n::lang(app), "error.starting")))
 }
 
 #[tauri::command]
-pub async fn ask_send(core: State<'_, Core>, text: String) -> Result<OutboxEntry, CommandError> {
-    Ok(outbox(&core)?.ask(&text).await?)
+pub async fn ask_send(app: AppHandle, text: String) -> Result<OutboxEntry, CommandError> {
+    Ok(outbox(&app)?.ask(&text).await?)
 }
 
 #[tauri::command]
-pub async fn ask_overview(core: State<'_, Core>) -> Result<AskOverview, CommandError> {
-    let outbox = outbox(&core)?;
+pub async fn ask_overview(app: AppHandle) -> Result<AskOverview, CommandError> {
+    let outbox = outbox(&app)?;
     Ok(AskOverview { entries: outbox.entries().await, conversation: outbox.conversation().await })
 }
 
 #[tauri::command]
-pub async fn ask_resend(
-    core: State<'_, Core>,
-    local_id: String,
-    text: Option<String>,
-) -> Result<OutboxEntry, CommandError> {
-    Ok(outbox(&core)?.resend(&local_id, text.as_deref()).await?)
+pub async fn ask_resend(app: AppHandle, local_id: String, text: Option<String>) -> Result<OutboxEntry, CommandError> {
+    Ok(outbox(&app)?.resend(&local_id, text.as_deref()).await?)
 }
 
 #[tauri::command]
-pub async fn ask_discard(core: State<'_, Core>, local_id: String) -> Result<(), CommandError> {
-    Ok(outbox(&core)?.discard(&local_id).await?)
+pub async fn ask_discard(app: AppHandle, local_id: String) -> Result<(), CommandError> {
+    Ok(outbox(&app)?.discard(&local_id).await?)
 }
 
 #[tauri::command]
-pub async fn ask_new_conversation(core: State<'_, Core>) -> Result<(), CommandError> {
-    Ok(outbox(&core)?.new_conversation().await?)
+pub async fn ask_new_conversation(app: AppHandle) -> Result<(), CommandError> {
+    Ok(outbox(&app)?.new_conversation().await?)
 }
 
 #[tauri::command]
-pub async fn ask_continue_conversation(core: State<'_, Core>, conversation_id: String) -> Result<(), CommandError> {
-    Ok(outbox(&core)?.continue_conversation(&conversation_id).await?)
+pub async fn ask_continue_conversation(app: AppHandle, conversation_id: String) -> Result<(), CommandError> {
+    Ok(outbox(&app)?.continue_conversation(&conversation_id).await?)
 }
 
 #[tauri::command]
@@ -181,7 +176,7 @@ pub async fn ask_budget_action(
     action: GoalActionKind,
 ) -> Result<GoalView, CommandError> {
     let core = core(&app);
-    let outbox = outbox(&core)?;
+    let outbox = outbox(&app)?;
     let refused_goal =
         outbox.entries().await.into_iter().find(|e| e.local_id == local_id).and_then(|e| match e.state {
             AskState::Failed { budget: Some(refusal), .. } => refusal.goal_id,
@@ -211,7 +206,7 @@ pub async fn ask_budget_action(
 /// A decision on `goal_id` was taken: every ask its budget refused leaves the outbox
 /// (`AskDiscarded`), never sent again, as the goal carries it now.
 async fn settle_refusals(app: &AppHandle, goal_id: &str) {
-    let Ok(outbox) = outbox(&core(app)) else { return };
+    let Ok(outbox) = outbox(app) else { return };
     for entry in outbox.entries().await {
         let refused_for_goal = matches!(&entry.state,
             AskState::Failed { budget: Some(refusal), .. } if refusal.goal_id.as_deref() == Some(goal_id));

@@ -23,7 +23,7 @@ use tauri::{AppHandle, Emitter, Manager, State};
 use crate::background::{follow, Heard};
 use crate::core_handle::{core, Core};
 use crate::error::CommandError;
-use crate::view::i18n::{self, text};
+use crate::view::i18n::{self, t, text};
 use crate::view::notify::{notifier, Notice, Response};
 use crate::view::tray::{self, CallEntry};
 use crate::view::windows::{self, Panel};
@@ -133,7 +133,7 @@ fn notify_ringing(app: &AppHandle, call: &Ringing) {
     let vip = if call.is_vip { format!("★ {} · ", text(lang, "call.vip")) } else { String::new() };
     let notice = Notice {
         key: key(call.call_id),
-        title: format!("{vip}{}", text(lang, "call.notify.title").replace("{caller}", call.caller)),
+        title: format!("{vip}{}", t(lang, "call.notify.title", &[("caller", call.caller)])),
         body: call.summary.map_or_else(|| text(lang, "call.notify.body"), str::to_string),
         actions: vec![("takeover".into(), text(lang, "call.takeover")), ("reject".into(), text(lang, "call.reject"))],
         clickable: true,
@@ -187,7 +187,7 @@ pub async fn call_action(app: AppHandle, call_id: String, action: CallAction) ->
         CallAction::Reject { .. } => ("call.outcome.rejected", ""),
         CallAction::Transfer { number } => ("call.outcome.transferred", number.as_str()),
     };
-    let outcome = text(lang, outcome_key).replace("{caller}", &caller).replace("{number}", number);
+    let outcome = t(lang, outcome_key, &[("caller", &caller), ("number", number)]);
     if known.is_some() {
         app.state::<Calls>().settled.lock().expect("calls lock").insert(call_id.clone());
         show_in_tray(&app);

@@ -13,7 +13,7 @@ use tauri::{AppHandle, Emitter, Manager};
 use crate::background::{background, follow, Heard};
 use crate::core_handle::core;
 use crate::error::CommandError;
-use crate::view::i18n::{self, format_credits, text};
+use crate::view::i18n::{self, format_credits, t, text};
 use crate::view::notify::{notifier, Notice, Response};
 use crate::view::status;
 use crate::view::windows::{self, Panel};
@@ -102,7 +102,7 @@ fn notify_low(app: &AppHandle, balance: &Balance) {
     let notice = Notice {
         key: "credits:low".into(),
         title: text(lang, "credits.low.title"),
-        body: text(lang, "credits.low.body").replace("{credits}", &format_credits(balance.credits_remaining.value())),
+        body: t(lang, "credits.low.body", &[("credits", &format_credits(balance.credits_remaining.value()))]),
         actions: vec![("manage_plan".into(), text(lang, "credits.manage_plan"))],
         clickable: true,
         sticky: false,

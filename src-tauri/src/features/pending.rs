@@ -15,7 +15,7 @@ use tauri::{AppHandle, Manager};
 
 use crate::background::{follow, Heard};
 use crate::core_handle::core;
-use crate::view::i18n::{self, text};
+use crate::view::i18n::{self, t, text};
 use crate::view::notify::{notifier, Notice, Response};
 
 fn key(id: &str) -> String {
@@ -132,7 +132,7 @@ async fn act(app: &AppHandle, id: &str, action: PendingAction) {
         }
         Err(error) => {
             tracing::warn!(action = name, code = error.code(), "pending item action failed");
-            format!("{} {error}", text(lang, "pending.failed"))
+            t(lang, "pending.failed", &[("error", &error.to_string())])
         }
     };
     let notice =

@@ -7,6 +7,7 @@ use super::action::Action;
 use crate::background::background;
 use crate::error::CommandError;
 use crate::features::{ask, calls, signin};
+use crate::view::i18n::{self, t};
 use crate::view::tray::MenuCommand;
 use crate::view::windows::{self, Panel};
 use kallyai_core::call_action::CallAction;
@@ -60,8 +61,9 @@ fn act_on_call(app: &AppHandle, call_id: String, action: CallAction) {
 /// A window asks for another one (e.g. "Sign in" in any window).
 #[tauri::command]
 pub fn show_window(app: AppHandle, name: String) -> Result<(), CommandError> {
-    let panel = Panel::from_name(&name)
-        .ok_or_else(|| CommandError::new("unknown_window", format!("There is no window called '{name}'.")))?;
+    let panel = Panel::from_name(&name).ok_or_else(|| {
+        CommandError::new("unknown_window", t(i18n::lang(&app), "error.unknown_window", &[("name", &name)]))
+    })?;
     perform(&app, Action::Show(panel));
     Ok(())
 }

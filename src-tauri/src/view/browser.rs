@@ -3,14 +3,14 @@
 use tauri::AppHandle;
 use tauri_plugin_opener::OpenerExt;
 
+use super::i18n::{self, text};
 use crate::error::CommandError;
 
 pub fn open_web(app: &AppHandle, url: &str) -> Result<(), CommandError> {
-    let parsed = url::Url::parse(url).map_err(|_| CommandError::new("bad_link", "That link is not a web address."))?;
+    let refuse = |code: &str, key: &str| CommandError::new(code, text(i18n::lang(app), key));
+    let parsed = url::Url::parse(url).map_err(|_| refuse("bad_link", "error.link.not_web"))?;
     if !matches!(parsed.scheme(), "https" | "http") {
-        return Err(CommandError::new("bad_link", "Only web links open from KallyAI replies."));
+        return Err(refuse("bad_link", "error.link.only_web"));
     }
-    app.opener()
-        .open_url(parsed.as_str(), None::<&str>)
-        .map_err(|_| CommandError::new("browser_failed", "The browser could not be opened."))
+    app.opener().open_url(parsed.as_str(), None::<&str>).map_err(|_| refuse("browser_failed", "error.browser"))
 }

@@ -13,7 +13,7 @@ use kallyai_core::Event;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 
-use super::i18n::{self, format_credits, short_date, text};
+use super::i18n::{self, format_credits, short_date, t, text};
 use super::tray::{self, TrayState};
 use crate::background::{follow, Heard};
 use crate::core_handle::core;
@@ -191,14 +191,13 @@ pub fn credits_line(lang: Lang, credits: &CreditStatus) -> Option<String> {
     if credits.out_of_credits || balance.credits_remaining.value() <= 0.0 {
         return Some(text(lang, "credits.out"));
     }
-    let mut parts =
-        vec![text(lang, "credits.left").replace("{credits}", &format_credits(balance.credits_remaining.value()))];
+    let mut parts = vec![t(lang, "credits.left", &[("credits", &format_credits(balance.credits_remaining.value()))])];
     if let Some(plan) = balance.plan_type.as_deref().filter(|p| !p.is_empty()) {
         let mut chars = plan.chars();
         parts.push(chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default());
     }
     if let Some(day) = balance.period_end.as_deref().and_then(|end| short_date(lang, end)) {
-        parts.push(text(lang, "credits.renews").replace("{date}", &day));
+        parts.push(t(lang, "credits.renews", &[("date", &day)]));
     }
     Some(parts.join(" · "))
 }

@@ -12,7 +12,7 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Manager, Wry};
 
-use super::i18n::{self, text};
+use super::i18n::{self, t, text};
 use super::windows::Panel;
 
 /// What the icon shows, most urgent first when several apply.
@@ -125,7 +125,7 @@ impl Tray {
         let goals_menu = Submenu::with_id_and_items(
             app,
             "goals",
-            text(lang, "tray.goals").replace("{count}", "0"),
+            t(lang, "tray.goals", &[("count", "0")]),
             true,
             &[&MenuItem::with_id(app, "goals-none", text(lang, "tray.goals.none"), false, None::<&str>)?],
         )?;
@@ -230,7 +230,7 @@ impl Tray {
                 let _ = self.goals_menu.append(&none);
             }
         }
-        let _ = self.goals_menu.set_text(text(lang, "tray.goals").replace("{count}", &goals.len().to_string()));
+        let _ = self.goals_menu.set_text(t(lang, "tray.goals", &[("count", &goals.len().to_string())]));
         *shown = goals;
     }
 
@@ -246,7 +246,7 @@ impl Tray {
             let entries = [
                 (
                     format!("{CALL_OPEN}:{}", call.call_id),
-                    format!("{vip}{}", text(lang, "tray.call").replace("{caller}", &call.caller)),
+                    format!("{vip}{}", t(lang, "tray.call", &[("caller", &call.caller)])),
                 ),
                 (format!("{CALL_TAKEOVER}:{}", call.call_id), format!("    {}", text(lang, "call.takeover"))),
                 (format!("{CALL_REJECT}:{}", call.call_id), format!("    {}", text(lang, "call.reject"))),

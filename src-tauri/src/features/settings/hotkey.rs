@@ -9,7 +9,7 @@ use tauri::plugin::TauriPlugin;
 use tauri::{AppHandle, Manager, Wry};
 use tauri_plugin_global_shortcut::{GlobalShortcutExt, ShortcutState};
 
-use crate::view::i18n::{self, text};
+use crate::view::i18n::{self, t, text};
 use crate::view::windows::{self, Panel};
 
 /// Why the hotkey is not active, in words.
@@ -63,7 +63,7 @@ pub(super) fn register(app: &AppHandle, hotkey: &str, previous: Option<&str>) ->
             if let Some(previous) = previous {
                 let _ = shortcuts.register(previous);
             }
-            let problem = text(lang, "settings.hotkey.taken").replace("{hotkey}", hotkey);
+            let problem = t(lang, "settings.hotkey.taken", &[("hotkey", hotkey)]);
             set_problem(app, Some(problem.clone()));
             return Err(problem);
         }
