@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use kallyai_core::api::calls::TranscriptEntry;
 use kallyai_core::api::inbound::{InboundCall, InboundQuery};
 use kallyai_core::call_action::{self, CallAction, CallActionError};
-use kallyai_core::settings::CurrentSettings;
+use kallyai_core::settings::{CallAnnouncement, CurrentSettings};
 use kallyai_core::watcher::caller_label;
 use kallyai_core::Event;
 use serde::Serialize;
@@ -119,13 +119,21 @@ struct Ringing<'a> {
 
 /// Announces a new call the way the settings say: a notification, the popup, or both.
 fn announce(app: &AppHandle, call: &Ringing) {
-    let announcement = app.state::<CurrentSettings>().get().call_announcement();
+    let asked = app.state::<CurrentSettings>().get().call_announcement();
+    let announcement = announcement_here(asked, notifier(app).has_actions());
     if announcement.notification {
         notify_ringing(app, call);
     }
     if announcement.popup {
         show_call(app.clone(), call.call_id.to_string());
     }
+}
+
+/// The announcement the settings ask for, on this platform: where notifications have no buttons
+/// (macOS, Windows) the popup is what takes over or rejects the call, so it shows even when the
+/// settings ask for the notification alone.
+fn announcement_here(asked: CallAnnouncement, notices_have_actions: bool) -> CallAnnouncement {
+    CallAnnouncement { popup: asked.popup || !notices_have_actions, ..asked }
 }
 
 fn notify_ringing(app: &AppHandle, call: &Ringing) {
@@ -243,4 +251,37 @@ pub async fn recent_calls(core: State<'_, Core>) -> Result<Vec<InboundCall>, Com
 pub fn show_call(app: AppHandle, call_id: String) {
     let _ = app.emit_to(Panel::Call.label(), "call://select", call_id);
     windows::show(&app, Panel::Call);
+}
+
+#[cfg(test)]
+mod tests {
+    use kallyai_core::settings::{CallAlert, Settings};
+
+    use super::*;
+
+    fn asked(call_alert: CallAlert, notify_calls: bool) -> CallAnnouncement {
+        Settings { call_alert, notify_calls, ..Settings::default() }.call_announcement()
+    }
+
+    #[test]
+    fn with_notification_buttons_the_settings_decide_alone() {
+        for alert in [CallAlert::Notification, CallAlert::Popup, CallAlert::Both] {
+            for notify_calls in [true, false] {
+                assert_eq!(announcement_here(asked(alert, notify_calls), true), asked(alert, notify_calls));
+            }
+        }
+    }
+
+    #[test]
+    fn without_notification_buttons_the_popup_always_shows() {
+        let both = CallAnnouncement { notification: true, popup: true };
+        let popup_only = CallAnnouncement { notification: false, popup: true };
+        // The default: the notification still announces the call, the popup offers the buttons.
+        assert_eq!(announcement_here(asked(CallAlert::Notification, true), false), both);
+        assert_eq!(announcement_here(asked(CallAlert::Both, true), false), both);
+        assert_eq!(announcement_here(asked(CallAlert::Popup, true), false), popup_only);
+        for alert in [CallAlert::Notification, CallAlert::Popup, CallAlert::Both] {
+            assert_eq!(announcement_here(asked(alert, false), false), popup_only);
+        }
+    }
 }

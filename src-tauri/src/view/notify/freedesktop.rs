@@ -1,62 +1,15 @@
-//! Desktop notifications with actions ("Take over", "Reject", "Sign in"). The OS part sits behind
-//! the `Notifier` trait so the rest of the shell never branches on the platform; on Linux it is a
-//! freedesktop notification (notify-rust over D-Bus), whose actions work without any window.
+//! Notifications on Linux and the BSDs: freedesktop.org notifications over D-Bus (notify-rust),
+//! with actions, in-place replacement (the notification id), the resident hint and withdrawal.
+//! These parts of notify-rust exist only on those systems; `super` compiles this file there alone.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tauri::{AppHandle, Manager};
+use super::notice::{Notice, Notifier, OnResponse, Response};
 
-/// What to show. `key` names the thing notified about (e.g. `call:<id>`): showing a notice with
-/// the same key replaces the earlier one in place, and `withdraw` takes it away.
-#[derive(Clone, Debug)]
-pub struct Notice {
-    pub key: String,
-    pub title: String,
-    pub body: String,
-    /// Buttons: (action id, label).
-    pub actions: Vec<(String, String)>,
-    /// Whether a click on the notice itself counts (reported as `Response::Default`).
-    pub clickable: bool,
-    /// Stays until acted on or withdrawn (a live call), instead of expiring.
-    pub sticky: bool,
-}
-
-/// How a notice ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Response {
-    Action(String),
-    Default,
-    Closed,
-}
-
-pub type OnResponse = Box<dyn FnOnce(Response) + Send + 'static>;
-
-pub trait Notifier: Send + Sync {
-    /// Shows `notice` (replacing one with the same key); `on_response` runs at most once, when the
-    /// user acts on it or closes it, never when it is replaced or withdrawn by the app.
-    fn show(&self, notice: Notice, on_response: OnResponse);
-    fn withdraw(&self, key: &str);
-}
-
-/// The notifier the app uses (managed from the start).
-pub struct Notices(Arc<dyn Notifier>);
-
-impl Default for Notices {
-    fn default() -> Self {
-        Notices(Arc::new(Freedesktop::default()))
-    }
-}
-
-/// The notifier, from anywhere that has the app handle.
-pub fn notifier(app: &AppHandle) -> Arc<dyn Notifier> {
-    app.state::<Notices>().0.clone()
-}
-
-/// freedesktop.org notifications (Linux, BSD); notify-rust also maps this API onto macOS and
-/// Windows, where actions are limited and the call popup does the job.
+/// freedesktop.org notifications (Linux, BSD), whose actions work without any window.
 #[derive(Default)]
-struct Freedesktop {
+pub struct Freedesktop {
     shown: Arc<Mutex<HashMap<String, Shown>>>,
 }
 
@@ -67,6 +20,10 @@ struct Shown {
 }
 
 impl Notifier for Freedesktop {
+    fn has_actions(&self) -> bool {
+        true
+    }
+
     fn show(&self, notice: Notice, on_response: OnResponse) {
         let shown = self.shown.clone();
         tauri::async_runtime::spawn(async move {
