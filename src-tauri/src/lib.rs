@@ -101,17 +101,7 @@ pub fn run(launch: Launch) -> ExitCode {
 /// Where tauri-plugin-store keeps settings.json (the app config dir), found before the app is
 /// built so a server chosen in settings applies from the start.
 fn config_dir() -> Option<std::path::PathBuf> {
-    let base = if cfg!(target_os = "windows") {
-        std::env::var_os("APPDATA").map(std::path::PathBuf::from)
-    } else if cfg!(target_os = "macos") {
-        std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join("Library/Application Support"))
-    } else {
-        std::env::var_os("XDG_CONFIG_HOME")
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config")))
-    };
-    base.map(|dir| dir.join("ai.kally.desktop"))
+    kallyai_core::paths::config_dir()
 }
 
 /// The keychain when one is usable; otherwise memory, and the UI says the sign-in is not kept.

@@ -1,12 +1,12 @@
-//! How the app is asked to do something: the command line, `kallyai://` links (and, on Linux,
-//! registering this executable as their handler), a second launch handing its arguments to the
-//! running instance, the tray menu and window buttons. All of them end up as one `Action`.
+//! How the app is asked to do something: the command line, `kallyai://` links (and registering
+//! this executable as their handler where the OS needs it done at run time: `link_handler`), a
+//! second launch handing its arguments to the running instance, the tray menu and window
+//! buttons. All of them end up as one `Action`.
 
 pub mod action;
 pub mod cli;
 pub mod deep_link;
 pub mod dispatch;
-#[cfg(target_os = "linux")]
 mod link_handler;
 
 use tauri::AppHandle;
@@ -17,7 +17,7 @@ use cli::Invocation;
 
 /// Listens for links, then carries out what the command line that started the app asked for.
 pub fn start(app: &AppHandle, startup_actions: Vec<Action>, startup_links: Vec<Action>) {
-    register_link_handler(app);
+    link_handler::register_link_handler(app);
     app.deep_link().on_open_url({
         let app = app.clone();
         move |event| {
@@ -62,28 +62,4 @@ fn open_link(app: &AppHandle, link: &str) {
         // The link's text may carry a question or a code: log why, not what.
         Err(error) => tracing::warn!(%error, "refused a kallyai:// link"),
     }
-}
-
-/// Makes `kallyai://` links open this app for the current user where the OS needs it done at
-/// run time (Linux without a package). Best effort: a failure only means links do not work.
-fn register_link_handler(app: &AppHandle) {
-    #[cfg(target_os = "linux")]
-    {
-        // Runs xdg-mime, which takes a while: off the start-up path.
-        let app = app.clone();
-        std::thread::spawn(move || {
-            let result =
-                std::env::current_exe().map_err(|e| e.to_string()).and_then(|exe| link_handler::register(&exe));
-            match result {
-                Ok(()) => {
-                    tracing::debug!("kallyai:// links open this app");
-                    crate::features::signin::links_registered(&app);
-                }
-                Err(error) => tracing::warn!(%error, "could not register the kallyai:// link handler"),
-            }
-        });
-    }
-    // Packages register the scheme on macOS and Windows.
-    #[cfg(not(target_os = "linux"))]
-    crate::features::signin::links_registered(app);
 }

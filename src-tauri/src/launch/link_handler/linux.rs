@@ -6,16 +6,35 @@
 //! the Exec path unconditionally and xdg-utils 1.1.3 (Debian 12's xdg-open, generic mode) then
 //! fails to run the handler ("Permission denied"): it takes the quotes as part of the file name.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+
+use kallyai_core::paths::applications_dir;
+use tauri::AppHandle;
 
 pub const DESKTOP_FILE: &str = "kallyai-desktop-handler.desktop";
 /// The entry the .deb/.rpm install (see docs/packaging.md).
 const PACKAGED_DESKTOP_FILE: &str = "KallyAI.desktop";
 const MIME: &str = "x-scheme-handler/kallyai";
 
-/// Best effort: returns what went wrong so the caller can log it; links are then the only loss.
-pub fn register(exe: &Path) -> Result<(), String> {
+/// Registers in the background (xdg-mime takes a while: off the start-up path), then tells
+/// `registered`. Best effort: a failure is logged, and only means links do not work.
+pub fn register_link_handler(app: &AppHandle, registered: fn(&AppHandle)) {
+    let app = app.clone();
+    std::thread::spawn(move || {
+        let result = std::env::current_exe().map_err(|e| e.to_string()).and_then(|exe| register(&exe));
+        match result {
+            Ok(()) => {
+                tracing::debug!("kallyai:// links open this app");
+                registered(&app);
+            }
+            Err(error) => tracing::warn!(%error, "could not register the kallyai:// link handler"),
+        }
+    });
+}
+
+/// Returns what went wrong so the caller can log it; links are then the only loss.
+fn register(exe: &Path) -> Result<(), String> {
     let dir = applications_dir().ok_or("no data directory (HOME unset)")?;
     if exe.starts_with("/usr/") {
         // A package installed it, with its own entry; an entry left by an earlier unpackaged
@@ -44,14 +63,6 @@ pub fn register(exe: &Path) -> Result<(), String> {
         .status()
         .map_err(|e| format!("cannot run xdg-mime: {e}"))?;
     status.success().then_some(()).ok_or_else(|| format!("xdg-mime failed with {status}"))
-}
-
-fn applications_dir() -> Option<PathBuf> {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))?;
-    Some(data.join("applications"))
 }
 
 fn desktop_entry(exe: &Path) -> String {
