@@ -7,7 +7,8 @@
 //! headless desktop of `scripts/with-desktop`; it fails, never skips, without them. Runs of it take
 //! turns through a system-wide lock, and the package is purged when a run fails or was killed.
 //! The "user" who clicks the link is a fresh HOME of its own: links must work for someone who never
-//! started the app (an unpackaged app registers itself at start; see src-tauri/src/link_handler.rs).
+//! started the app (an unpackaged app registers itself at start; see
+//! src-tauri/src/launch/link_handler/linux.rs).
 
 mod common;
 
