@@ -7,6 +7,8 @@ use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::pending::PendingKind;
+
 /// The language of every string the app shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -110,6 +112,15 @@ impl Settings {
         let popup = self.call_alert != CallAlert::Notification || !self.notify_calls;
         CallAnnouncement { notification, popup }
     }
+
+    /// Whether a new pending item of `kind` gets a notification: approvals and goals that need
+    /// the user follow one switch, messages the other.
+    pub fn notifies(&self, kind: PendingKind) -> bool {
+        match kind {
+            PendingKind::Approval | PendingKind::Goal => self.notify_approvals,
+            PendingKind::Message => self.notify_messages,
+        }
+    }
 }
 
 /// The settings in force, shared by every part of the app that obeys them.
@@ -136,6 +147,18 @@ mod tests {
         assert!(settings.autostart);
         assert_eq!(settings.hotkey, DEFAULT_HOTKEY);
         assert_eq!(settings.low_credit_percent, 10.0);
+    }
+
+    #[test]
+    fn each_pending_kind_follows_its_own_switch() {
+        let quiet_messages = Settings { notify_messages: false, ..Settings::default() };
+        assert!(quiet_messages.notifies(PendingKind::Approval));
+        assert!(quiet_messages.notifies(PendingKind::Goal));
+        assert!(!quiet_messages.notifies(PendingKind::Message));
+        let quiet_approvals = Settings { notify_approvals: false, ..Settings::default() };
+        assert!(!quiet_approvals.notifies(PendingKind::Approval));
+        assert!(!quiet_approvals.notifies(PendingKind::Goal));
+        assert!(quiet_approvals.notifies(PendingKind::Message));
     }
 
     #[test]

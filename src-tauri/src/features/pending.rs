@@ -2,14 +2,15 @@
 //! is notified once (core's watcher says which are new: `PendingItem { is_new: true }`), with
 //! the actions the app can carry out from the notification itself; the outcome replaces the
 //! notification, and the notification goes when the item leaves the pending list or its goal is
-//! decided elsewhere in the app (`GoalDecided`).
+//! decided elsewhere in the app (`GoalDecided`). The notification settings say which kinds are
+//! notified at all (`Settings::notifies`).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
 
 use kallyai_core::ask::{GoalActionKind, Goals};
 use kallyai_core::pending::{PendingAction, PendingKind};
-use kallyai_core::settings::Lang;
+use kallyai_core::settings::{CurrentSettings, Lang};
 use kallyai_core::Event;
 use tauri::{AppHandle, Manager};
 
@@ -71,7 +72,11 @@ pub fn start(app: &AppHandle) {
 fn on_event(app: &AppHandle, event: &Event) {
     match event {
         Event::PendingItem { id, kind, title, summary, actions, is_new: true } => {
-            notify(app, id, *kind, title.as_deref(), summary.as_deref(), actions)
+            if app.state::<CurrentSettings>().get().notifies(*kind) {
+                notify(app, id, *kind, title.as_deref(), summary.as_deref(), actions)
+            } else {
+                tracing::debug!(kind = kind.name(), "pending item not notified: the settings say so");
+            }
         }
         Event::PendingItemResolved { id } => notifier(app).withdraw(&key(id)),
         // Decided in the box: the notification goes. (The goal may stay pending for a later step
