@@ -49,7 +49,7 @@ impl Connection {
         let Connection { client, session, store, events } = self;
         let data_dir = app.path().app_data_dir().ok();
         let seen = data_dir.as_ref().map(|dir| dir.join("seen-events.json"));
-        let watcher = Watcher::new(client.clone(), events.clone(), seen, WatcherSettings::default());
+        let watcher = Watcher::new(client.clone(), events.clone(), seen, WatcherSettings::from_environment());
         let outbox = match &data_dir {
             // Only reads one small file, so it is done before the windows can ask for it.
             Some(dir) => match tauri::async_runtime::block_on(Outbox::open(

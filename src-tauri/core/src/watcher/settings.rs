@@ -64,3 +64,40 @@ impl Default for WatcherSettings {
         }
     }
 }
+
+/// Overrides `idle_poll`: whole seconds, at least 1. A longer cadence saves requests on a metered
+/// link (and lets tests tell a catch-up from a routine poll); a call that starts and ends between
+/// two reads is then missed.
+pub const IDLE_POLL_ENV: &str = "KALLYAI_IDLE_POLL_SECS";
+
+impl WatcherSettings {
+    /// The defaults, with `KALLYAI_IDLE_POLL_SECS` applied when it is set and valid.
+    pub fn from_environment() -> Self {
+        Self::default().with_idle_poll(std::env::var(IDLE_POLL_ENV).ok().as_deref())
+    }
+
+    fn with_idle_poll(self, secs: Option<&str>) -> Self {
+        match secs.map(|s| s.trim().parse::<u64>()) {
+            None => self,
+            Some(Ok(secs)) if secs >= 1 => Self { idle_poll: Duration::from_secs(secs), ..self },
+            Some(_) => {
+                tracing::warn!("{IDLE_POLL_ENV} must be a whole number of seconds, at least 1; ignored");
+                self
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_poll_comes_from_the_environment_only_when_valid() {
+        let default = WatcherSettings::default().idle_poll;
+        assert_eq!(WatcherSettings::default().with_idle_poll(Some("600")).idle_poll, Duration::from_secs(600));
+        for bad in [None, Some("0"), Some("-5"), Some("soon"), Some("")] {
+            assert_eq!(WatcherSettings::default().with_idle_poll(bad).idle_poll, default, "{bad:?}");
+        }
+    }
+}
