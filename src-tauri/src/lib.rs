@@ -138,6 +138,7 @@ fn setup(
     view::status::refresh(app);
     let watcher = core(app).watcher.clone();
     background::background(app).spawn("watcher", move |cancel| async move { watcher.run(cancel).await });
+    features::wake::start(app);
     features::signin::start(app);
     launch::start(app, startup_actions, startup_links);
     tracing::info!("ready");

@@ -9,3 +9,4 @@ pub mod credits;
 pub mod pending;
 pub mod settings;
 pub mod signin;
+pub mod wake;
