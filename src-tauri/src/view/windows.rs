@@ -3,6 +3,8 @@
 
 use tauri::{AppHandle, Manager, PhysicalPosition, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
+use crate::core_handle::Core;
+
 /// One window per job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Panel {
@@ -25,6 +27,10 @@ struct Spec {
 
 impl Panel {
     pub const ALL: [Panel; 6] = [Panel::Ask, Panel::Call, Panel::Credits, Panel::Settings, Panel::SignIn, Panel::Calls];
+
+    /// The windows that show live calls: while one is on screen, the watcher reads the live
+    /// calls at its faster cadence, so what the user looks at is current.
+    const SHOWING_CALLS: [Panel; 2] = [Panel::Call, Panel::Calls];
 
     /// The window label, also the page name and the i18n key suffix (`window.<label>`).
     pub fn label(self) -> &'static str {
@@ -79,19 +85,37 @@ pub fn create_all(app: &AppHandle, title_of: impl Fn(Panel) -> String) -> tauri:
             .skip_taskbar(spec.floating)
             .resizable(!spec.floating)
             .build()?;
-        hide_on_close(&window);
+        hide_on_close(app, panel, &window);
     }
     Ok(())
 }
 
-fn hide_on_close(window: &WebviewWindow) {
+/// Closing only hides. A page can also hide its own window (Escape, its close button), which
+/// takes the focus away from it: both are when a calls window may have left the screen.
+fn hide_on_close(app: &AppHandle, panel: Panel, window: &WebviewWindow) {
     let handle = window.clone();
-    window.on_window_event(move |event| {
-        if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+    let app = app.clone();
+    window.on_window_event(move |event| match event {
+        tauri::WindowEvent::CloseRequested { api, .. } => {
             api.prevent_close();
             let _ = handle.hide();
+            if Panel::SHOWING_CALLS.contains(&panel) {
+                tell_watcher_what_is_open(&app);
+            }
         }
+        tauri::WindowEvent::Focused(false) if Panel::SHOWING_CALLS.contains(&panel) => tell_watcher_what_is_open(&app),
+        _ => {}
     });
+}
+
+/// Tells the watcher whether a window showing live calls is on screen.
+fn tell_watcher_what_is_open(app: &AppHandle) {
+    let on_screen =
+        |panel: Panel| app.get_webview_window(panel.label()).and_then(|w| w.is_visible().ok()).unwrap_or(false);
+    let open = Panel::SHOWING_CALLS.into_iter().any(on_screen);
+    if let Some(core) = app.try_state::<Core>() {
+        core.watcher.set_window_open(open);
+    }
 }
 
 fn window(app: &AppHandle, panel: Panel) -> Option<WebviewWindow> {
@@ -115,11 +139,17 @@ pub fn show(app: &AppHandle, panel: Panel) {
     }
     let _ = window.set_focus();
     tracing::info!(window = panel.label(), "window shown");
+    if Panel::SHOWING_CALLS.contains(&panel) {
+        tell_watcher_what_is_open(app);
+    }
 }
 
 pub fn hide(app: &AppHandle, panel: Panel) {
     if let Some(window) = window(app, panel) {
         let _ = window.hide();
+    }
+    if Panel::SHOWING_CALLS.contains(&panel) {
+        tell_watcher_what_is_open(app);
     }
 }
 
