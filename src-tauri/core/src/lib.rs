@@ -21,6 +21,7 @@ pub mod ask;
 pub mod auth;
 pub mod call_action;
 mod client;
+mod clock;
 pub mod config;
 pub mod credit_watch;
 pub mod error;

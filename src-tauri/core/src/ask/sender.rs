@@ -11,8 +11,9 @@ use tokio::time::Instant;
 
 use super::mark::HistoryMark;
 use super::reconcile::{self, Found, HISTORY_LIMIT};
-use super::shared::{now_ms, OutboxSettings, Shared};
+use super::shared::{OutboxSettings, Shared};
 use super::store::{self, AskState, OutboxEntry};
+use crate::clock::unix_ms;
 use crate::error::{ApiError, Retry};
 use crate::events::Event;
 use crate::idempotency::IdempotencyKey;
@@ -341,7 +342,7 @@ async fn finish(shared: &Shared, entry: &OutboxEntry, reply: AskReply) {
         }
     }
     if data.current.thread == entry.thread {
-        data.current.last_active_at = now_ms();
+        data.current.last_active_at = unix_ms();
         data.current.last_message_id.clone_from(&reply.message_id);
     }
     save_or_warn(shared, &data).await;

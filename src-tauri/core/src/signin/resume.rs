@@ -10,11 +10,13 @@
 //! exchanged, so one callback exchanges its code at most once even across restarts.
 //! keyring errors are never formatted (they can carry the secret's bytes).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use oauth2::{CsrfToken, PkceCodeVerifier};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
+
+use crate::clock::unix_ms;
 use url::Url;
 
 use super::callback::{self, Expect};
@@ -70,7 +72,7 @@ impl Resumable {
             authorization_endpoint: metadata.authorization_endpoint.clone(),
             token_endpoint: metadata.token_endpoint.clone(),
             revocation_endpoint: metadata.revocation_endpoint.clone(),
-            expires_at_ms: now_ms().saturating_add(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
+            expires_at_ms: unix_ms().saturating_add(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
         }
     }
 
@@ -84,7 +86,7 @@ impl Resumable {
     }
 
     fn is_expired(&self) -> bool {
-        now_ms() >= self.expires_at_ms
+        unix_ms() >= self.expires_at_ms
     }
 }
 
@@ -231,22 +233,9 @@ async fn keychain<T: Send + 'static>(f: impl FnOnce() -> Option<T> + Send + 'sta
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn metadata() -> ServerMetadata {
-        ServerMetadata {
-            issuer: "https://kally.example".into(),
-            authorization_endpoint: Url::parse("https://kally.example/v1/auth/authorize").unwrap(),
-            token_endpoint: Url::parse("https://kally.example/v1/auth/gpt/token").unwrap(),
-            revocation_endpoint: None,
-        }
-    }
 
     #[test]
     fn round_trip_debug_redacted_and_expiry() {
@@ -254,20 +243,20 @@ mod tests {
             &CsrfToken::new("the-state".into()),
             &PkceCodeVerifier::new("the-verifier".into()),
             "kallyai://auth/callback",
-            &metadata(),
+            &ServerMetadata::example(),
             Duration::from_secs(180),
         );
         assert!(!r.is_expired());
         let back = decode(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!((back.state.as_str(), back.verifier.as_str()), ("the-state", "the-verifier"));
-        assert_eq!(back.metadata(), metadata());
+        assert_eq!(back.metadata(), ServerMetadata::example());
         let shown = format!("{r:?} {:?}", Saved { account: "a".into(), state: "the-state".into() });
         assert!(!shown.contains("the-state") && !shown.contains("the-verifier"), "{shown}");
         let expired = Resumable::new(
             &CsrfToken::new("s".into()),
             &PkceCodeVerifier::new("v".into()),
             "kallyai://auth/callback",
-            &metadata(),
+            &ServerMetadata::example(),
             Duration::ZERO,
         );
         assert!(expired.is_expired());

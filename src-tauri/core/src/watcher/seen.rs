@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -46,7 +45,7 @@ impl Seen {
             dirty: false,
         };
         if let Some(p) = seen.path.clone() {
-            let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+            let now_ms = crate::clock::unix_ms();
             match fsio::read_json::<SeenFile>(&p, now_ms) {
                 Ok(Some(file)) => {
                     for id in file.ids {
