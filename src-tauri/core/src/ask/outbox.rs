@@ -7,13 +7,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::sync::{watch, Mutex, Notify};
+use tokio::sync::{watch, Mutex, MutexGuard, Notify};
 use tokio::task::JoinHandle;
 
 use super::conversation::Thread;
-use super::shared::{now_ms, OutboxError, OutboxSettings, Shared};
-use super::store::{self, AskState, ConversationInfo, OutboxEntry};
+use super::shared::{OutboxError, OutboxSettings, Shared};
+use super::store::{self, AskState, ConversationInfo, OutboxData, OutboxEntry};
 use crate::client::Client;
+use crate::clock::unix_ms;
 use crate::events::{Event, EventBus};
 use crate::idempotency::IdempotencyKey;
 
@@ -42,7 +43,7 @@ impl Outbox {
     ) -> Result<Self, OutboxError> {
         let path = path.into();
         let load_path = path.clone();
-        let data = tokio::task::spawn_blocking(move || store::load(&load_path, now_ms()))
+        let data = tokio::task::spawn_blocking(move || store::load(&load_path, unix_ms()))
             .await
             .map_err(|e| OutboxError::Storage(e.to_string()))?
             .map_err(|e| OutboxError::Storage(e.to_string()))?;
@@ -63,7 +64,7 @@ impl Outbox {
         if text.trim().is_empty() {
             return Err(OutboxError::EmptyText);
         }
-        let now = now_ms();
+        let now = unix_ms();
         let mut data = self.shared.data.lock().await;
         let before = data.clone();
         if data.current.is_idle(now, self.shared.settings.idle_timeout) {
@@ -82,14 +83,7 @@ impl Outbox {
             mark: None,
         };
         data.entries.push(entry.clone());
-        if let Err(e) = self.shared.persist(&data).await {
-            *data = before;
-            return Err(e);
-        }
-        drop(data);
-        self.shared.events.publish(Event::AskQueued { local_id: entry.local_id.clone() });
-        self.shared.wake.notify_one();
-        Ok(entry)
+        self.queue(data, before, entry).await
     }
 
     /// Every ask still in the outbox, oldest first (queued, sending, checking, maybe sent, failed).
@@ -134,6 +128,17 @@ impl Outbox {
             }
         }
         let entry = entry.clone();
+        self.queue(data, before, entry).await
+    }
+
+    /// Saves the outbox with `entry` (newly) queued and tells the sender; on a failed save the
+    /// outbox goes back to `before`, so nothing unsaved is ever sent.
+    async fn queue(
+        &self,
+        mut data: MutexGuard<'_, OutboxData>,
+        before: OutboxData,
+        entry: OutboxEntry,
+    ) -> Result<OutboxEntry, OutboxError> {
         if let Err(e) = self.shared.persist(&data).await {
             *data = before;
             return Err(e);
@@ -164,12 +169,12 @@ impl Outbox {
 
     /// "New conversation": the next ask starts one. Asks already queued keep theirs.
     pub async fn new_conversation(&self) -> Result<(), OutboxError> {
-        self.set_thread(Thread::fresh(now_ms())).await
+        self.set_thread(Thread::fresh(unix_ms())).await
     }
 
     /// Continues a conversation the user picked from the conversation list.
     pub async fn continue_conversation(&self, conversation_id: &str) -> Result<(), OutboxError> {
-        self.set_thread(Thread::resume(conversation_id.to_string(), now_ms())).await
+        self.set_thread(Thread::resume(conversation_id.to_string(), unix_ms())).await
     }
 
     async fn set_thread(&self, thread: Thread) -> Result<(), OutboxError> {
@@ -187,7 +192,7 @@ impl Outbox {
     /// one, including when the current one has gone idle).
     pub async fn conversation(&self) -> ConversationInfo {
         let data = self.shared.data.lock().await;
-        let idle = data.current.is_idle(now_ms(), self.shared.settings.idle_timeout);
+        let idle = data.current.is_idle(unix_ms(), self.shared.settings.idle_timeout);
         ConversationInfo {
             conversation_id: if idle { None } else { data.current.conversation_id.clone() },
             last_active_at: data.current.last_active_at,
