@@ -25,6 +25,19 @@ pub struct ServerMetadata {
     pub revocation_endpoint: Option<Url>,
 }
 
+#[cfg(test)]
+impl ServerMetadata {
+    /// A server with PKCE and no revocation, for the sign-in modules' tests.
+    pub(crate) fn example() -> Self {
+        ServerMetadata {
+            issuer: "https://kally.example".into(),
+            authorization_endpoint: Url::parse("https://kally.example/v1/auth/authorize").unwrap(),
+            token_endpoint: Url::parse("https://kally.example/v1/auth/gpt/token").unwrap(),
+            revocation_endpoint: None,
+        }
+    }
+}
+
 /// The sign-in to use with this server.
 // One value per sign-in; boxing the metadata would only make matching on it clumsier.
 #[allow(clippy::large_enum_variant)]

@@ -126,19 +126,10 @@ pub async fn revoke(http: &reqwest::Client, endpoint: &Url, token: &str, hint: &
 mod tests {
     use super::*;
 
-    fn metadata() -> ServerMetadata {
-        ServerMetadata {
-            issuer: "https://kally.example".into(),
-            authorization_endpoint: Url::parse("https://kally.example/v1/auth/authorize").unwrap(),
-            token_endpoint: Url::parse("https://kally.example/v1/auth/gpt/token").unwrap(),
-            revocation_endpoint: None,
-        }
-    }
-
     #[test]
     fn authorize_url_has_pkce_s256_and_a_fresh_state() {
-        let a = authorize(&metadata(), "kallyai://auth/callback").unwrap();
-        let b = authorize(&metadata(), "kallyai://auth/callback").unwrap();
+        let a = authorize(&ServerMetadata::example(), "kallyai://auth/callback").unwrap();
+        let b = authorize(&ServerMetadata::example(), "kallyai://auth/callback").unwrap();
         let q: std::collections::HashMap<_, _> = a.browser_url.query_pairs().into_owned().collect();
         assert_eq!(q["response_type"], "code");
         assert_eq!(q["client_id"], CLIENT_ID);
