@@ -26,6 +26,24 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// Runs `scenario` twice, as `scenario::stream` (the watcher follows the sim's event stream)
+/// and `scenario::poll` (the stream switched off, the watcher polls).
+macro_rules! in_both_modes {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn stream() {
+                super::$scenario(super::Mode::Stream).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn poll() {
+                super::$scenario(super::Mode::Poll).await;
+            }
+        }
+    };
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Mode {
     Stream,
@@ -278,15 +296,7 @@ async fn one_call_rings_once_streams_lines_in_order_and_ends(mode: Mode) {
     s.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_one_call_rings_once_streams_lines_in_order_and_ends() {
-    one_call_rings_once_streams_lines_in_order_and_ends(Mode::Stream).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poll_one_call_rings_once_streams_lines_in_order_and_ends() {
-    one_call_rings_once_streams_lines_in_order_and_ends(Mode::Poll).await;
-}
+in_both_modes!(one_call_rings_once_streams_lines_in_order_and_ends);
 
 async fn a_call_live_before_the_start_is_announced_once(mode: Mode) {
     let sim = Sim::start().await;
@@ -303,15 +313,7 @@ async fn a_call_live_before_the_start_is_announced_once(mode: Mode) {
     sim.server.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_a_call_live_before_the_start_is_announced_once() {
-    a_call_live_before_the_start_is_announced_once(Mode::Stream).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poll_a_call_live_before_the_start_is_announced_once() {
-    a_call_live_before_the_start_is_announced_once(Mode::Poll).await;
-}
+in_both_modes!(a_call_live_before_the_start_is_announced_once);
 
 // ---- outcomes ---------------------------------------------------------------------------
 
@@ -346,15 +348,7 @@ async fn futures_join<F: std::future::Future<Output = String>, const N: usize>(f
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_outcomes_from_the_sim_and_from_the_client() {
-    outcomes_from_the_sim_and_from_the_client(Mode::Stream).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poll_outcomes_from_the_sim_and_from_the_client() {
-    outcomes_from_the_sim_and_from_the_client(Mode::Poll).await;
-}
+in_both_modes!(outcomes_from_the_sim_and_from_the_client);
 
 // ---- fault storm ------------------------------------------------------------------------
 
@@ -467,7 +461,7 @@ async fn stream_cut_mid_call_loses_and_repeats_no_line() {
 
 // ---- restart ----------------------------------------------------------------------------
 
-async fn restart_during_a_live_call(mode: Mode) {
+async fn restart_during_a_live_call_rings_no_second_time(mode: Mode) {
     let mut s = Setup::new(mode).await;
     let id = s.ring_long("Restart").await;
     s.log
@@ -493,15 +487,7 @@ async fn restart_during_a_live_call(mode: Mode) {
     s.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_restart_during_a_live_call_rings_no_second_time() {
-    restart_during_a_live_call(Mode::Stream).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poll_restart_during_a_live_call_rings_no_second_time() {
-    restart_during_a_live_call(Mode::Poll).await;
-}
+in_both_modes!(restart_during_a_live_call_rings_no_second_time);
 
 // ---- pending items ----------------------------------------------------------------------
 
@@ -576,15 +562,7 @@ async fn pending_items_once_each(mode: Mode) {
     s.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_pending_items_once_each() {
-    pending_items_once_each(Mode::Stream).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poll_pending_items_once_each() {
-    pending_items_once_each(Mode::Poll).await;
-}
+in_both_modes!(pending_items_once_each);
 
 // ---- sign-out ---------------------------------------------------------------------------
 
@@ -616,15 +594,7 @@ async fn sign_out_pauses_and_sign_in_resumes(mode: Mode) {
     sim.server.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_sign_out_pauses_and_sign_in_resumes() {
-    sign_out_pauses_and_sign_in_resumes(Mode::Stream).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poll_sign_out_pauses_and_sign_in_resumes() {
-    sign_out_pauses_and_sign_in_resumes(Mode::Poll).await;
-}
+in_both_modes!(sign_out_pauses_and_sign_in_resumes);
 
 /// Counts what the client asks of the session.
 struct Counting {
@@ -676,15 +646,7 @@ async fn signed_out_means_no_requests(mode: Mode) {
     sim.server.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stream_signed_out_means_no_requests() {
-    signed_out_means_no_requests(Mode::Stream).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poll_signed_out_means_no_requests() {
-    signed_out_means_no_requests(Mode::Poll).await;
-}
+in_both_modes!(signed_out_means_no_requests);
 
 // ---- wake -------------------------------------------------------------------------------
 
