@@ -20,6 +20,17 @@ async fn wait_shown(app: &App, title: &str, label: &str) {
     .await
 }
 
+/// `pid`'s children, their children, and so on.
+fn descendants(pid: u32) -> Vec<u32> {
+    let children = common::launcher::children_of(pid);
+    children.iter().flat_map(|&child| std::iter::once(child).chain(descendants(child))).collect()
+}
+
+/// Whether `pid` is a WebKit web process (its `comm`, cut to 15 bytes by the kernel).
+fn is_web_process(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "WebKitWebProces")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tray_second_launch_links_and_quit() {
     require_desktop();
@@ -67,6 +78,10 @@ async fn tray_second_launch_links_and_quit() {
     assert!(opened.expect("xdg-open status").success());
 
     screenshot(&out.join("screen.png"));
+
+    // Every window, shown or not, lives in one WebKit web process (about 45 MiB each).
+    let web_processes: Vec<u32> = descendants(app.pid()).into_iter().filter(|&pid| is_web_process(pid)).collect();
+    assert_eq!(web_processes.len(), 1, "one web process for all six windows: {web_processes:?}");
 
     // Quit from the tray menu: exit 0, promptly, with nothing left behind.
     let helpers = app.children();

@@ -7,6 +7,7 @@ pub mod i18n;
 pub mod notify;
 pub mod status;
 pub mod tray;
+pub mod web_process;
 pub mod windows;
 
 use kallyai_core::settings::Lang;

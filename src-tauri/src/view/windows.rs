@@ -3,6 +3,7 @@
 
 use tauri::{AppHandle, Manager, PhysicalPosition, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
+use super::web_process::SharedWebProcess;
 use crate::core_handle::Core;
 
 /// One window per job.
@@ -70,11 +71,17 @@ impl Panel {
     }
 }
 
-/// Creates every window, hidden. Called once from setup.
+/// Creates every window, hidden, all in the quick-ask box's web process. Called once from setup.
 pub fn create_all(app: &AppHandle, title_of: impl Fn(Panel) -> String) -> tauri::Result<()> {
+    let mut shared: Option<SharedWebProcess> = None;
     for panel in Panel::ALL {
         let spec = panel.spec();
-        let window = WebviewWindowBuilder::new(app, panel.label(), WebviewUrl::App(spec.page.into()))
+        let builder = WebviewWindowBuilder::new(app, panel.label(), WebviewUrl::App(spec.page.into()));
+        let builder = match &shared {
+            Some(process) => process.join(builder),
+            None => builder,
+        };
+        let window = builder
             .title(title_of(panel))
             .inner_size(spec.width, spec.height)
             .visible(false)
@@ -86,6 +93,7 @@ pub fn create_all(app: &AppHandle, title_of: impl Fn(Panel) -> String) -> tauri:
             .resizable(!spec.floating)
             .build()?;
         hide_on_close(app, panel, &window);
+        shared.get_or_insert_with(|| SharedWebProcess::of(&window));
     }
     Ok(())
 }
