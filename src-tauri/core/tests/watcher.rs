@@ -837,8 +837,9 @@ async fn idle_rate(mode: Mode, scale: u32) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_request_rate_is_within_the_targets() {
+    // The budget goes with a call found within 3 s at the 95th percentile (make bench).
     let polling = idle_rate(Mode::Poll, 100).await;
-    assert!(polling <= 20.0, "polling: {polling:.1} requests per minute");
+    assert!(polling <= 22.0, "polling: {polling:.1} requests per minute");
     let streaming = idle_rate(Mode::Stream, 100).await;
     assert!(streaming <= 4.0, "streaming: {streaming:.1} requests per minute");
     eprintln!("idle requests per minute: polling {polling:.1}, streaming {streaming:.1}");
@@ -989,6 +990,23 @@ async fn production_profile_rings_once_by_polling() {
     s.finish().await;
 }
 
+/// When each `stream/info` probe arrives, until `enough` of them came or `within` passed (the
+/// sim's log has whole seconds only, so the test watches it).
+async fn stream_probes(s: &Setup, enough: usize, within: Duration) -> Vec<Instant> {
+    let probes: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
+    let (sim, seen) = (&s.sim, &probes);
+    wait::holds_within(within, || async move {
+        let n = sim.ctl.requests_to("GET", "/v1/inbound/stream/info").await.len();
+        let mut seen = seen.lock().unwrap();
+        while seen.len() < n {
+            seen.push(Instant::now());
+        }
+        seen.len() >= enough
+    })
+    .await;
+    probes.into_inner().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_stream_is_probed_again_with_growing_waits_while_polling_goes_on() {
     let settings = WatcherSettings {
@@ -996,23 +1014,12 @@ async fn a_refused_stream_is_probed_again_with_growing_waits_while_polling_goes_
         stream_check_max: Duration::from_millis(3200),
         ..fast_settings(Mode::Stream)
     };
-    let sim = Sim::start_with(production_sim_config()).await;
+    let sim = Sim::start().await;
+    sim.ctl.fault(&Fault::status("/v1/inbound/stream/info", 500)).await;
     let client = sim.client().await;
     let s = Setup::on(sim, client, settings);
-    // When each probe arrives (the sim's log has whole seconds only, so the test watches it).
-    let probes: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
-    let (sim, seen) = (&s.sim, &probes);
-    let probed = wait::holds_within(Duration::from_secs(15), || async move {
-        let n = sim.ctl.requests_to("GET", "/v1/inbound/stream/info").await.len();
-        let mut seen = seen.lock().unwrap();
-        while seen.len() < n {
-            seen.push(Instant::now());
-        }
-        seen.len() >= 5
-    })
-    .await;
-    let probes = probes.into_inner().unwrap();
-    assert!(probed, "five probes within 15 s: {}", probes.len());
+    let probes = stream_probes(&s, 5, Duration::from_secs(15)).await;
+    assert!(probes.len() >= 5, "five probes within 15 s: {}", probes.len());
     let gaps: Vec<Duration> = probes.windows(2).map(|w| w[1] - w[0]).collect();
     // 400 ms doubling, each drawn from the upper half of its ceiling: 200-400, 400-800,
     // 800-1600, 1600-3200 ms (20 ms of sampling slack).
@@ -1023,6 +1030,28 @@ async fn a_refused_stream_is_probed_again_with_growing_waits_while_polling_goes_
     }
     assert!(gaps[3] >= gaps[0] * 2, "the waits grow: {gaps:?}");
     // Meanwhile the live calls were polled at the idle cadence (150 ms), far more often.
+    let polls = s.sim.ctl.requests_to("GET", "/v1/inbound/calls").await.len();
+    assert!(polls >= 15, "{polls} polls of the live calls");
+    s.finish().await;
+}
+
+/// Production answers `stream/info` with 404: it has no stream, which is an answer, not a
+/// failure, so it is asked again only after `stream_check_max` (polling goes on meanwhile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_a_stream_is_asked_again_only_rarely() {
+    let settings = WatcherSettings {
+        stream_check: Duration::from_millis(400),
+        stream_check_max: Duration::from_millis(3200),
+        ..fast_settings(Mode::Stream)
+    };
+    let sim = Sim::start_with(production_sim_config()).await;
+    let client = sim.client().await;
+    let s = Setup::on(sim, client, settings);
+    let probes = stream_probes(&s, 3, Duration::from_secs(15)).await;
+    assert!(probes.len() >= 3, "three probes within 15 s: {}", probes.len());
+    let gaps: Vec<Duration> = probes.windows(2).map(|w| w[1] - w[0]).collect();
+    let slack = Duration::from_millis(20);
+    assert!(gaps.iter().all(|gap| *gap + slack >= Duration::from_millis(3200)), "each wait is the longest: {gaps:?}");
     let polls = s.sim.ctl.requests_to("GET", "/v1/inbound/calls").await.len();
     assert!(polls >= 15, "{polls} polls of the live calls");
     s.finish().await;

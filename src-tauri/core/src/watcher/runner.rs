@@ -88,6 +88,12 @@ impl Drop for Probe {
 /// `stream/info` answered, but `enabled` is false.
 const STREAM_OFF: &str = "stream_disabled";
 
+/// `stream/info` is not there (production documents no stream) or says the stream is off: an
+/// answer, not a failure, so it is not asked again soon.
+fn server_has_no_stream(err: &ApiError) -> bool {
+    err.status() == Some(404) || err.code() == STREAM_OFF
+}
+
 /// What woke the poller.
 enum Woke {
     Probe(Result<Box<Connected>, ApiError>),
@@ -377,7 +383,10 @@ impl Runner {
             return false;
         }
         self.stream_failures = self.stream_failures.saturating_add(1);
-        let delay = stream_backoff(&self.settings).wait(self.stream_failures, err.retry_after());
+        let delay = match server_has_no_stream(err) {
+            true => self.settings.stream_check_max,
+            false => stream_backoff(&self.settings).wait(self.stream_failures, err.retry_after()),
+        };
         self.stream_check_due = Instant::now() + delay;
         tracing::info!(
             what,
