@@ -74,6 +74,15 @@ def window_viewable(title):
     return result.returncode == 0 and "Map State: IsViewable" in result.stdout
 
 
+def wait_viewable(title, timeout=5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if window_viewable(title):
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def wait_hidden(title, timeout=5):
     deadline = time.time() + timeout
     while time.time() < deadline:

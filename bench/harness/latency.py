@@ -95,20 +95,24 @@ def _wait_lines(subject, needle, timeout):
     return None
 
 
-def hide_with_escape(subject):
-    """Esc in the focused box hides it (both pages do that); waits until it is no longer viewable.
+def hide_with_escape(subject, title=None):
+    """Esc in the focused window hides it (every page of the app does that, ui/js/common.js);
+    waits until it is no longer viewable. `title`: the window's, else the subject's main one.
     Right after show() the X input focus may not have moved yet, so a key that went elsewhere is
     sent again, with the focus set on the window first."""
+    title = title or subject.window_title
     for attempt in range(5):
         if attempt:
-            desktop.focus_window(subject.window_title)
+            desktop.focus_window(title)
         desktop.key("Escape")
-        if desktop.wait_hidden(subject.window_title, 0.5 * (attempt + 1)):
+        if desktop.wait_hidden(title, 0.5 * (attempt + 1)):
             return
-    raise RuntimeError(f"{subject.name}: Esc did not hide the window")
+    raise RuntimeError(f"{subject.name}: Esc did not hide the window '{title}'")
 
 
-def hide_with_tray(subject):
+def hide_with_tray(subject, title=None):
+    """The tray's Hide. `title` is not needed (the floor has one window); it is there so this and
+    hide_with_escape can be passed to the same callers."""
     subject.tray.click("Hide")
     if not desktop.wait_hidden(subject.window_title, 3):
         raise RuntimeError(f"{subject.name}: the tray's Hide did not hide the window")

@@ -61,3 +61,48 @@ def alive(pid):
         return _stat_fields(pid)[0] != "Z"
     except OSError:
         return False
+
+
+def family_pss_mib(pids):
+    """PSS in MiB of each of `pids` still alive ({pid: MiB}); one that exits while being read
+    counts 0, as a process gone from the tree holds no memory."""
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = pss_kib(pid) / 1024
+        except (OSError, ValueError, IndexError):
+            out[pid] = 0.0
+    return out
+
+
+def context_switches(pids):
+    """{(pid, tid): (process name, thread name, switches)} for every thread of `pids`.
+
+    switches = voluntary + nonvoluntary context switches from /proc/PID/task/TID/status: each
+    time the thread went off the CPU, so every wake-up of an idle thread is one. A thread that
+    exits between the listing and the read is left out."""
+    out = {}
+    for pid in pids:
+        process = name(pid)
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                switches = _switches(f"/proc/{pid}/task/{tid}/status")
+                with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                    thread = f.read().strip()
+            except (OSError, ValueError):
+                continue
+            out[(pid, int(tid))] = (process, thread, switches)
+    return out
+
+
+def _switches(status_path):
+    total = 0
+    with open(status_path) as f:
+        for line in f:
+            if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                total += int(line.split()[1])
+    return total

@@ -7,7 +7,9 @@ from . import stats
 # Metric key → (unit, target as (what, bound) or None). "ratio" targets bound app/floor.
 TARGETS = {
     "idle_memory_pss_mib": ("MiB", ("ratio", 1.25)),
+    "memory_after_windows_pss_mib": ("MiB", ("ratio", 1.5)),
     "idle_cpu_percent": ("% of one core", ("app", 0.2)),
+    "idle_wakeups_per_min": ("wake-ups/min", ("ratio", 2)),
     "idle_requests_per_min": ("requests/min", ("app", 4)),
     "idle_requests_per_min_polling": ("requests/min", ("app", 20)),
     "hotkey_to_painted_p95_ms": ("ms", ("app", 50)),
@@ -25,8 +27,23 @@ METHODS = {
     "(WebKitWebProcess, WebKitNetworkProcess), sampled every 10 s over a 60 s idle window that starts 40 s after "
     "the spawn (10 s start + 30 s idle); the median sample is reported, n = samples. App and floor run side by "
     "side on the same desktop, no window shown yet, the app signed in against the sim with its event stream on.",
+    "memory_after_windows_pss_mib": "PSS as for `idle_memory_pss_mib`, once every window has been opened and "
+    "closed again, on the same processes right after the idle window. The app shows each window with a second "
+    "launch, `kallyai-desktop --show NAME` (ask, credits, settings, signin, calls, one after the other; same "
+    "environment, the single-instance plugin hands it to the running app); the harness waits until `xwininfo "
+    "-name TITLE` reports it viewable and the page has logged its painted frame, then Esc hides it "
+    "(ui/js/common.js) and the harness waits until it is no longer viewable. The floor's one window is shown and "
+    "hidden with its tray's Show and Hide. From 30 s after each one's last window was hidden, 5 samples 5 s "
+    "apart; the median is reported, n = samples. The incoming-call popup is left out: it only shows while a call "
+    "is being screened.",
     "idle_cpu_percent": "utime + stime from `/proc/PID/stat` (all threads) of the same process trees, difference "
     "over the same 60 s window, as % of one core (clock ticks of 10 ms, so the resolution is 0.017 %). n = windows.",
+    "idle_wakeups_per_min": "`voluntary_ctxt_switches` + `nonvoluntary_ctxt_switches` from "
+    "`/proc/PID/task/TID/status`, summed over every thread of the same process trees (a sleeping thread is "
+    "switched out once per wake-up), difference over the same 60 s window, per minute. A thread started in "
+    "the window counts from 0; one that ended in it is lost (the kernel keeps no count for a thread that is "
+    "gone; benchmarks.json says how many ended). The ten threads that woke most, named from "
+    "`/proc/PID/task/TID/comm`, are in `supplementary.idle_wakeups_by_thread`. n = windows.",
     "idle_requests_per_min": "Requests in the sim's request log (`GET /_sim/requests`, cleared at the window's "
     "start) during the 60 s idle window, event stream on (the open SSE request counts once, when it is made).",
     "idle_requests_per_min_polling": "The same with the sim's stream switched off (`POST /_sim/stream "
@@ -73,74 +90,126 @@ def _metric(app, reference, unit, n, note=None, digits=1):
     return out
 
 
+NOT_RUN = "not measured: this was a partial run (bench/run.py --only)"
+
+
 def build(r):
+    """The report's figures from one run's results. A phase a partial run left out (`--only`) has
+    None for its results: its metrics come out null, saying so."""
     m = {}
     notes = dict(r["notes"])
-    idle_app, idle_floor = r["idle"]["app"], r["idle"]["floor"]
-    m["idle_memory_pss_mib"] = _metric(idle_app["pss_mib"], idle_floor["pss_mib"], "MiB",
-                                       len(idle_app["pss_samples_mib"]))
-    m["idle_cpu_percent"] = _metric(idle_app["cpu_percent"], idle_floor["cpu_percent"], "% of one core", 1,
-                                    digits=3)
-    if not idle_floor["cpu_ticks"]:
-        m["idle_cpu_percent"]["note"] = "the floor used no measurable CPU (0 ticks of 10 ms), so there is no ratio"
-    if not r["signed_in"]:
+    idle = r.get("idle")
+    if idle:
+        idle_app, idle_floor = idle["app"], idle["floor"]
+        m["idle_memory_pss_mib"] = _metric(idle_app["pss_mib"], idle_floor["pss_mib"], "MiB",
+                                           len(idle_app["pss_samples_mib"]))
+        m["idle_cpu_percent"] = _metric(idle_app["cpu_percent"], idle_floor["cpu_percent"], "% of one core", 1,
+                                        digits=3)
+        if not idle_floor["cpu_ticks"]:
+            m["idle_cpu_percent"]["note"] = ("the floor used no measurable CPU (0 ticks of 10 ms), so there is "
+                                             "no ratio")
+        wake_app, wake_floor = idle_app["wakeups"], idle_floor["wakeups"]
+        m["idle_wakeups_per_min"] = _metric(wake_app["per_min"], wake_floor["per_min"], "wake-ups/min", 1)
+        m["idle_wakeups_per_min"]["window_s"] = round(wake_app["window_s"], 1)
+    after = r.get("after_windows")
+    if after:
+        a, f = after["app"], after["floor"]
+        why = "; ".join(x["why"] for x in after.values() if x.get("why")) or None
+        m["memory_after_windows_pss_mib"] = _metric(a["pss_mib"], f["pss_mib"], "MiB",
+                                                    len(a.get("pss_samples_mib", [])), why)
+    if r["signed_in"] is False:
         notes["signed_in"] = ("The app did not sign in: this build has no stored-session sign-in, so every "
                               "figure is for the app signed out (no watcher, no event stream, no polling).")
-    for key, data in (("idle_requests_per_min", r["idle_requests"]),
-                      ("idle_requests_per_min_polling", r["polling_requests"])):
-        m[key] = _metric(data["count"] / (data["window_s"] / 60), None, "requests/min", 1)
-        m[key]["window_s"] = round(data["window_s"], 1)
+    for key, data in (("idle_requests_per_min", r.get("idle_requests")),
+                      ("idle_requests_per_min_polling", r.get("polling_requests"))):
+        if data:
+            m[key] = _metric(data["count"] / (data["window_s"] / 60), None, "requests/min", 1)
+            m[key]["window_s"] = round(data["window_s"], 1)
 
-    floor_show = r["tray_show"]["floor"][1]
-    hot, why, hot_inside = (list(r["hotkey"]) + [[]])[:3]
-    for suffix, p in (("p95", 95), ("p50", 50)):
-        m[f"hotkey_to_painted_{suffix}_ms"] = _metric(stats.percentile(hot, p) if hot else None,
-                                                      stats.percentile(floor_show, p), "ms",
-                                                      len(hot) if hot else 0, why)
-    for key, (values, why) in (("call_to_notification_p95_ms", r["notify_stream"]),
-                               ("call_to_notification_polling_p95_ms", r["notify_polling"]),
-                               ("action_to_takeover_p95_ms", r["takeover"][:2])):
-        m[key] = _metric(stats.percentile(values, 95) if values else None, None, "ms",
-                         len(values) if values else 0, why)
-    overhead, why, detail = r["ask"]
-    m["ask_overhead_median_ms"] = _metric(overhead, None, "ms", len(detail.get("app_ms", [])), why, digits=2)
-    cold = r["cold"]
-    m["cold_start_to_tray_ms"] = _metric(stats.median(cold["app"]), stats.median(cold["floor"]), "ms",
-                                         len(cold["app"]))
+    tray_show, hotkey = r.get("tray_show"), r.get("hotkey")
+    floor_show = tray_show["floor"][1] if tray_show else []
+    hot, hot_inside = [], []
+    if hotkey:
+        hot, why, hot_inside = (list(hotkey) + [[]])[:3]
+        for suffix, p in (("p95", 95), ("p50", 50)):
+            m[f"hotkey_to_painted_{suffix}_ms"] = _metric(stats.percentile(hot, p) if hot else None,
+                                                          stats.percentile(floor_show, p), "ms",
+                                                          len(hot) if hot else 0, why)
+    takeover = r.get("takeover")
+    for key, result in (("call_to_notification_p95_ms", r.get("notify_stream")),
+                        ("call_to_notification_polling_p95_ms", r.get("notify_polling")),
+                        ("action_to_takeover_p95_ms", takeover and takeover[:2])):
+        if result:
+            values, why = result
+            m[key] = _metric(stats.percentile(values, 95) if values else None, None, "ms",
+                             len(values) if values else 0, why)
+    detail = None
+    if r.get("ask"):
+        overhead, why, detail = r["ask"]
+        m["ask_overhead_median_ms"] = _metric(overhead, None, "ms", len(detail.get("app_ms", [])), why, digits=2)
+    cold = r.get("cold")
+    if cold:
+        m["cold_start_to_tray_ms"] = _metric(stats.median(cold["app"]), stats.median(cold["floor"]), "ms",
+                                             len(cold["app"]))
     m["binary_size_mib"] = _metric(r["binary_mib"]["app"], r["binary_mib"]["floor"], "MiB", 1, digits=2)
+    m = {key: m.get(key) or _metric(None, None, TARGETS[key][0], 0, NOT_RUN) for key in TARGETS}
 
-    app_tray, _ = r["tray_show"]["app"]
-    floor_tray, _ = r["tray_show"]["floor"]
-    supplementary = {
-        "tray_menu_to_painted_p50_ms": _metric(stats.percentile(app_tray, 50), stats.percentile(floor_tray, 50),
-                                               "ms", len(app_tray)),
-        "tray_menu_to_painted_p95_ms": _metric(stats.percentile(app_tray, 95), stats.percentile(floor_tray, 95),
-                                               "ms", len(app_tray)),
-        "hotkey_received_to_painted_p50_ms": _metric(stats.percentile(hot_inside, 50), stats.percentile(floor_show, 50),
-                                                     "ms", len(hot_inside)),
-        "hotkey_received_to_painted_p95_ms": _metric(stats.percentile(hot_inside, 95), stats.percentile(floor_show, 95),
-                                                     "ms", len(hot_inside)),
-        "cold_start_to_tray_p95_ms": _metric(stats.percentile(cold["app"], 95), stats.percentile(cold["floor"], 95),
-                                             "ms", len(cold["app"])),
-        "dunstctl_to_takeover_p95_ms": _metric(stats.percentile(r["takeover"][2], 95), None, "ms",
-                                               len(r["takeover"][2])),
-        "idle_processes": {"app": idle_app["processes"], "floor": idle_floor["processes"]},
-        "idle_pss_samples_mib": {"app": idle_app["pss_samples_mib"], "floor": idle_floor["pss_samples_mib"]},
-        "idle_pss_by_process_mib": {"app": idle_app.get("pss_by_process_mib"),
-                                    "floor": idle_floor.get("pss_by_process_mib")},
-        "idle_cpu_ticks": {"app": idle_app["cpu_ticks"], "floor": idle_floor["cpu_ticks"],
-                           "window_s": round(idle_app["window_s"], 1)},
-        "idle_request_paths": r["idle_requests"]["paths"],
-        "polling_request_paths": r["polling_requests"]["paths"],
-    }
+    supplementary = {}
+    if tray_show:
+        app_tray, _ = tray_show["app"]
+        floor_tray, _ = tray_show["floor"]
+        for suffix, p in (("p50", 50), ("p95", 95)):
+            supplementary[f"tray_menu_to_painted_{suffix}_ms"] = _metric(
+                stats.percentile(app_tray, p), stats.percentile(floor_tray, p), "ms", len(app_tray))
+    if hotkey:
+        for suffix, p in (("p50", 50), ("p95", 95)):
+            supplementary[f"hotkey_received_to_painted_{suffix}_ms"] = _metric(
+                stats.percentile(hot_inside, p), stats.percentile(floor_show, p), "ms", len(hot_inside))
+    if cold:
+        supplementary["cold_start_to_tray_p95_ms"] = _metric(stats.percentile(cold["app"], 95),
+                                                             stats.percentile(cold["floor"], 95), "ms",
+                                                             len(cold["app"]))
+    if takeover:
+        supplementary["dunstctl_to_takeover_p95_ms"] = _metric(stats.percentile(takeover[2], 95), None, "ms",
+                                                               len(takeover[2]))
+    if idle:
+        supplementary.update({
+            "idle_processes": {"app": idle_app["processes"], "floor": idle_floor["processes"]},
+            "idle_pss_samples_mib": {"app": idle_app["pss_samples_mib"], "floor": idle_floor["pss_samples_mib"]},
+            "idle_pss_by_process_mib": {"app": idle_app.get("pss_by_process_mib"),
+                                        "floor": idle_floor.get("pss_by_process_mib")},
+            "idle_cpu_ticks": {"app": idle_app["cpu_ticks"], "floor": idle_floor["cpu_ticks"],
+                               "window_s": round(idle_app["window_s"], 1)},
+            # Which threads wake: the ten that woke most in the idle window, per subject.
+            "idle_wakeups_by_thread": {name: {"wakeups": x["count"], "threads": x["threads"],
+                                              "threads_ended": x["threads_ended"], "top": x["top_threads"]}
+                                       for name, x in (("app", wake_app), ("floor", wake_floor))},
+        })
+    if after:
+        supplementary["after_windows"] = {
+            name: {k: x[k] for k in ("windows", "pss_samples_mib", "processes", "pss_by_process_mib", "wait_s",
+                                     "why") if k in x}
+            for name, x in after.items()}
+    if r.get("idle_requests"):
+        supplementary["idle_request_paths"] = r["idle_requests"]["paths"]
+    if r.get("polling_requests"):
+        supplementary["polling_request_paths"] = r["polling_requests"]["paths"]
     if detail:
         supplementary["ask"] = {k: (round(v, 2) if isinstance(v, (int, float)) else [round(x, 2) for x in v])
                                 for k, v in detail.items()}
-    raw = {"cold_start_ms": cold, "tray_menu_to_painted_ms": {"app": app_tray, "floor": floor_tray},
-           "floor_show_to_painted_ms": floor_show, "hotkey_to_painted_ms": hot}
+    raw = {}
+    if cold:
+        raw["cold_start_ms"] = cold
+    if tray_show:
+        raw["tray_menu_to_painted_ms"] = {"app": app_tray, "floor": floor_tray}
+        raw["floor_show_to_painted_ms"] = floor_show
+    if hotkey:
+        raw["hotkey_to_painted_ms"] = hot
     for name in ("notify_stream", "notify_polling", "takeover"):
-        raw[name + "_ms"] = r[name][0]
-    raw["dunstctl_to_takeover_ms"] = r["takeover"][2]
+        if r.get(name):
+            raw[name + "_ms"] = r[name][0]
+    if takeover:
+        raw["dunstctl_to_takeover_ms"] = takeover[2]
     raw = {k: ({kk: [round(x, 2) for x in vv] for kk, vv in v.items()} if isinstance(v, dict)
                else (None if v is None else [round(x, 2) for x in v])) for k, v in raw.items()}
     return {
@@ -190,6 +259,60 @@ def summary(result):
     return "\n".join(rows)
 
 
+def _signed_in_text(signed_in):
+    return {True: "yes", False: "**no**"}.get(signed_in, "not checked (a partial run)")
+
+
+def _by_process(pairs):
+    return ", ".join(f"{n} {v:g}" for n, v in pairs or [])
+
+
+def _paths(paths):
+    return "not measured" if paths is None else ", ".join(paths) or "none"
+
+
+def _idle_details(sup):
+    """Where the idle figures come from: processes, samples, requests, PSS by process, the threads
+    that woke most. Nothing for a partial run that left the idle phase out."""
+    lines = []
+    if "idle_processes" in sup:
+        lines += [
+            f"Idle processes: app {', '.join(sup['idle_processes']['app'])}; floor "
+            f"{', '.join(sup['idle_processes']['floor'])}. PSS samples (MiB): app "
+            f"{sup['idle_pss_samples_mib']['app']}, floor {sup['idle_pss_samples_mib']['floor']}. Requests while idle: "
+            f"{', '.join(sup.get('idle_request_paths', [])) or 'none'}; with polling: "
+            f"{_paths(sup.get('polling_request_paths'))}.",
+            "",
+            "PSS by process at the last idle sample (MiB): app " + _by_process(sup["idle_pss_by_process_mib"]["app"])
+            + "; floor " + _by_process(sup["idle_pss_by_process_mib"]["floor"]) + ".",
+            "",
+        ]
+    wake = sup.get("idle_wakeups_by_thread")
+    if wake:
+        def top(x):
+            return ", ".join(f"{t['process']}/{t['thread']}{' (main)' if t.get('tid') == t['pid'] else ''} "
+                             f"{t['wakeups_per_min']:g}" for t in x["top"][:5])
+        lines += [f"Threads that woke most while idle (wake-ups/min; process/thread): app {top(wake['app'])}; "
+                  f"floor {top(wake['floor'])}. The ten of each are in benchmarks.json.", ""]
+    return lines
+
+
+def _after_windows_details(sup):
+    after = sup.get("after_windows")
+    if not after or "pss_samples_mib" not in after.get("app", {}):
+        return []
+    app, floor = after["app"], after.get("floor", {})
+    return [
+        "After every window was opened and closed: PSS samples (MiB) app " + str(app["pss_samples_mib"])
+        + ", floor " + str(floor.get("pss_samples_mib") or floor.get("why")) + "; by process at the last sample: app "
+        + _by_process(app.get("pss_by_process_mib")) + "; floor " + _by_process(floor.get("pss_by_process_mib"))
+        + ". Windows shown (ms until viewable): "
+        + ", ".join(f"{w['window']} {w['viewable_ms']:g}" + ("" if w["painted"] else " (no painted report)")
+                    for w in app["windows"]) + ".",
+        "",
+    ]
+
+
 def markdown(result):
     mach = result["machine"]
     lines = [
@@ -206,7 +329,7 @@ def markdown(result):
         f"- Machine: {mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB; {mach['os']}, kernel "
         f"{mach['kernel']}; WebKitGTK {mach['webkitgtk']}; {mach['rustc']}; tauri {mach['tauri']}, wry {mach['wry']}.",
         f"- Desktop: {mach['display']}.",
-        f"- App signed in: {'yes' if result['signed_in'] else '**no**'}.",
+        f"- App signed in: {_signed_in_text(result['signed_in'])}.",
     ]
     for note in result["notes"].values():
         lines.append(f"- {note}")
@@ -224,6 +347,8 @@ def markdown(result):
     for key in ("tray_menu_to_painted_p50_ms", "tray_menu_to_painted_p95_ms", "hotkey_received_to_painted_p50_ms",
                 "hotkey_received_to_painted_p95_ms", "cold_start_to_tray_p95_ms",
                 "dunstctl_to_takeover_p95_ms"):
+        if key not in sup:
+            continue
         mt = sup[key]
         lines.append(f"| `{key}` | {_fmt(mt['app'])} | {_fmt(mt['reference'])} | {_fmt(mt['ratio'])} | "
                      f"{mt['unit']} | {mt['n']} |")
@@ -237,16 +362,8 @@ def markdown(result):
         "`hotkey_received_to_painted`: the app's own part of the hotkey path, from its `hotkey pressed` log line "
         "(written when the global-shortcut handler runs) to the painted report; reference as for the hotkey.",
         "",
-        f"Idle processes: app {', '.join(sup['idle_processes']['app'])}; floor "
-        f"{', '.join(sup['idle_processes']['floor'])}. PSS samples (MiB): app {sup['idle_pss_samples_mib']['app']}, "
-        f"floor {sup['idle_pss_samples_mib']['floor']}. Requests while idle: "
-        f"{', '.join(sup['idle_request_paths']) or 'none'}; with polling: "
-        f"{', '.join(sup['polling_request_paths']) or 'none'}.",
-        "",
-        "PSS by process at the last idle sample (MiB): app "
-        + ", ".join(f"{n} {v:g}" for n, v in sup["idle_pss_by_process_mib"]["app"] or [])
-        + "; floor " + ", ".join(f"{n} {v:g}" for n, v in sup["idle_pss_by_process_mib"]["floor"] or []) + ".",
-        "",
+        *_idle_details(sup),
+        *_after_windows_details(sup),
         "Every trial's value is in `raw_ms` of benchmarks.json.",
         "",
         "## Method",
@@ -266,7 +383,9 @@ def markdown(result):
         "`make bench` builds the app and the sim (`cargo build --release -p kallyai-desktop -p kallyai-sim`) and "
         "the floor (`cargo build --release --manifest-path bench/floor/Cargo.toml`), then runs "
         "`scripts/with-desktop /usr/bin/python3 bench/run.py` and rewrites this file and benchmarks.json. "
-        "`bench/run.py --quick` runs every step with a few trials, to try changes to the harness.",
+        "`bench/run.py --quick` runs every step with a few trials, to try changes to the harness; "
+        "`bench/run.py --only METRIC[,METRIC]` measures just those metrics and writes its report to a temporary "
+        "directory (or `--out DIR`), never here.",
         "",
     ]
     return "\n".join(lines)

@@ -46,6 +46,21 @@ class Subject:
         self.tray = desktop.tray_item_of(self.pid, timeout)
         return self.tray
 
+    def launch_again(self, *args, timeout=15):
+        """Runs the binary a second time with the running one's environment, as a user's command
+        line would: the single-instance plugin hands `args` to the running process and this one
+        exits. Its output is kept in the subject's log directory."""
+        path = os.path.join(self.log_dir, f"{self.name}-{self.runs}-second-launch.log")
+        with open(path, "a") as log:
+            try:
+                code = subprocess.run([self.binary, *args], env={**os.environ, **self.env}, stdin=subprocess.DEVNULL,
+                                      stdout=log, stderr=log, timeout=timeout).returncode
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(f"{self.name}: a second launch with {' '.join(args)} did not exit within "
+                                   f"{timeout} s (see {path})") from None
+        if code != 0:
+            raise RuntimeError(f"{self.name}: a second launch with {' '.join(args)} exited with {code} (see {path})")
+
     def processes(self):
         return procs.tree(self.pid)
 
