@@ -693,6 +693,25 @@ async fn an_open_window_polls_at_the_live_cadence() {
     s.finish().await;
 }
 
+/// What the user just did in the box can leave work waiting for them (a goal stopped for a budget
+/// approval): the pending list is read at once, not at the next round ten minutes away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_ask_or_a_decided_goal_reads_the_pending_work_at_once() {
+    let s = idle_for_ten_minutes().await;
+    let pending_reads = || async { s.sim.ctl.requests_to("GET", "/v1/notifications/pending").await.len() };
+    let decided = [
+        Event::AskSent { local_id: "a".into(), reply: kallyai_core::ask::AskReply::default() },
+        Event::GoalDecided { goal_id: "g".into() },
+    ];
+    for event in decided {
+        let before = pending_reads().await;
+        s.bus.publish(event.clone());
+        let read = wait::holds_within(Duration::from_secs(5), || async { pending_reads().await > before }).await;
+        assert!(read, "the pending work read after {event:?}");
+    }
+    s.finish().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clock_jump_catches_up_at_once() {
     // A zero threshold makes every clock check count as a jump (the real one is 30 s of drift

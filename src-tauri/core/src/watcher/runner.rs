@@ -128,6 +128,8 @@ enum Interrupt {
     WindowOpened,
     /// Signed in or out since the wait began.
     AuthFlip,
+    /// The user did something that may have changed the pending work (`pending_due` is now).
+    PendingChanged,
     ClockJump,
     Elapsed,
 }
@@ -228,23 +230,36 @@ impl Runner {
 
     // ---- signals -------------------------------------------------------------------------
 
-    fn observe(&mut self, event: Result<Event, broadcast::error::RecvError>) {
+    /// Notes what the rest of the app did; `true` when it may have changed the pending work, which
+    /// is then read at once: an ask answered or refused (a goal that waits for the user, a
+    /// budget approval) or a goal decided shows in the pending list now, not at the next round.
+    fn observe(&mut self, event: Result<Event, broadcast::error::RecvError>) -> bool {
         match event {
             Ok(Event::AuthChanged { signed_in }) => {
                 self.signed_in = signed_in;
                 if !signed_in {
                     self.sign_outs += 1;
                 }
+                false
             }
-            Ok(Event::ConnectivityChanged { online }) => self.online = online,
-            _ => {}
+            Ok(Event::ConnectivityChanged { online }) => {
+                self.online = online;
+                false
+            }
+            Ok(Event::AskSent { .. } | Event::AskFailed { .. } | Event::GoalDecided { .. }) => {
+                self.pending_due = self.pending_due.min(Instant::now());
+                true
+            }
+            _ => false,
         }
     }
 
     fn drain_bus(&mut self) {
         loop {
             match self.rx.try_recv() {
-                Ok(ev) => self.observe(Ok(ev)),
+                Ok(ev) => {
+                    self.observe(Ok(ev));
+                }
                 Err(TryRecvError::Lagged(_)) => continue,
                 Err(_) => break,
             }
@@ -282,9 +297,12 @@ impl Runner {
                 _ = control.wake.notified() => return Interrupt::Woken,
                 _ = control.window_opened.notified(), if listen_window => return Interrupt::WindowOpened,
                 ev = self.rx.recv() => {
-                    self.observe(ev);
+                    let pending_changed = self.observe(ev);
                     if self.signed_in != signed_in_at_start {
                         return Interrupt::AuthFlip;
+                    }
+                    if pending_changed {
+                        return Interrupt::PendingChanged;
                     }
                 }
                 _ = sleep_until(deadline) => return Interrupt::Elapsed,
@@ -494,6 +512,7 @@ impl Runner {
                     return Left::Restart;
                 }
                 Step::Bus(ev) => {
+                    // A change of the pending work moved `pending_due`, which the next round obeys.
                     self.observe(ev);
                     if !self.signed_in {
                         return Left::Mode(Next::Paused);
