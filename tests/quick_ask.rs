@@ -55,13 +55,19 @@ impl World {
         let app = signed_in_app::start_signed_in(&self.out, name, &self.url).await.0;
         let session = app.session();
         assert!(session.switch_to_page("signin.html").await, "the sign-in window exists");
-        wait::until("the sign-in window's Close button", Duration::from_secs(20), || async {
+        let closed = wait::holds_within(Duration::from_secs(20), || async {
             let clicked = session
                 .execute("const b = document.getElementById('close'); if (!b || b.offsetParent === null) return false; b.click(); return true;")
                 .await;
-            (clicked == Value::Bool(true)).then_some(())
+            clicked == Value::Bool(true)
         })
         .await;
+        if !closed {
+            let seen = session
+                .execute("return [location.pathname, document.visibilityState, [...document.querySelectorAll('section.face')].filter(f => !f.hidden).map(f => f.id).join(',')]")
+                .await;
+            panic!("no Close button in the sign-in window within 20 s; the page showed {seen}");
+        }
         wait::until_sync("the sign-in window to close", Duration::from_secs(10), || {
             (!x11::window_viewable("Sign in to KallyAI")).then_some(())
         })

@@ -42,13 +42,25 @@ export function showFace(id) {
  * shell says the state changed. Esc hides the window (the shell gives focus back).
  */
 export async function startWindow(render) {
-  const state = await invoke("app_state");
-  await loadStrings(state.lang);
-  render(state);
-  await listen("app://state", async (event) => {
-    if (event.payload.lang !== document.documentElement.lang) await loadStrings(event.payload.lang);
-    render(event.payload);
-  });
+  // Listens before asking, so no state sent meanwhile is missed; draws one state at a time and
+  // only a newer one than drawn (states sent and read carry the shell's revision).
+  let drawn = -1;
+  let stringsLang = null;
+  let queue = Promise.resolve();
+  const draw = (state) => {
+    queue = queue.then(async () => {
+      if (state.revision <= drawn) return;
+      drawn = state.revision;
+      if (state.lang !== stringsLang) {
+        await loadStrings(state.lang);
+        stringsLang = state.lang;
+      }
+      render(state);
+    });
+    return queue;
+  };
+  await listen("app://state", (event) => draw(event.payload));
+  await draw(await invoke("app_state"));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !event.defaultPrevented) currentWindow().hide();
   });

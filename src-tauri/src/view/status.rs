@@ -21,6 +21,10 @@ use crate::core_handle::core;
 /// What every window may know about the app (never a token).
 #[derive(Clone, Debug, Serialize)]
 pub struct AppState {
+    /// Grows with every state sent to the windows: a page keeps the newest it has seen, whether
+    /// it came from `app_state` or from `app://state`, so a page still starting misses nothing
+    /// and never draws an older state over a newer one.
+    pub revision: u64,
     pub version: &'static str,
     pub api_base: String,
     pub lang: Lang,
@@ -56,7 +60,8 @@ pub struct Status {
     /// Held while the tray is redrawn and the windows told: two refreshes racing must show the
     /// state in the order they read it, or an older "idle" could be drawn over a newer
     /// "ringing", or a state without the account name sent after the one with it.
-    redraw: Mutex<()>,
+    /// The revision of the last state sent, guarded by the same lock.
+    redraw: Mutex<u64>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -109,7 +114,7 @@ impl Inner {
 impl Status {
     pub fn new(session_saved: bool) -> Status {
         let inner = Inner { online: true, ..Inner::default() };
-        Status { session_saved, inner: Mutex::new(inner), redraw: Mutex::new(()) }
+        Status { session_saved, inner: Mutex::new(inner), redraw: Mutex::new(0) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -117,10 +122,12 @@ impl Status {
     }
 }
 
-pub fn state(app: &AppHandle) -> AppState {
+/// The state as of `revision`.
+fn state_at(app: &AppHandle, revision: u64) -> AppState {
     let status = app.state::<Status>();
     let inner = status.lock().clone();
     AppState {
+        revision,
         version: env!("CARGO_PKG_VERSION"),
         api_base: core(app).client.config().api_base().to_string(),
         lang: i18n::lang(app),
@@ -132,6 +139,13 @@ pub fn state(app: &AppHandle) -> AppState {
     }
 }
 
+/// The state now. Read under the redraw lock, so its revision says which sent states are older.
+pub fn state(app: &AppHandle) -> AppState {
+    let status = app.state::<Status>();
+    let revision = status.redraw.lock().expect("redraw lock");
+    state_at(app, *revision)
+}
+
 #[tauri::command]
 pub fn app_state(app: AppHandle) -> AppState {
     state(&app)
@@ -140,15 +154,16 @@ pub fn app_state(app: AppHandle) -> AppState {
 /// Redraws the tray and tells every window the app state.
 pub fn refresh(app: &AppHandle) {
     let status = app.state::<Status>();
-    let redraw = status.redraw.lock().expect("redraw lock");
-    let state = state(app);
+    let mut revision = status.redraw.lock().expect("redraw lock");
+    *revision += 1;
+    let state = state_at(app, *revision);
     let tray_state = status.lock().tray_state();
     let status_line = credits_status(app).and_then(|credits| credits_line(state.lang, &credits));
     if let Some(tray) = tray::tray(app) {
         tray.show_state(state.lang, tray_state, status_line.as_deref().filter(|_| state.signed_in && state.online));
     }
     let _ = app.emit("app://state", &state);
-    drop(redraw);
+    drop(revision);
 }
 
 /// The sign-in window's phase and its one sentence about the last problem.
