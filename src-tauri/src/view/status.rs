@@ -146,8 +146,10 @@ pub fn state(app: &AppHandle) -> AppState {
     state_at(app, *revision)
 }
 
+/// Async, so it runs off the main thread: a refresh holds the redraw lock while the tray is
+/// redrawn on the main thread, and a sync command waiting for that lock there would deadlock.
 #[tauri::command]
-pub fn app_state(app: AppHandle) -> AppState {
+pub async fn app_state(app: AppHandle) -> AppState {
     state(&app)
 }
 
