@@ -1026,13 +1026,18 @@ async fn stream_probes(s: &Setup, enough: usize, within: Duration) -> Vec<Instan
     probes.into_inner().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_stream_is_probed_again_with_growing_waits_while_polling_goes_on() {
-    let settings = WatcherSettings {
+/// A watcher that looks at the stream again after 400 ms, doubling up to 3.2 s.
+fn probing_every_400_ms_up_to_3200() -> WatcherSettings {
+    WatcherSettings {
         stream_check: Duration::from_millis(400),
         stream_check_max: Duration::from_millis(3200),
         ..fast_settings(Mode::Stream)
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_stream_is_probed_again_with_growing_waits_while_polling_goes_on() {
+    let settings = probing_every_400_ms_up_to_3200();
     let sim = Sim::start().await;
     sim.ctl.fault(&Fault::status("/v1/inbound/stream/info", 500)).await;
     let client = sim.client().await;
@@ -1058,11 +1063,7 @@ async fn a_refused_stream_is_probed_again_with_growing_waits_while_polling_goes_
 /// failure, so it is asked again only after `stream_check_max` (polling goes on meanwhile).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_without_a_stream_is_asked_again_only_rarely() {
-    let settings = WatcherSettings {
-        stream_check: Duration::from_millis(400),
-        stream_check_max: Duration::from_millis(3200),
-        ..fast_settings(Mode::Stream)
-    };
+    let settings = probing_every_400_ms_up_to_3200();
     let sim = Sim::start_with(production_sim_config()).await;
     let client = sim.client().await;
     let s = Setup::on(sim, client, settings);
