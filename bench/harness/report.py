@@ -4,21 +4,23 @@ import os
 
 from . import stats
 
-# Metric key → (unit, target as (what, bound) or None). "ratio" targets bound app/floor.
+# Metric key → (unit, target as (what, bound) or None). "ratio" targets bound app/floor. The
+# targets are issue 15's; its hotkey target also asks for ≤ 1.5 × the floor's show() p95, which
+# the report shows as the ratio.
 TARGETS = {
     "idle_memory_pss_mib": ("MiB", ("ratio", 1.25)),
     "memory_after_windows_pss_mib": ("MiB", ("ratio", 1.5)),
-    "idle_cpu_percent": ("% of one core", ("app", 0.2)),
+    "idle_cpu_percent": ("% of one core", ("app", 0.15)),
     "idle_wakeups_per_min": ("wake-ups/min", ("ratio", 2)),
     "idle_requests_per_min": ("requests/min", ("app", 4)),
-    "idle_requests_per_min_polling": ("requests/min", ("app", 20)),
-    "hotkey_to_painted_p95_ms": ("ms", ("app", 50)),
+    "idle_requests_per_min_polling": ("requests/min", ("app", 22)),
+    "hotkey_to_painted_p95_ms": ("ms", ("app", 30)),
     "hotkey_to_painted_p50_ms": ("ms", None),
     "call_to_notification_p95_ms": ("ms", ("app", 1000)),
     "call_to_notification_polling_p95_ms": ("ms", ("app", 3000)),
     "action_to_takeover_p95_ms": ("ms", ("app", 50)),
-    "ask_overhead_median_ms": ("ms", ("app", 5)),
-    "cold_start_to_tray_ms": ("ms", None),
+    "ask_overhead_median_ms": ("ms", ("app", 3)),
+    "cold_start_to_tray_ms": ("ms", ("ratio", 1.5)),
     "binary_size_mib": ("MiB", None),
 }
 
