@@ -130,8 +130,13 @@ def measure(app_binary, app_args, sim, token, trials, question, ask_label):
         failures = 0
         k = 0
         while k <= trials:
-            result = driver.s("POST", "/execute/async", {"script": ASK_SCRIPT, "args": [question, expected]},
-                              timeout=40)
+            try:
+                result = driver.s("POST", "/execute/async", {"script": ASK_SCRIPT, "args": [question, expected]},
+                                  timeout=40)
+            except (ConnectionError, http.client.HTTPException) as error:
+                # WebKitWebDriver sometimes drops the first script of a session (the session lives
+                # on): a failed trial, like a page that gave no answer; never timed.
+                result = {"error": f"the WebDriver connection dropped: {error}"}
             if not result or "ms" not in result:
                 failures += 1
                 if failures > 2:
