@@ -38,7 +38,7 @@ impl World {
         // The app appends to its log: start from an empty output dir, so a test reads only its own run.
         let _ = std::fs::remove_dir_all(output_dir(name));
         let out = output_dir(name);
-        let _ = std::fs::remove_file(ask_box::outbox_file());
+        ask_box::remove_outbox();
         // On this run's profile (`KALLYAI_TEST_PROFILE`, see common/profile.rs).
         let config = profile::sim_config(Seed::Empty);
         let sim = client::start_local(config).await;
@@ -382,7 +382,7 @@ async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
     let tried = world.ctl.requests_to("POST", "/v1/coordination/conversations").await;
     assert!(!tried.is_empty() && tried.iter().all(|r| r["fault"] == "status"), "only failed tries so far: {tried:#?}");
     assert_eq!(world.asks().await, Vec::<Value>::new(), "no ask went out while the service failed");
-    assert!(ask_box::outbox_file().exists(), "the outbox is on disk");
+    assert!(ask_box::outbox_on_disk().is_some(), "the outbox is on disk");
     let keys_before_restart = on_disk_keys();
 
     // Restart: the asks come back from the outbox, still queued while the service fails.
@@ -444,8 +444,7 @@ async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
     assert_eq!(conversations.len(), 1, "{conversations:#?}");
     let said = world.user_messages(conversations[0]["id"].as_str().unwrap()).await;
     assert_eq!(said, asked, "each ask once, in the order typed");
-    let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(ask_box::outbox_file()).expect("outbox file"))
-        .expect("outbox json");
+    let on_disk = ask_box::outbox_on_disk().expect("the outbox on disk");
     assert_eq!(on_disk["entries"], json!([]), "the outbox on disk is empty: {on_disk:#}");
     app.quit().await;
     world.end().await;
@@ -453,8 +452,7 @@ async fn queued_asks_survive_a_restart_and_arrive_exactly_once_in_order() {
 
 /// The idempotency keys of the asks in the outbox file, oldest first.
 fn on_disk_keys() -> Vec<String> {
-    let text = std::fs::read_to_string(ask_box::outbox_file()).expect("outbox file");
-    let data: Value = serde_json::from_str(&text).expect("outbox json");
+    let data = ask_box::outbox_on_disk().expect("the outbox on disk");
     data["entries"]
         .as_array()
         .into_iter()

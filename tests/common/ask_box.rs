@@ -21,6 +21,20 @@ pub fn outbox_file() -> PathBuf {
     data.join("ai.kally.desktop").join("outbox.json")
 }
 
+/// What the outbox on disk holds (its snapshot and journal read as the app reads them), `None`
+/// when there is none.
+pub fn outbox_on_disk() -> Option<Value> {
+    kallyai_core::ask::read_on_disk(&outbox_file()).expect("the outbox files are readable")
+}
+
+/// Removes the outbox (snapshot and journal), so a test starts without one left by another.
+pub fn remove_outbox() {
+    let file = outbox_file();
+    for path in [file.with_extension("journal"), file] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// Sends key presses to whatever has the keyboard focus, as a keyboard would.
 pub fn keys(keys: &[&str]) {
     let status = std::process::Command::new("xdotool").arg("key").args(keys).status();

@@ -74,7 +74,7 @@ fn create_private(path: &Path) -> io::Result<std::fs::File> {
 }
 
 /// Makes the rename itself durable (POSIX); other systems have no directory handles to sync.
-fn sync_dir(path: &Path) {
+pub(crate) fn sync_dir(path: &Path) {
     #[cfg(unix)]
     if let Some(dir) = parent(path) {
         if let Ok(d) = std::fs::File::open(dir) {

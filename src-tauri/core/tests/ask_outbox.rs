@@ -111,9 +111,20 @@ async fn times_asked(sim: &Sim, text: &str) -> usize {
     history.messages.iter().filter(|m| m.role == "user" && m.content == text).count()
 }
 
+/// What the outbox files hold (snapshot and journal, read as the outbox reads them).
+fn on_disk(dir: &TempDir) -> Value {
+    kallyai_core::ask::read_on_disk(&dir.file()).ok().flatten().unwrap_or_default()
+}
+
+/// Replaces what is on disk with `saved`, as a file left by an earlier run.
+fn replace_on_disk(dir: &TempDir, saved: &Value) {
+    std::fs::write(dir.file(), serde_json::to_vec(saved).unwrap()).unwrap();
+    let _ = std::fs::remove_file(dir.file().with_extension("journal"));
+}
+
 /// The state kind (`sending`, `checking`, ...) the outbox file holds for one ask.
 fn saved_state(dir: &TempDir, local_id: &str) -> String {
-    let saved: Value = std::fs::read(dir.file()).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let saved = on_disk(dir);
     let entries = saved["entries"].as_array().cloned().unwrap_or_default();
     let entry = entries.iter().find(|e| e["local_id"] == json!(local_id));
     entry.and_then(|e| e["state"]["kind"].as_str()).unwrap_or("").to_string()
@@ -187,7 +198,12 @@ impl Drop for Recorder {
 }
 
 async fn assert_no_secret_in(sim: &Sim, path: &Path) {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // The snapshot and the journal beside it.
+    let text: String = [path.to_path_buf(), path.with_extension("journal")]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect();
+    assert!(!text.is_empty(), "nothing on disk to look at");
     for secret in sim.ctl.issued_secrets().await {
         assert!(!text.contains(&secret), "the outbox file contains an issued secret");
     }
@@ -266,7 +282,7 @@ async fn asks_queued_while_failing_arrive_once_in_order_after_a_restart() {
         .await;
     }
     outbox.shutdown().await;
-    let saved = std::fs::read_to_string(dir.file()).unwrap();
+    let saved = on_disk(&dir).to_string();
     assert!(saved.contains(&a.idempotency_key) && saved.contains(&b.idempotency_key), "{saved}");
     assert_no_secret_in(&sim, &dir.file()).await;
     // It failed at its first step, making its conversation: no ask went out.
@@ -304,7 +320,7 @@ async fn asks_queued_while_failing_arrive_once_in_order_after_a_restart() {
     assert_eq!(ok[1]["conversation_id"], json!(conv));
     assert_eq!(user_messages(&sim, &conv).await, vec!["Find a plumber nearby", "Email Sam that I am running late"]);
     assert!(outbox.entries().await.is_empty());
-    let saved: Value = serde_json::from_str(&std::fs::read_to_string(dir.file()).unwrap()).unwrap();
+    let saved = on_disk(&dir);
     assert_eq!(saved["entries"], json!([]));
     outbox.shutdown().await;
 }
@@ -506,7 +522,7 @@ async fn an_unreadable_conversation_leaves_the_ask_to_the_user_who_can_send_it_a
         (entries[0].text.as_str(), &entries[0].state),
         (text, &AskState::MaybeSent { code: "gateway_timeout".into() })
     );
-    assert!(std::fs::read_to_string(dir.file()).unwrap().contains("maybe_sent"));
+    assert!(on_disk(&dir).to_string().contains("maybe_sent"));
     assert_eq!(sim.ctl.requests_to("GET", HISTORY).await.len(), 4, "bounded read-backs");
     outbox.wake();
     assert_eq!(message_requests(&sim).await.len(), 1);
@@ -709,7 +725,7 @@ async fn out_of_credits_keeps_the_ask_with_the_server_message_until_resent() {
     assert!(matches!(&entries[0].state, AskState::Failed { code, .. } if code == "quota_exceeded"));
     let log = message_requests(&sim).await;
     assert_eq!(log.iter().filter(|r| r["idempotency_key"] == json!(a.idempotency_key)).count(), 1);
-    let saved = std::fs::read_to_string(dir.file()).unwrap();
+    let saved = on_disk(&dir).to_string();
     assert!(saved.contains("Call the dentist") && saved.contains("quota_exceeded"), "{saved}");
 
     // Topped up: the user resends one (a fresh key: the refusal ran nothing) and discards the other.
@@ -820,10 +836,10 @@ async fn a_restart_continues_the_conversation_unless_it_went_idle() {
     outbox.shutdown().await;
 
     // Restarted after the idle timeout (its last activity moved an hour back): a new one.
-    let mut saved: Value = serde_json::from_str(&std::fs::read_to_string(dir.file()).unwrap()).unwrap();
+    let mut saved = on_disk(&dir);
     let last = saved["current"]["last_active_at"].as_u64().unwrap();
     saved["current"]["last_active_at"] = json!(last - 3_600_000);
-    std::fs::write(dir.file(), serde_json::to_vec(&saved).unwrap()).unwrap();
+    replace_on_disk(&dir, &saved);
     let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
     assert_eq!(outbox.conversation().await.conversation_id, None);
     let c = outbox.ask("Anything new?").await.unwrap();
@@ -943,5 +959,50 @@ async fn a_burst_of_asks_is_sent_one_at_a_time_in_order_in_one_conversation() {
     assert_eq!(user_messages(&sim, &conversations[0]).await, texts);
     let log = message_requests(&sim).await;
     assert_eq!(log.len(), 5);
+    outbox.shutdown().await;
+}
+
+/// Issue 15: an ask that continues a conversation right after an answer is written once, when
+/// queued, with everything a read-back needs (no "sending" write before the request); stopped
+/// while that request is in flight, the next start reads it back before it is ever sent again,
+/// and it reaches the conversation once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ask_written_once_is_still_read_back_after_a_stop_mid_send() {
+    let sim = sim_with(Profile::Production).await;
+    let events = EventBus::default();
+    let mut rx = events.subscribe();
+    let dir = TempDir::new();
+    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let first = outbox.ask("What is on my calendar today?").await.unwrap();
+    let conv = reply_to(&mut rx, &first.local_id).await.conversation_id.unwrap();
+
+    sim.ctl.fault(&Fault::new(MESSAGE, "latency").latency_ms(3000).count(1)).await;
+    let text = "And what is on it tomorrow?";
+    let second = outbox.ask(text).await.unwrap();
+    assert!(second.armed && second.mark.is_some(), "queued with its conversation and mark: {second:?}");
+    assert_eq!(second.conversation_id.as_deref(), Some(conv.as_str()));
+    next_event(&mut rx, "AskSending", |e| matches!(e, Event::AskSending { local_id } if *local_id == second.local_id))
+        .await;
+    // In flight now (the sim holds the request): the disk still says what the queueing wrote.
+    assert_eq!(saved_state(&dir, &second.local_id), "queued");
+    outbox.shutdown().await;
+    drop(outbox);
+
+    let before_restart = sim.ctl.requests().await.len();
+    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    next_event(
+        &mut rx,
+        "AskChecking",
+        |e| matches!(e, Event::AskChecking { local_id } if *local_id == second.local_id),
+    )
+    .await;
+    reply_to(&mut rx, &second.local_id).await;
+    // After the restart the conversation was read before any message went out.
+    let after: Vec<Value> = sim.ctl.requests().await.into_iter().skip(before_restart).collect();
+    let first_read = after.iter().position(|r| r["path"].as_str().is_some_and(|p| p.starts_with(HISTORY)));
+    let first_send = after.iter().position(|r| r["path"] == MESSAGE);
+    assert!(first_read.is_some() && first_send.is_none_or(|s| Some(s) > first_read), "{after:#?}");
+    assert_eq!(times_asked(&sim, text).await, 1, "the ask reached its conversation once");
+    assert!(outbox.entries().await.is_empty());
     outbox.shutdown().await;
 }

@@ -47,7 +47,7 @@ pub use goals::{ActiveGoal, GoalActionKind, GoalStepView, GoalView, Goals};
 pub use mark::HistoryMark;
 pub use outbox::Outbox;
 pub use shared::{OutboxError, OutboxSettings};
-pub use store::{AskState, ConversationInfo, OutboxEntry};
+pub use store::{read_on_disk, AskState, ConversationInfo, OutboxEntry};
 
 #[cfg(test)]
 mod tests {

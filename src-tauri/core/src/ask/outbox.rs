@@ -11,8 +11,9 @@ use tokio::sync::{watch, Mutex, MutexGuard, Notify};
 use tokio::task::JoinHandle;
 
 use super::conversation::Thread;
+use super::mark::HistoryMark;
 use super::shared::{OutboxError, OutboxSettings, Shared};
-use super::store::{self, AskState, ConversationInfo, OutboxData, OutboxEntry};
+use super::store::{AskState, ConversationInfo, Durability, OutboxData, OutboxEntry, Store};
 use crate::client::Client;
 use crate::clock::unix_ms;
 use crate::events::{Event, EventBus};
@@ -43,11 +44,19 @@ impl Outbox {
     ) -> Result<Self, OutboxError> {
         let path = path.into();
         let load_path = path.clone();
-        let data = tokio::task::spawn_blocking(move || store::load(&load_path, unix_ms()))
+        let (store, data) = tokio::task::spawn_blocking(move || Store::open(&load_path, unix_ms()))
             .await
             .map_err(|e| OutboxError::Storage(e.to_string()))?
             .map_err(|e| OutboxError::Storage(e.to_string()))?;
-        let shared = Arc::new(Shared { path, client, events, settings, data: Mutex::new(data), wake: Notify::new() });
+        let shared = Arc::new(Shared {
+            path,
+            client,
+            events,
+            settings,
+            data: Mutex::new(data),
+            store: Arc::new(std::sync::Mutex::new(store)),
+            wake: Notify::new(),
+        });
         let (stop, stop_rx) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(super::sender::run(shared.clone(), stop_rx.clone())),
@@ -71,7 +80,7 @@ impl Outbox {
             data.current = Thread::fresh(now);
         }
         data.current.last_active_at = now;
-        let entry = OutboxEntry {
+        let mut entry = OutboxEntry {
             local_id: uuid::Uuid::new_v4().to_string(),
             text: text.to_string(),
             conversation_id: data.current.conversation_id.clone(),
@@ -81,7 +90,9 @@ impl Outbox {
             state: AskState::Queued,
             last_error: None,
             mark: None,
+            armed: false,
         };
+        arm(&mut entry, &data);
         data.entries.push(entry.clone());
         self.queue(data, before, entry).await
     }
@@ -115,6 +126,7 @@ impl Outbox {
                 entry.idempotency_key = IdempotencyKey::new().to_string();
                 entry.state = AskState::Queued;
                 entry.last_error = None;
+                entry.armed = false;
             }
             // The user saw "may have been sent" and chose to send it again.
             AskState::MaybeSent { .. } => {
@@ -125,21 +137,23 @@ impl Outbox {
                 }
                 entry.state = AskState::Queued;
                 entry.last_error = None;
+                entry.armed = false;
             }
         }
         let entry = entry.clone();
         self.queue(data, before, entry).await
     }
 
-    /// Saves the outbox with `entry` (newly) queued and tells the sender; on a failed save the
-    /// outbox goes back to `before`, so nothing unsaved is ever sent.
+    /// Saves the outbox with `entry` (newly) queued, durably: the one write an ask waits for;
+    /// then tells the sender. On a failed save the outbox goes back to `before`, so nothing
+    /// unsaved is ever sent.
     async fn queue(
         &self,
         mut data: MutexGuard<'_, OutboxData>,
         before: OutboxData,
         entry: OutboxEntry,
     ) -> Result<OutboxEntry, OutboxError> {
-        if let Err(e) = self.shared.persist(&data).await {
+        if let Err(e) = self.shared.persist(&mut data, Durability::Durable).await {
             *data = before;
             return Err(e);
         }
@@ -158,7 +172,7 @@ impl Outbox {
             return Err(OutboxError::Busy);
         }
         data.entries.remove(idx);
-        if let Err(e) = self.shared.persist(&data).await {
+        if let Err(e) = self.shared.persist(&mut data, Durability::Durable).await {
             *data = before;
             return Err(e);
         }
@@ -181,7 +195,7 @@ impl Outbox {
         let mut data = self.shared.data.lock().await;
         let before = data.clone();
         data.current = thread;
-        if let Err(e) = self.shared.persist(&data).await {
+        if let Err(e) = self.shared.persist(&mut data, Durability::Durable).await {
             *data = before;
             return Err(e);
         }
@@ -214,6 +228,23 @@ impl Outbox {
             let _ = t.await;
         }
     }
+}
+
+/// Gives a new ask its conversation and mark at once when they are known without a read: it
+/// continues a conversation right after an answer this app saw, and nothing else of its thread
+/// waits ahead of it (whose text could land after the mark). The queueing write then carries
+/// everything a read-back needs, so the sender sends it without another durable write.
+fn arm(entry: &mut OutboxEntry, data: &OutboxData) {
+    let current = &data.current;
+    let (Some(conversation_id), Some(last_answer)) = (&current.conversation_id, &current.last_message_id) else {
+        return;
+    };
+    if current.thread != entry.thread || data.entries.iter().any(|e| e.thread == entry.thread) {
+        return;
+    }
+    entry.conversation_id = Some(conversation_id.clone());
+    entry.mark = Some(HistoryMark::after(last_answer.clone()));
+    entry.armed = true;
 }
 
 impl Drop for Outbox {

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::mark::HistoryMark;
 use super::reconcile::{self, Found, HISTORY_LIMIT};
 use super::shared::{OutboxSettings, Shared};
-use super::store::{self, AskState, OutboxEntry};
+use super::store::{self, AskState, Durability, OutboxData, OutboxEntry};
 use crate::clock::unix_ms;
 use crate::error::{ApiError, Retry};
 use crate::events::Event;
@@ -275,7 +275,7 @@ async fn adopt_conversation(shared: &Shared, thread: &str, conversation_id: Stri
     if data.current.thread == thread && data.current.conversation_id.is_none() {
         data.current.conversation_id = Some(conversation_id.clone());
     }
-    save_or_warn(shared, &data).await;
+    save_or_warn(shared, &mut data, Durability::Lazy).await;
     conversation_id
 }
 
@@ -290,9 +290,11 @@ async fn known_mark(shared: &Shared, entry: &OutboxEntry, conversation_id: &str)
     current.last_message_id.clone().map(HistoryMark::after)
 }
 
-/// Marks the entry as sending, with its conversation and mark, and saves that before the request
-/// goes out: a file that says "sending" is read back, never blindly resent. `None` when the
-/// user discarded the ask meanwhile.
+/// Marks the entry as sending, with its conversation and mark, and saves that durably before the
+/// request goes out: a file that says "sending" is read back, never blindly resent. An armed ask
+/// whose conversation and mark are unchanged is on disk as good as sending already (the store
+/// reads it back the same way), so nothing is written. `None` when the user discarded the ask
+/// meanwhile.
 async fn begin_send(
     shared: &Shared,
     local_id: &str,
@@ -301,23 +303,28 @@ async fn begin_send(
 ) -> Option<OutboxEntry> {
     let mut data = shared.data.lock().await;
     let entry = data.entries.iter_mut().find(|e| e.local_id == local_id && e.state == AskState::Queued)?;
+    let on_disk = entry.armed && entry.conversation_id.as_deref() == Some(conversation_id) && entry.mark == mark;
     entry.conversation_id = Some(conversation_id.to_string());
     entry.mark = mark;
     entry.state = AskState::Sending;
+    entry.armed = false;
     let entry = entry.clone();
-    save_or_warn(shared, &data).await;
+    if !on_disk {
+        save_or_warn(shared, &mut data, Durability::Durable).await;
+    }
     Some(entry)
 }
 
 /// The send's outcome is unknown: saved as "checking" before the conversation is read back.
 async fn set_checking(shared: &Shared, entry: &OutboxEntry, code: &str) -> OutboxEntry {
-    let checking = OutboxEntry { state: AskState::Checking, last_error: Some(code.to_string()), ..entry.clone() };
+    let checking =
+        OutboxEntry { state: AskState::Checking, last_error: Some(code.to_string()), armed: false, ..entry.clone() };
     let mut data = shared.data.lock().await;
     // A sending ask cannot be discarded or resent, so the stored one is this one.
     if let Some(e) = data.entries.iter_mut().find(|e| e.local_id == entry.local_id) {
         *e = checking.clone();
     }
-    save_or_warn(shared, &data).await;
+    save_or_warn(shared, &mut data, Durability::Lazy).await;
     checking
 }
 
@@ -325,8 +332,9 @@ async fn set_state(shared: &Shared, local_id: &str, state: AskState) {
     let mut data = shared.data.lock().await;
     if let Some(e) = data.entries.iter_mut().find(|e| e.local_id == local_id) {
         e.state = state;
+        e.armed = false;
     }
-    save_or_warn(shared, &data).await;
+    save_or_warn(shared, &mut data, Durability::Lazy).await;
 }
 
 async fn finish(shared: &Shared, entry: &OutboxEntry, reply: AskReply) {
@@ -345,7 +353,7 @@ async fn finish(shared: &Shared, entry: &OutboxEntry, reply: AskReply) {
         data.current.last_active_at = unix_ms();
         data.current.last_message_id.clone_from(&reply.message_id);
     }
-    save_or_warn(shared, &data).await;
+    save_or_warn(shared, &mut data, Durability::Lazy).await;
     drop(data);
     shared.events.publish(Event::AskSent { local_id: entry.local_id.clone(), reply });
 }
@@ -362,12 +370,13 @@ async fn forget_conversation(shared: &Shared, entry: &OutboxEntry, gone: &str) {
             e.state = AskState::Queued;
             e.idempotency_key = IdempotencyKey::new().to_string();
             e.mark = None;
+            e.armed = false;
         }
     }
     if data.current.thread == entry.thread && data.current.conversation_id.as_deref() == Some(gone) {
         data.current.conversation_id = None;
     }
-    save_or_warn(shared, &data).await;
+    save_or_warn(shared, &mut data, Durability::Lazy).await;
     tracing::debug!("conversation gone on the server; the ask starts a new one");
 }
 
@@ -376,8 +385,9 @@ async fn requeue(shared: &Shared, entry: &OutboxEntry, err: &ApiError, wait: Dur
     if let Some(e) = data.entries.iter_mut().find(|e| e.local_id == entry.local_id) {
         e.state = AskState::Queued;
         e.last_error = Some(err.code().to_string());
+        e.armed = false;
     }
-    save_or_warn(shared, &data).await;
+    save_or_warn(shared, &mut data, Durability::Lazy).await;
     drop(data);
     tracing::debug!(code = err.code(), ?wait, "ask stays queued");
     shared.events.publish(Event::AskWaiting {
@@ -400,8 +410,9 @@ async fn refuse(shared: &Shared, entry: &OutboxEntry, err: &ApiError) {
     if let Some(e) = data.entries.iter_mut().find(|e| e.local_id == entry.local_id) {
         e.state = state;
         e.last_error = None;
+        e.armed = false;
     }
-    save_or_warn(shared, &data).await;
+    save_or_warn(shared, &mut data, Durability::Lazy).await;
     drop(data);
     tracing::debug!(code = err.code(), "ask refused; kept for the user");
     shared.events.publish(Event::AskFailed {
@@ -415,9 +426,11 @@ async fn refuse(shared: &Shared, entry: &OutboxEntry, err: &ApiError) {
 }
 
 /// The sender cannot hand a write error to anyone; the in-memory state stays right and the
-/// next successful write catches the file up.
-async fn save_or_warn(shared: &Shared, data: &super::store::OutboxData) {
-    if let Err(e) = shared.persist(data).await {
+/// next successful write catches the file up. Only the write before a send is durable: losing
+/// any other to a power cut leaves the ask sending or armed on disk, and the next start reads
+/// it back before anything else.
+async fn save_or_warn(shared: &Shared, data: &mut OutboxData, durability: Durability) {
+    if let Err(e) = shared.persist(data, durability).await {
         tracing::warn!(error = %e, "outbox not saved");
     }
 }

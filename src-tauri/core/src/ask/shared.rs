@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::ser::SerializeStruct;
@@ -10,7 +11,7 @@ use serde::{Serialize, Serializer};
 use tokio::sync::{Mutex, Notify};
 
 use super::conversation::DEFAULT_IDLE_TIMEOUT;
-use super::store::{self, OutboxData};
+use super::store::{Durability, OutboxData, Store};
 use crate::client::Client;
 use crate::events::EventBus;
 
@@ -90,17 +91,41 @@ pub(crate) struct Shared {
     pub events: EventBus,
     pub settings: OutboxSettings,
     pub data: Mutex<OutboxData>,
+    /// The files behind `data`.
+    pub store: Arc<std::sync::Mutex<Store>>,
     /// "Try now": a new ask, back online, signed in, or the shell's `wake()`.
     pub wake: Notify,
 }
 
 impl Shared {
-    /// Writes `data` atomically. Called with the data lock held, so writes happen in order.
-    pub async fn persist(&self, data: &OutboxData) -> Result<(), OutboxError> {
-        let (path, data) = (self.path.clone(), data.clone());
-        tokio::task::spawn_blocking(move || store::save(&path, &data))
-            .await
-            .map_err(|e| OutboxError::Storage(e.to_string()))?
-            .map_err(|e| OutboxError::Storage(e.to_string()))
+    /// Writes `data` as the newest state, as durably as asked. Called with the data lock held,
+    /// so writes happen in order.
+    pub async fn persist(&self, data: &mut OutboxData, durability: Durability) -> Result<(), OutboxError> {
+        let saved = match durability {
+            // One `write` to the page cache: cheaper than a hop to the blocking pool.
+            Durability::Lazy => self.store().save(data, durability),
+            Durability::Durable => {
+                let (store, mut copy) = (self.store.clone(), data.clone());
+                let (saved, seq) = tokio::task::spawn_blocking(move || {
+                    let saved = lock(&store).save(&mut copy, durability);
+                    (saved, copy.seq)
+                })
+                .await
+                .map_err(|e| OutboxError::Storage(e.to_string()))?;
+                data.seq = seq;
+                saved
+            }
+        };
+        saved.map_err(|e| OutboxError::Storage(e.to_string()))
     }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        lock(&self.store)
+    }
+}
+
+/// Writes are made under the data lock, so this lock is never contended; a panic in one write
+/// leaves the store usable for the next.
+fn lock(store: &std::sync::Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|e| e.into_inner())
 }

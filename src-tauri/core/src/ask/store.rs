@@ -1,9 +1,20 @@
-//! The outbox file: its format, and loading and saving it without ever leaving half a file.
+//! The outbox on disk: its format, and a store that writes each change as one appended line.
+//!
+//! Two files: `outbox.json`, a snapshot, and `outbox.journal` beside it, one line per change,
+//! each line the whole outbox with a sequence number. Appending a line is one `write`; a
+//! durable change adds one `fdatasync` (no temporary file, rename or directory sync), which is
+//! what an ask pays before it is sent. Changes that a crash may lose without harm (a removal
+//! once answered, a state the next start reads back anyway) are appended without the sync.
+//! Reading takes the valid line or snapshot with the highest sequence number, so a torn last
+//! line (a crash mid-write) or a truncation a crash undid never brings back an older state.
+//! The journal is folded into the snapshot at open and when it grows past `JOURNAL_LIMIT`.
 //!
 //! It holds what the user typed, ids and idempotency keys, never a token (the client adds the
 //! bearer at send time, and nothing here can see it).
 
-use std::path::Path;
+use std::fs::File;
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +24,9 @@ use crate::api::budget::BudgetRefusal;
 use crate::fsio;
 
 const FORMAT_VERSION: u32 = 1;
+
+/// The journal is folded into the snapshot once it is this long (some hundred changes).
+const JOURNAL_LIMIT: u64 = 256 * 1024;
 
 /// The failure code of an ask whose send the app stopped in the middle of.
 pub(crate) const INTERRUPTED: &str = "interrupted";
@@ -41,6 +55,12 @@ pub struct OutboxEntry {
     /// What its conversation held just before the first send, to read it back against.
     #[serde(default)]
     pub mark: Option<HistoryMark>,
+    /// Queued with its conversation and mark already on disk, so the sender sends it without
+    /// writing "sending" first (the one durable write of an ask is its queueing). A file that
+    /// shows an armed ask is read like one that shows it sending: the ask is read back from its
+    /// conversation before it is ever sent again. Cleared by any other change of state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub armed: bool,
 }
 
 /// Where an ask is. Serialized as `{"kind": "failed", "code": ..., ...}`.
@@ -84,37 +104,185 @@ pub struct ConversationInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct OutboxData {
     pub version: u32,
+    /// Which write this is: the highest one found on disk is the outbox (files written before
+    /// the journal have none, and count as the oldest).
+    #[serde(default)]
+    pub seq: u64,
     pub current: Thread,
     pub entries: Vec<OutboxEntry>,
 }
 
 impl OutboxData {
     pub fn empty(now_ms: u64) -> Self {
-        Self { version: FORMAT_VERSION, current: Thread::fresh(now_ms), entries: Vec::new() }
+        Self { version: FORMAT_VERSION, seq: 0, current: Thread::fresh(now_ms), entries: Vec::new() }
     }
 }
 
-/// Reads the file; a missing file is an empty outbox. An unreadable file is moved aside (never
-/// deleted: it holds what someone typed) and an empty outbox is started.
-pub(crate) fn load(path: &Path, now_ms: u64) -> std::io::Result<OutboxData> {
-    let Some(mut data) = fsio::read_json::<OutboxData>(path, now_ms)? else {
-        return Ok(OutboxData::empty(now_ms));
+/// How much a write must survive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// On the disk before the call returns (an ask being queued, discarded).
+    Durable,
+    /// Survives the app stopping, not the machine losing power: for changes whose loss only
+    /// makes the next start read an ask back (an answered ask's removal, a retry's state).
+    Lazy,
+}
+
+/// The journal of `path` (`outbox.json` → `outbox.journal`).
+fn journal_path(path: &Path) -> PathBuf {
+    path.with_extension("journal")
+}
+
+/// The open outbox files. Writes go through one store, in order.
+pub(crate) struct Store {
+    path: PathBuf,
+    journal: File,
+    journal_len: u64,
+    seq: u64,
+}
+
+impl Store {
+    /// Reads the outbox at `path` (snapshot and journal; nothing there is an empty outbox),
+    /// folds the journal into the snapshot and opens the journal for appending. An unreadable
+    /// snapshot is moved aside (never deleted: it holds what someone typed).
+    pub fn open(path: &Path, now_ms: u64) -> io::Result<(Store, OutboxData)> {
+        let snapshot = fsio::read_json::<OutboxData>(path, now_ms)?;
+        let mut data = newest(snapshot, newest_line(&journal_path(path))?).unwrap_or_else(|| OutboxData::empty(now_ms));
+        for e in &mut data.entries {
+            // The app stopped mid-send (or may have: an armed ask goes out without another
+            // write): the ask may have arrived, so it is read back first.
+            if e.state == AskState::Sending || (e.state == AskState::Queued && e.armed) {
+                e.state = AskState::Checking;
+                e.last_error = Some(INTERRUPTED.to_string());
+            }
+            e.armed = false;
+        }
+        let mut store =
+            Store { path: path.to_path_buf(), journal: open_journal(path, false)?, journal_len: 0, seq: data.seq };
+        store.compact(&mut data)?;
+        Ok((store, data))
+    }
+
+    /// Writes `data` as the newest state, as durably as asked.
+    pub fn save(&mut self, data: &mut OutboxData, durability: Durability) -> io::Result<()> {
+        self.seq += 1;
+        data.seq = self.seq;
+        if self.journal_len >= JOURNAL_LIMIT {
+            return self.compact(data);
+        }
+        self.reopen_if_moved()?;
+        let mut line = serde_json::to_vec(data).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.journal.write_all(&line)?;
+        self.journal_len += line.len() as u64;
+        if durability == Durability::Durable {
+            self.journal.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// The journal was deleted or replaced under the app (say its data dir was removed): a line
+    /// appended to the unlinked file would be lost with it, so the journal is opened again
+    /// where it belongs (or the write fails and says so). One `stat` per write.
+    fn reopen_if_moved(&mut self) -> io::Result<()> {
+        if !same_file(&self.journal, &journal_path(&self.path)) {
+            self.journal = open_journal(&self.path, false)?;
+            self.journal_len = self.journal.metadata()?.len();
+        }
+        Ok(())
+    }
+
+    /// Replaces the snapshot with `data` (atomically, durably) and empties the journal. A crash
+    /// between the two leaves lines older than the snapshot, which reading skips by number.
+    fn compact(&mut self, data: &mut OutboxData) -> io::Result<()> {
+        data.seq = self.seq;
+        let bytes = serde_json::to_vec_pretty(data).map_err(io::Error::other)?;
+        fsio::write_private(&self.path, &bytes)?;
+        self.journal = open_journal(&self.path, true)?;
+        self.journal_len = 0;
+        Ok(())
+    }
+}
+
+/// Whether `path` is still the file `file` has open.
+fn same_file(file: &File, path: &Path) -> bool {
+    let Ok(at_path) = std::fs::metadata(path) else { return false };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        file.metadata().is_ok_and(|open| open.dev() == at_path.dev() && open.ino() == at_path.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, at_path);
+        true
+    }
+}
+
+/// The journal, readable by the user only, opened for appending (emptied when `truncate`).
+fn open_journal(path: &Path, truncate: bool) -> io::Result<File> {
+    let journal = journal_path(path);
+    if let Some(dir) = journal.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let created = !journal.exists();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(&journal)?;
+    if truncate {
+        file.set_len(0)?;
+        file.sync_all()?;
+    }
+    if created {
+        fsio::sync_dir(&journal);
+    }
+    Ok(file)
+}
+
+/// The journal line with the highest sequence number. Lines that do not parse (a torn last line
+/// after a crash) are skipped; a missing journal is `None`.
+fn newest_line(journal: &Path) -> io::Result<Option<OutboxData>> {
+    let file = match File::open(journal) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
     };
-    for e in &mut data.entries {
-        // The app stopped mid-send: the ask may have arrived, so it is read back first.
-        if e.state == AskState::Sending {
-            e.state = AskState::Checking;
-            e.last_error = Some(INTERRUPTED.to_string());
+    let mut newest: Option<OutboxData> = None;
+    for line in io::BufReader::new(file).split(b'\n') {
+        match serde_json::from_slice::<OutboxData>(&line?) {
+            Ok(data) if newest.as_ref().is_none_or(|n| data.seq >= n.seq) => newest = Some(data),
+            Ok(_) => {}
+            Err(err) => tracing::debug!(error = %err, "outbox journal: a line that does not parse skipped"),
         }
     }
-    Ok(data)
+    Ok(newest)
 }
 
-/// Writes `data` so that a crash leaves either the old or the new file, readable by the user
-/// only (`fsio::write_private`).
-pub(crate) fn save(path: &Path, data: &OutboxData) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec_pretty(data).map_err(std::io::Error::other)?;
-    fsio::write_private(path, &bytes)
+/// What the outbox at `path` holds as its files stand (the newest of snapshot and journal), as
+/// JSON: for tests and tools that look at the disk, never for the app's own state.
+pub fn read_on_disk(path: &Path) -> io::Result<Option<serde_json::Value>> {
+    let snapshot = match std::fs::read(path) {
+        Ok(bytes) => Some(serde_json::from_slice::<OutboxData>(&bytes).map_err(io::Error::other)?),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    newest(snapshot, newest_line(&journal_path(path))?)
+        .map(|d| serde_json::to_value(d).map_err(io::Error::other))
+        .transpose()
+}
+
+/// The newer of the snapshot and the journal's newest line (the journal on a tie: it is
+/// written after the snapshot it was folded into).
+fn newest(snapshot: Option<OutboxData>, journal: Option<OutboxData>) -> Option<OutboxData> {
+    match (snapshot, journal) {
+        (Some(s), Some(j)) => Some(if j.seq >= s.seq { j } else { s }),
+        (s, j) => s.or(j),
+    }
 }
 
 #[cfg(test)]
@@ -138,37 +306,128 @@ mod tests {
             state,
             last_error: None,
             mark: None,
+            armed: false,
         }
     }
 
+    fn open(path: &Path) -> (Store, OutboxData) {
+        Store::open(path, 2).unwrap()
+    }
+
+    fn texts(data: &OutboxData) -> Vec<&str> {
+        data.entries.iter().map(|e| e.text.as_str()).collect()
+    }
+
     #[test]
-    fn round_trip_and_sending_reads_as_checking() {
+    fn round_trip_and_an_ask_that_may_be_in_flight_reads_as_checking() {
         let path = temp_path("outbox.json");
-        let mut data = OutboxData::empty(1);
-        data.entries.push(entry(AskState::Sending));
-        save(&path, &data).unwrap();
-        let loaded = load(&path, 2).unwrap();
-        assert_eq!(loaded.entries[0].state, AskState::Checking);
+        let (mut store, mut data) = open(&path);
+        let armed = OutboxEntry { local_id: "l2".into(), armed: true, ..entry(AskState::Queued) };
+        let plain = OutboxEntry { local_id: "l3".into(), ..entry(AskState::Queued) };
+        data.entries = vec![entry(AskState::Sending), armed, plain];
+        store.save(&mut data, Durability::Durable).unwrap();
+        drop(store);
+        let (_, loaded) = open(&path);
+        let states: Vec<&AskState> = loaded.entries.iter().map(|e| &e.state).collect();
+        assert_eq!(states, [&AskState::Checking, &AskState::Checking, &AskState::Queued]);
         assert_eq!(loaded.entries[0].last_error.as_deref(), Some(INTERRUPTED));
+        assert!(loaded.entries.iter().all(|e| !e.armed));
         assert_eq!(loaded.current, data.current);
-        assert!(!path.with_file_name("outbox.json.tmp").exists(), "the temporary file was renamed away");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            for file in [path.clone(), journal_path(&path)] {
+                assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600, "{file:?}");
+            }
         }
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]
-    fn missing_file_is_empty_and_garbage_is_moved_aside() {
+    fn each_save_is_one_appended_line_and_open_folds_them_into_the_snapshot() {
         let path = temp_path("outbox.json");
-        assert!(load(&path, 1).unwrap().entries.is_empty());
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let (mut store, mut data) = open(&path);
+        for (i, durability) in [Durability::Durable, Durability::Lazy, Durability::Lazy].into_iter().enumerate() {
+            data.entries.push(OutboxEntry {
+                local_id: format!("l{i}"),
+                text: format!("ask {i}"),
+                ..entry(AskState::Queued)
+            });
+            store.save(&mut data, durability).unwrap();
+        }
+        let journal = std::fs::read_to_string(journal_path(&path)).unwrap();
+        assert_eq!(journal.lines().count(), 3, "{journal}");
+        // What a test or tool sees on disk is the newest line, lazy writes included.
+        let seen = read_on_disk(&path).unwrap().unwrap();
+        assert_eq!(seen["entries"].as_array().unwrap().len(), 3);
+        drop(store);
+        let (_, loaded) = open(&path);
+        assert_eq!(texts(&loaded), ["ask 0", "ask 1", "ask 2"]);
+        assert_eq!(std::fs::metadata(journal_path(&path)).unwrap().len(), 0, "folded into the snapshot");
+        assert_eq!(texts(&Store::open(&path, 3).unwrap().1), ["ask 0", "ask 1", "ask 2"]);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_and_lines_older_than_the_snapshot_are_skipped() {
+        let path = temp_path("outbox.json");
+        let (mut store, mut data) = open(&path);
+        data.entries.push(entry(AskState::Queued));
+        store.save(&mut data, Durability::Durable).unwrap();
+        let stale = std::fs::read(journal_path(&path)).unwrap();
+        drop(store);
+        // The fold at open wrote the snapshot; a crash that undid the journal's truncation
+        // brings back a line older than the snapshot, and a crash mid-write tears the last one.
+        let (mut store, mut data) = open(&path);
+        data.entries.clear();
+        store.save(&mut data, Durability::Lazy).unwrap();
+        drop(store);
+        let (_, folded) = open(&path);
+        assert!(folded.entries.is_empty());
+        let mut journal = stale;
+        journal.extend_from_slice(b"{\"version\":1,\"seq\":99,\"cur");
+        std::fs::write(journal_path(&path), journal).unwrap();
+        let (_, loaded) = open(&path);
+        assert!(loaded.entries.is_empty(), "the stale line and the torn one were skipped: {loaded:?}");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_long_journal_is_folded_while_running() {
+        let path = temp_path("outbox.json");
+        let (mut store, mut data) = open(&path);
+        data.entries.push(OutboxEntry { text: "x".repeat(4096), ..entry(AskState::Queued) });
+        for _ in 0..(JOURNAL_LIMIT / 4096 + 2) {
+            store.save(&mut data, Durability::Lazy).unwrap();
+        }
+        assert!(std::fs::metadata(journal_path(&path)).unwrap().len() < JOURNAL_LIMIT);
+        drop(store);
+        assert_eq!(open(&path).1.entries.len(), 1);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn missing_files_are_empty_and_an_unreadable_snapshot_is_moved_aside() {
+        let path = temp_path("outbox.json");
+        assert!(open(&path).1.entries.is_empty());
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_file(journal_path(&path)).unwrap();
         std::fs::write(&path, b"{ not json").unwrap();
-        assert!(load(&path, 42).unwrap().entries.is_empty());
+        assert!(Store::open(&path, 42).unwrap().1.entries.is_empty());
         let aside = path.with_file_name("outbox.json.unreadable-42");
         assert_eq!(std::fs::read(&aside).unwrap(), b"{ not json");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_file_written_before_the_journal_is_read() {
+        let path = temp_path("outbox.json");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut old = serde_json::to_value(OutboxData::empty(1)).unwrap();
+        old.as_object_mut().unwrap().remove("seq");
+        old["entries"] = serde_json::json!([serde_json::to_value(entry(AskState::Queued)).unwrap()]);
+        std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
+        assert_eq!(texts(&open(&path).1), ["Book a table"]);
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
