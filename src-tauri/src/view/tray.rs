@@ -81,6 +81,9 @@ pub struct Tray {
     account: MenuItem<Wry>,
     /// Whether the account item means "Sign out" (read by the menu handler).
     signed_in: Arc<AtomicBool>,
+    /// What `show_state` last drew: a redraw that changes nothing touches nothing (each icon
+    /// change writes a PNG and signals the tray host, on the main thread).
+    drawn: Mutex<Option<(Lang, TrayState, String)>>,
 }
 
 /// What a click on a menu item asks for.
@@ -176,6 +179,7 @@ impl Tray {
             calls: Default::default(),
             goals_menu,
             goals: Default::default(),
+            drawn: Default::default(),
             status,
             account,
             signed_in,
@@ -185,9 +189,18 @@ impl Tray {
     /// Shows `state` in the icon and the first menu line; `status_line` replaces the generic
     /// status text when there is something more useful to say (e.g. the credits line).
     pub fn show_state(&self, lang: Lang, state: TrayState, status_line: Option<&str>) {
-        let _ = self.icon.set_icon(Some(state.icon()));
         let line = status_line.map(str::to_string).unwrap_or_else(|| text(lang, state.status_key()));
-        let _ = self.status.set_text(line);
+        let mut drawn = self.drawn.lock().expect("tray drawn lock");
+        if let Some((was_lang, was_state, was_line)) = drawn.as_ref() {
+            if (*was_lang, *was_state, was_line.as_str()) == (lang, state, line.as_str()) {
+                return;
+            }
+        }
+        if drawn.as_ref().is_none_or(|(_, was, _)| *was != state) {
+            let _ = self.icon.set_icon(Some(state.icon()));
+        }
+        let _ = self.status.set_text(&line);
+        *drawn = Some((lang, state, line));
         let signed_in = state != TrayState::SignedOut;
         self.signed_in.store(signed_in, Ordering::Relaxed);
         let key = if signed_in { "tray.sign_out" } else { "tray.sign_in" };
@@ -276,9 +289,12 @@ pub fn show_calls(app: &AppHandle, calls: Vec<CallEntry>) {
 }
 
 /// Redraws the Goals submenu in the language in force.
+/// Lists the active goals, unless the menu already lists exactly these.
 pub fn show_goals(app: &AppHandle, goals: Vec<ActiveGoal>) {
     if let Some(tray) = tray(app) {
-        tray.show_goals(i18n::lang(app), goals);
+        if *tray.goals.lock().expect("tray goals lock") != goals {
+            tray.show_goals(i18n::lang(app), goals);
+        }
     }
 }
 
