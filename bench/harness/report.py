@@ -71,7 +71,8 @@ METHODS = {
     "can see the signal a scheduling slice after the app does, so single trials can come out slightly "
     "negative: differences under ~1 ms are within the method's noise (see the upper bound below).",
     "ask_overhead_median_ms": "In the quick-ask page (driven through tauri-driver), a script sets the question, "
-    "dispatches Enter and times with `performance.now()` (WebKit coarsens it to about 1 ms) until a DOM "
+    "waits 50 ms so the text is on screen (as a user's typing is before Enter; set and pressed in one task, the press "
+    "waited for the text's paint, an X round trip of ~3 ms on this Xvfb), dispatches Enter and times with `performance.now()` (WebKit coarsens it to about 1 ms) until a DOM "
     "mutation inserts the reply's text (MutationObserver); minus the median of the same `POST /v1/coordination/message` body sent straight to "
     "the sim over a kept-alive connection with the same bearer token; 30 trials each after a warm-up, medians.",
     "cold_start_to_tray_ms": "Process spawn (time taken just before the fork) to its `RegisterStatusNotifierItem` "
