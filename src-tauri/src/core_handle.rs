@@ -49,7 +49,7 @@ impl Connection {
         let Connection { client, session, store, events } = self;
         let data_dir = app.path().app_data_dir().ok();
         let seen = data_dir.as_ref().map(|dir| dir.join("seen-events.json"));
-        let watcher = Watcher::new(client.clone(), events.clone(), seen, WatcherSettings::from_environment());
+        let watcher = Watcher::new(client.clone(), events.clone(), seen, watcher_settings());
         let outbox = match &data_dir {
             // Only reads one small file, so it is done before the windows can ask for it.
             Some(dir) => match tauri::async_runtime::block_on(Outbox::open(
@@ -76,4 +76,21 @@ impl Connection {
 /// Core, from anywhere that has the app handle.
 pub fn core(app: &AppHandle) -> tauri::State<'_, Core> {
     app.state::<Core>()
+}
+
+/// How often the watcher compares its clocks to notice that the machine slept. On Linux
+/// `features::wake` hears logind's resume signal the moment the machine wakes, so the clock is
+/// only the fallback (a system without logind) and is read every 15 s instead of core's 5 s:
+/// 8 fewer wake-ups a minute while idle (issue 15). Elsewhere the clock is all there is.
+#[cfg(target_os = "linux")]
+const CLOCK_CHECK: Option<std::time::Duration> = Some(std::time::Duration::from_secs(15));
+#[cfg(not(target_os = "linux"))]
+const CLOCK_CHECK: Option<std::time::Duration> = None;
+
+fn watcher_settings() -> WatcherSettings {
+    let settings = WatcherSettings::from_environment();
+    match CLOCK_CHECK {
+        Some(clock_check) => WatcherSettings { clock_check, ..settings },
+        None => settings,
+    }
 }
