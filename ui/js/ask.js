@@ -5,7 +5,10 @@ const $ = (id) => document.getElementById(id);
 const input = $("ask-input");
 const HISTORY_KEY = "ask.history";
 let state = null;
-let lastLocalId = null;
+// Asks answered before `ask_send` returned to `send()`: the events can overtake the call's own
+// answer, and such an ask must not come back as a "queued" row under its reply.
+const answeredEarly = new Set();
+let replyShownFor = null;
 let shownGoal = null;
 
 // ---- earlier asks, walked with Up/Down (kept on this computer only)
@@ -173,6 +176,8 @@ function setEntry(localId, patch) {
 
 function showReply(localId, reply) {
   const asked = entries.get(localId)?.text ?? "";
+  if (!asked) answeredEarly.add(localId);
+  replyShownFor = localId;
   entries.delete(localId);
   renderQueue();
   $("question").textContent = asked;
@@ -242,8 +247,12 @@ async function send() {
     // Saved to the outbox before anything is sent: only then is the box cleared.
     const entry = await invoke("ask_send", { text });
     remember(text);
-    lastLocalId = entry.local_id;
-    setEntry(entry.local_id, { text: entry.text, kind: "queued" });
+    if (answeredEarly.delete(entry.local_id)) {
+      if (replyShownFor === entry.local_id) $("question").textContent = entry.text;
+    } else {
+      // An event may have said where it is already (sending, failed): only its text is new.
+      setEntry(entry.local_id, entries.has(entry.local_id) ? { text: entry.text } : { text: entry.text, kind: "queued" });
+    }
     input.value = "";
     // An estimate still pending for the sent text must not bring its hint back.
     clearTimeout(estimateTimer);
