@@ -13,6 +13,9 @@ macro_rules! command_names {
 
 fn main() {
     println!("cargo:rerun-if-changed=src-tauri/src/command_list.rs");
+    // The capability files are read from a custom path that tauri-build does not watch: a
+    // window's permissions must change when its file does, not on the next clean build.
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
     // Declaring the app's commands generates an `allow-<command>` permission for each, so every
     // window's capability file can grant just the commands that window uses.
     let commands = tauri_build::AppManifest::new().commands(with_commands!(command_names));

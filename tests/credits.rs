@@ -54,8 +54,9 @@ impl World {
 
     /// Sets the balance at the sim, behind the app's back (another device, a goal spending), and
     /// waits until the app has it, as a user would see it. With the sim's event stream the app
-    /// hears of the change at once; production pushes nothing, so there the user looks at the
-    /// credits window (which reads the balance when it is shown) and closes it with Esc.
+    /// hears of the change at once; production pushes nothing, so there the user closes the
+    /// credits window with Esc and opens it again (it reads the balance when it is shown), and
+    /// leaves it open.
     async fn set_balance(&self, app: &Launched, remaining: f64) -> Value {
         let balance = self.ctl.set_credits(remaining).await;
         if profile::is_production() {
@@ -66,7 +67,6 @@ impl World {
                 (self.answered("GET", "/v1/credits/balance", 200).await > reads).then_some(())
             })
             .await;
-            close_credits_window(app).await;
         }
         balance
     }
@@ -88,7 +88,7 @@ async fn close_credits_window(app: &Launched) {
         return;
     }
     assert!(app.session().switch_to_page("credits.html").await, "the credits window exists");
-    app.session().execute("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'})); return true;").await;
+    app.session().press_escape().await;
     wait::until_sync("the credits window to close", SOON, || (!x11::window_viewable(CREDITS_TITLE)).then_some(()))
         .await;
 }
@@ -204,6 +204,7 @@ async fn low_credit_warning_once_per_crossing() {
         let now = world.set_balance(&app, remaining).await;
         wait_tray_line(&item, &expected_tray_line(&now), SOON).await;
     }
+    close_credits_window(&app).await;
     show(&app, "credits", "Credits").await;
     wait::until("the credits window to read the balance again", SOON, || async {
         (world.answered("GET", "/v1/credits/balance", 200).await >= reads_before + 3).then_some(())

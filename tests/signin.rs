@@ -16,6 +16,7 @@ use common::browser_sign_in::{self, wait_for_link_handler};
 use common::launcher::{process_alive, running_apps, second_launch, KillOnDrop, Launched};
 use common::notification_bus::BusMonitor;
 use common::private_bus::PrivateBus;
+use common::signed_in_app;
 use common::{keychain, leaks, output_dir, profile, require_desktop, tray, wait, x11, ONE_APP_AT_A_TIME};
 use kallyai_sim::client::{self, Control, Fault};
 use kallyai_sim::{SimConfig, SimServer};
@@ -354,6 +355,7 @@ async fn a_restart_stays_signed_in_and_no_token_leaks() {
     let world = World::new("signin-restart", SimConfig::default()).await;
     let (app, _) = world.signed_in_app("first-run").await;
     assert_name_shown(&app).await;
+    signed_in_app::show_every_window(&app).await;
     let first_doms = app.every_dom().await;
     app.quit().await;
     assert_eq!(world.opened().len(), 1);
@@ -362,6 +364,7 @@ async fn a_restart_stays_signed_in_and_no_token_leaks() {
     let app = world.start_app("second-run", &[], &[]).await;
     let item = app.tray().await;
     wait_for_entry(&item, SIGN_OUT, Duration::from_secs(20)).await;
+    signed_in_app::show_every_window(&app).await;
     assert_name_shown(&app).await;
     assert_eq!(world.opened().len(), 1, "no browser on restart: {:?}", world.opened());
 

@@ -29,7 +29,7 @@ use crate::background::Background;
 use crate::core_handle::{core, Connection};
 use crate::launch::action::Action;
 use crate::launch::cli::Launch;
-use crate::view::i18n::{text, Language};
+use crate::view::i18n::Language;
 use crate::view::notify::Notices;
 use crate::view::status::Status;
 use crate::view::tray::Tray;
@@ -128,7 +128,7 @@ fn setup(
     features::settings::start(app);
     let lang = view::i18n::lang(app);
     app.manage(Tray::build(app, lang, launch::dispatch::menu_command)?);
-    view::windows::create_all(app, |panel| text(lang, &format!("window.{}", panel.label())))?;
+    view::windows::create_at_start(app)?;
     // Every follower subscribes before the watcher, the outbox or the restored session publish.
     view::status::follow_events(app);
     features::calls::start(app);

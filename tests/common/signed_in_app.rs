@@ -81,3 +81,20 @@ pub async fn show(app: &Launched, panel: &str, title: &str) {
     })
     .await;
 }
+
+/// The windows `--show` opens, with their English titles. The app creates a window when it is
+/// first shown (the quick-ask box aside), so a check of "every window" opens them first.
+pub const SHOWABLE: [(&str, &str); 5] = [
+    ("ask", "Ask KallyAI"),
+    ("credits", "Credits"),
+    ("settings", "Settings"),
+    ("signin", "Sign in to KallyAI"),
+    ("calls", "Recent calls"),
+];
+
+/// Shows every window `--show` opens, each ready (English titles).
+pub async fn show_every_window(app: &Launched) {
+    for (panel, title) in SHOWABLE {
+        show(app, panel, title).await;
+    }
+}

@@ -24,15 +24,20 @@ impl Session {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body).await.unwrap_or_else(|error| panic!("webdriver {path}: {error}"))
+    }
+
+    /// One WebDriver command; a WebDriver error (a window closed meanwhile, say) is returned.
+    async fn try_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request.json(&body);
         }
         let reply: Value = request.send().await.expect("webdriver request").json().await.expect("webdriver json");
-        if let Some(error) = reply["value"]["error"].as_str() {
-            panic!("webdriver {path}: {error}: {}", reply["value"]["message"]);
+        match reply["value"]["error"].as_str() {
+            Some(error) => Err(format!("{error}: {}", reply["value"]["message"])),
+            None => Ok(reply["value"].clone()),
         }
-        reply["value"].clone()
     }
 
     pub async fn window_handles(&self) -> Vec<String> {
@@ -44,15 +49,48 @@ impl Session {
         self.call(reqwest::Method::POST, "/window", Some(json!({"handle": handle}))).await;
     }
 
+    /// `execute`, where the window may close while it runs (the script closes it, say).
+    pub async fn try_execute(&self, script: &str) -> Result<Value, String> {
+        self.try_call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
+    }
+
+    /// Esc in the current page, as a user closes a window. The window may be destroyed before
+    /// WebDriver hears back, so no answer is expected: wait for the window to go instead.
+    pub async fn press_escape(&self) {
+        let _ = self
+            .try_execute("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'})); return true;")
+            .await;
+    }
+
     pub async fn execute(&self, script: &str) -> Value {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": []}))).await
     }
 
-    /// Switches to the webview showing `page` (e.g. "credits.html").
+    /// Switches to the webview showing `page` (e.g. "credits.html"), waiting a while for it: the
+    /// app creates a window (the quick-ask box aside) when it is first shown.
     pub async fn switch_to_page(&self, page: &str) -> bool {
+        let mut polling = crate::common::wait::Polling::new(std::time::Duration::from_secs(15));
+        loop {
+            polling.tick().await;
+            if self.try_switch_to_page(page).await {
+                return true;
+            }
+            if polling.expired() {
+                return false;
+            }
+        }
+    }
+
+    /// One look through the open webviews for `page`. A window may close while it is looked at.
+    async fn try_switch_to_page(&self, page: &str) -> bool {
         for handle in self.window_handles().await {
-            self.switch_to(&handle).await;
-            if self.execute("return location.pathname").await.as_str().is_some_and(|p| p.ends_with(page)) {
+            let get = reqwest::Method::GET;
+            let switched = self.try_call(reqwest::Method::POST, "/window", Some(json!({"handle": handle}))).await;
+            let path = match switched {
+                Ok(_) => self.try_call(get, "/url", None).await.unwrap_or_default(),
+                Err(_) => continue,
+            };
+            if path.as_str().and_then(|url| url.split(['?', '#']).next()).is_some_and(|p| p.ends_with(page)) {
                 return true;
             }
         }

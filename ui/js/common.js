@@ -39,7 +39,8 @@ export function showFace(id) {
 
 /**
  * Starts a window: loads strings, reads the app state, calls `render(state)` now and whenever the
- * shell says the state changed. Esc hides the window (the shell gives focus back).
+ * shell says the state changed. Esc closes the window (the quick-ask box only hides; the shell
+ * gives focus back).
  */
 export async function startWindow(render) {
   // Listens before asking, so no state sent meanwhile is missed; draws one state at a time and
@@ -62,7 +63,7 @@ export async function startWindow(render) {
   await listen("app://state", (event) => draw(event.payload));
   await draw(await invoke("app_state"));
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !event.defaultPrevented) currentWindow().hide();
+    if (event.key === "Escape" && !event.defaultPrevented) currentWindow().close();
   });
   document.querySelectorAll("[data-action=signin]").forEach((button) =>
     button.addEventListener("click", () => invoke("show_window", { name: "signin" })),

@@ -61,3 +61,5 @@ await startWindow(async (state) => {
 await listen("credits://state", ({ payload }) => signedIn && renderBalance(payload));
 window.addEventListener("focus", () => signedIn && loadDetails());
 document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && signedIn && loadDetails());
+// The window is created when it is shown, and may be on screen before these listeners were.
+if (signedIn) loadDetails();

@@ -14,7 +14,7 @@ document.getElementById("retry").addEventListener("click", act("signin_start"));
 document.getElementById("reopen").addEventListener("click", act("signin_reopen"));
 document.getElementById("cancel").addEventListener("click", act("signin_cancel"));
 document.getElementById("sign-out").addEventListener("click", act("sign_out"));
-document.getElementById("close").addEventListener("click", () => currentWindow().hide());
+document.getElementById("close").addEventListener("click", () => currentWindow().close());
 
 await startWindow((state) => {
   const signin = state.signin;

@@ -41,6 +41,9 @@ pub struct CallDetails {
 struct Calls {
     /// The newest call announced: the popup shows it while it is live, and after.
     latest: Mutex<Option<String>>,
+    /// The call last opened in the popup on purpose (`show_call`): what a popup created for it
+    /// loads, its page being too young to hear `call://select`. A new call replaces it.
+    chosen: Mutex<Option<String>>,
     /// Calls this app took over, rejected or transferred: their notification shows the
     /// outcome now, and they leave the tray at once.
     settled: Mutex<HashSet<String>>,
@@ -66,6 +69,7 @@ fn on_event(app: &AppHandle, event: &Event) {
         Event::CallRinging { call_id, caller_number, caller_name, is_vip, summary }
         | Event::CallStillLive { call_id, caller_number, caller_name, is_vip, summary } => {
             *calls.latest.lock().expect("calls lock") = Some(call_id.clone());
+            calls.chosen.lock().expect("calls lock").take();
             show_in_tray(app);
             // A call announced before a restart was notified then; it only shows in the tray now.
             if matches!(event, Event::CallRinging { .. }) {
@@ -87,6 +91,7 @@ fn on_event(app: &AppHandle, event: &Event) {
         }
         Event::AuthChanged { signed_in: false } => {
             calls.latest.lock().expect("calls lock").take();
+            calls.chosen.lock().expect("calls lock").take();
             calls.settled.lock().expect("calls lock").clear();
             // The watcher forgets its calls when it pauses; the tray does not wait for it.
             tray::show_calls(app, Vec::new());
@@ -217,12 +222,13 @@ fn show_outcome(app: &AppHandle, call_id: &str, outcome: &str) {
     notifier(app).show(notice, Box::new(|_| {}));
 }
 
-/// The call for the popup: `call_id`, or the current one (the newest live call, else the last
-/// one announced).
+/// The call for the popup: `call_id`, or the one chosen for it, or the current one (the newest
+/// live call, else the last one announced).
 #[tauri::command]
 pub async fn call_details(app: AppHandle, call_id: Option<String>) -> Result<Option<CallDetails>, CommandError> {
     let core = core(&app);
-    let Some(call_id) = call_id.or_else(|| current(&app)) else { return Ok(None) };
+    let chosen = || app.state::<Calls>().chosen.lock().expect("calls lock").clone();
+    let Some(call_id) = call_id.or_else(chosen).or_else(|| current(&app)) else { return Ok(None) };
     let inbound = core.client.inbound();
     let call = inbound.call(&call_id).await?;
     // A transcript may not exist yet for a call that just started.
@@ -249,6 +255,7 @@ pub async fn recent_calls(core: State<'_, Core>) -> Result<Vec<InboundCall>, Com
 /// Opens the call popup on one call (from the recent-calls list, the tray, a new call).
 #[tauri::command]
 pub fn show_call(app: AppHandle, call_id: String) {
+    *app.state::<Calls>().chosen.lock().expect("calls lock") = Some(call_id.clone());
     let _ = app.emit_to(Panel::Call.label(), "call://select", call_id);
     windows::show(&app, Panel::Call);
 }

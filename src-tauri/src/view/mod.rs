@@ -7,7 +7,6 @@ pub mod i18n;
 pub mod notify;
 pub mod status;
 pub mod tray;
-pub mod web_process;
 pub mod windows;
 
 use kallyai_core::settings::Lang;
@@ -20,6 +19,6 @@ pub fn set_language(app: &AppHandle, lang: Lang) {
     if let Some(tray) = tray::tray(app) {
         tray.relabel(lang);
     }
-    windows::retitle(app, |panel| i18n::text(lang, &format!("window.{}", panel.label())));
+    windows::retitle(app);
     status::refresh(app);
 }

@@ -1,9 +1,13 @@
-//! The app's windows. Each is created hidden at start-up, so showing one is `show()` + focus
-//! and never a page load; closing one only hides it again.
+//! The app's windows. The quick-ask box is created hidden at start-up and only ever hidden, so
+//! showing it is `show()` + focus and never a page load; every other window is created when
+//! shown and destroyed when closed.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Manager, PhysicalPosition, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
-use super::web_process::SharedWebProcess;
+use super::i18n;
 use crate::core_handle::Core;
 
 /// One window per job.
@@ -71,75 +75,108 @@ impl Panel {
     }
 }
 
-/// Creates every window, hidden, all in the quick-ask box's web process. Called once from setup.
-pub fn create_all(app: &AppHandle, title_of: impl Fn(Panel) -> String) -> tauri::Result<()> {
-    let mut shared: Option<SharedWebProcess> = None;
-    for panel in Panel::ALL {
-        let spec = panel.spec();
-        let builder = WebviewWindowBuilder::new(app, panel.label(), WebviewUrl::App(spec.page.into()));
-        let builder = match &shared {
-            Some(process) => process.join(builder),
-            None => builder,
-        };
-        let window = builder
-            .title(title_of(panel))
-            .inner_size(spec.width, spec.height)
-            .visible(false)
-            .focused(false)
-            .center()
-            .decorations(!spec.floating)
-            .always_on_top(spec.floating)
-            .skip_taskbar(spec.floating)
-            .resizable(!spec.floating)
-            .build()?;
-        hide_on_close(app, panel, &window);
-        shared.get_or_insert_with(|| SharedWebProcess::of(&window));
-    }
-    Ok(())
+/// Creates the quick-ask box, hidden, at start-up: it must appear the moment the hotkey is
+/// pressed, so its page is loaded ahead. The other windows are created when first shown.
+pub fn create_at_start(app: &AppHandle) -> tauri::Result<()> {
+    build(app, Panel::Ask, false).map(drop)
 }
 
-/// Closing only hides. A page can also hide its own window (Escape, its close button), which
-/// takes the focus away from it: both are when a calls window may have left the screen.
-fn hide_on_close(app: &AppHandle, panel: Panel, window: &WebviewWindow) {
+/// Builds `panel`'s window, hidden; `show_when_loaded` brings it up once its page has loaded, so
+/// it never flashes empty.
+fn build(app: &AppHandle, panel: Panel, show_when_loaded: bool) -> tauri::Result<WebviewWindow> {
+    let spec = panel.spec();
+    let mut builder = WebviewWindowBuilder::new(app, panel.label(), WebviewUrl::App(spec.page.into()));
+    if show_when_loaded {
+        let shown = std::sync::Once::new();
+        builder = builder.on_page_load(move |window, payload| {
+            if payload.event() == PageLoadEvent::Finished {
+                shown.call_once(|| bring_up(window.app_handle(), panel, &window));
+            }
+        });
+    }
+    let window = builder
+        .title(title(app, panel))
+        .inner_size(spec.width, spec.height)
+        .visible(false)
+        .focused(false)
+        .center()
+        .decorations(!spec.floating)
+        .always_on_top(spec.floating && (panel != Panel::Call || CALL_ON_TOP.load(Ordering::Relaxed)))
+        .skip_taskbar(spec.floating)
+        .resizable(!spec.floating)
+        .build()?;
+    follow_window_events(app, panel, &window);
+    Ok(window)
+}
+
+fn title(app: &AppHandle, panel: Panel) -> String {
+    i18n::text(i18n::lang(app), &format!("window.{}", panel.label()))
+}
+
+/// The quick-ask box only hides when closed, to be instant next time. Every other window is
+/// destroyed, and its page with it: these open seldom, and a page held hidden costs its memory
+/// for as long as the app runs. On Linux each window has a WebKit web process of its own, which
+/// ends with it; one shared web process (related views) kept what every page had drawn, 110 MiB
+/// more once each window had been opened (make bench, `memory_after_windows_pss_mib`). A page can also close its own window (Escape, its close
+/// button); either way the window leaving the screen may be a calls window the watcher reads
+/// live calls faster for.
+fn follow_window_events(app: &AppHandle, panel: Panel, window: &WebviewWindow) {
     let handle = window.clone();
     let app = app.clone();
     window.on_window_event(move |event| match event {
-        tauri::WindowEvent::CloseRequested { api, .. } => {
+        tauri::WindowEvent::CloseRequested { api, .. } if panel == Panel::Ask => {
             api.prevent_close();
             let _ = handle.hide();
-            if Panel::SHOWING_CALLS.contains(&panel) {
-                tell_watcher_what_is_open(&app);
-            }
         }
-        tauri::WindowEvent::Focused(false) if Panel::SHOWING_CALLS.contains(&panel) => tell_watcher_what_is_open(&app),
+        tauri::WindowEvent::Destroyed if Panel::SHOWING_CALLS.contains(&panel) => {
+            tell_watcher_what_is_open(&app, Some((panel, false)));
+        }
+        tauri::WindowEvent::Focused(false) if Panel::SHOWING_CALLS.contains(&panel) => {
+            tell_watcher_what_is_open(&app, None)
+        }
         _ => {}
     });
 }
 
-/// Tells the watcher whether a window showing live calls is on screen.
-fn tell_watcher_what_is_open(app: &AppHandle) {
-    let on_screen =
-        |panel: Panel| app.get_webview_window(panel.label()).and_then(|w| w.is_visible().ok()).unwrap_or(false);
+/// Tells the watcher whether a window showing live calls is on screen. `known`: a window whose
+/// state the caller knows better than the window answers yet (one just shown or being
+/// destroyed).
+fn tell_watcher_what_is_open(app: &AppHandle, known: Option<(Panel, bool)>) {
+    let on_screen = |panel: Panel| match known {
+        Some((known, on_screen)) if known == panel => on_screen,
+        _ => app.get_webview_window(panel.label()).and_then(|w| w.is_visible().ok()).unwrap_or(false),
+    };
     let open = Panel::SHOWING_CALLS.into_iter().any(on_screen);
+    tracing::debug!(open, "a window showing live calls is on screen");
     if let Some(core) = app.try_state::<Core>() {
         core.watcher.set_window_open(open);
     }
 }
 
-fn window(app: &AppHandle, panel: Panel) -> Option<WebviewWindow> {
-    let window = app.get_webview_window(panel.label());
-    if window.is_none() {
-        tracing::warn!(window = panel.label(), "window missing");
+/// Shows a window and gives it focus, creating it first if it is not open.
+pub fn show(app: &AppHandle, panel: Panel) {
+    if let Some(window) = app.get_webview_window(panel.label()) {
+        return bring_up(app, panel, &window);
     }
-    window
+    let creator = app.clone();
+    let created = app.run_on_main_thread(move || {
+        // Shown twice before the main thread got here: the first one created it.
+        if creator.get_webview_window(panel.label()).is_some() {
+            return show(&creator, panel);
+        }
+        if let Err(error) = build(&creator, panel, true) {
+            tracing::warn!(window = panel.label(), %error, "could not create window");
+        }
+    });
+    if let Err(error) = created {
+        tracing::warn!(window = panel.label(), %error, "could not reach the main thread");
+    }
 }
 
-/// Shows a window and gives it focus. Floating boxes appear on the monitor under the pointer,
-/// where the user is looking.
-pub fn show(app: &AppHandle, panel: Panel) {
-    let Some(window) = window(app, panel) else { return };
+/// Floating boxes appear on the monitor under the pointer, where the user is looking.
+fn bring_up(app: &AppHandle, panel: Panel, window: &WebviewWindow) {
     if panel.spec().floating {
-        center_on_pointer_monitor(app, &window);
+        center_on_pointer_monitor(app, window);
     }
     let _ = window.unminimize();
     if let Err(error) = window.show() {
@@ -148,25 +185,23 @@ pub fn show(app: &AppHandle, panel: Panel) {
     let _ = window.set_focus();
     tracing::info!(window = panel.label(), "window shown");
     if Panel::SHOWING_CALLS.contains(&panel) {
-        tell_watcher_what_is_open(app);
+        tell_watcher_what_is_open(app, Some((panel, true)));
     }
 }
 
+/// Puts a window away: the box hides, any other window closes (see `follow_window_events`).
 pub fn hide(app: &AppHandle, panel: Panel) {
-    if let Some(window) = window(app, panel) {
-        let _ = window.hide();
-    }
-    if Panel::SHOWING_CALLS.contains(&panel) {
-        tell_watcher_what_is_open(app);
-    }
+    let Some(window) = app.get_webview_window(panel.label()) else { return };
+    let _ = if panel == Panel::Ask { window.hide() } else { window.close() };
 }
 
 /// The hotkey toggles the quick-ask box: a second press puts it away.
 pub fn toggle(app: &AppHandle, panel: Panel) {
-    match window(app, panel).map(|w| w.is_visible().unwrap_or(false)) {
-        Some(true) => hide(app, panel),
-        Some(false) => show(app, panel),
-        None => {}
+    let visible = app.get_webview_window(panel.label()).is_some_and(|w| w.is_visible().unwrap_or(false));
+    if visible {
+        hide(app, panel)
+    } else {
+        show(app, panel)
     }
 }
 
@@ -184,17 +219,22 @@ fn center_on_pointer_monitor(app: &AppHandle, window: &WebviewWindow) {
     let _ = window.set_position(PhysicalPosition::new(x, y));
 }
 
-/// Retitles every window (after a language change).
-pub fn retitle(app: &AppHandle, title_of: impl Fn(Panel) -> String) {
+/// Retitles every open window (after a language change); those created later take the new
+/// language then.
+pub fn retitle(app: &AppHandle) {
     for panel in Panel::ALL {
         if let Some(window) = app.get_webview_window(panel.label()) {
-            let _ = window.set_title(&title_of(panel));
+            let _ = window.set_title(&title(app, panel));
         }
     }
 }
 
-/// Whether the call popup stays above other windows (a setting).
+/// Whether the call popup stays above other windows (a setting), for the popup now and the
+/// ones created later.
+static CALL_ON_TOP: AtomicBool = AtomicBool::new(true);
+
 pub fn set_call_on_top(app: &AppHandle, on_top: bool) {
+    CALL_ON_TOP.store(on_top, Ordering::Relaxed);
     if let Some(window) = app.get_webview_window(Panel::Call.label()) {
         let _ = window.set_always_on_top(on_top);
     }
