@@ -153,7 +153,7 @@ impl Outbox {
         before: OutboxData,
         entry: OutboxEntry,
     ) -> Result<OutboxEntry, OutboxError> {
-        if let Err(e) = self.shared.persist(&mut data, Durability::Durable).await {
+        if let Err(e) = self.shared.persist(&data, Durability::Durable).await {
             *data = before;
             return Err(e);
         }
@@ -172,7 +172,7 @@ impl Outbox {
             return Err(OutboxError::Busy);
         }
         data.entries.remove(idx);
-        if let Err(e) = self.shared.persist(&mut data, Durability::Durable).await {
+        if let Err(e) = self.shared.persist(&data, Durability::Durable).await {
             *data = before;
             return Err(e);
         }
@@ -195,7 +195,7 @@ impl Outbox {
         let mut data = self.shared.data.lock().await;
         let before = data.clone();
         data.current = thread;
-        if let Err(e) = self.shared.persist(&mut data, Durability::Durable).await {
+        if let Err(e) = self.shared.persist(&data, Durability::Durable).await {
             *data = before;
             return Err(e);
         }

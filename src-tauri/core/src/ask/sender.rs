@@ -275,7 +275,7 @@ async fn adopt_conversation(shared: &Shared, thread: &str, conversation_id: Stri
     if data.current.thread == thread && data.current.conversation_id.is_none() {
         data.current.conversation_id = Some(conversation_id.clone());
     }
-    save_or_warn(shared, &mut data, Durability::Lazy).await;
+    save_or_warn(shared, &data, Durability::Lazy).await;
     conversation_id
 }
 
@@ -310,7 +310,7 @@ async fn begin_send(
     entry.armed = false;
     let entry = entry.clone();
     if !on_disk {
-        save_or_warn(shared, &mut data, Durability::Durable).await;
+        save_or_warn(shared, &data, Durability::Durable).await;
     }
     Some(entry)
 }
@@ -324,7 +324,7 @@ async fn set_checking(shared: &Shared, entry: &OutboxEntry, code: &str) -> Outbo
     if let Some(e) = data.entries.iter_mut().find(|e| e.local_id == entry.local_id) {
         *e = checking.clone();
     }
-    save_or_warn(shared, &mut data, Durability::Lazy).await;
+    save_or_warn(shared, &data, Durability::Lazy).await;
     checking
 }
 
@@ -334,7 +334,7 @@ async fn set_state(shared: &Shared, local_id: &str, state: AskState) {
         e.state = state;
         e.armed = false;
     }
-    save_or_warn(shared, &mut data, Durability::Lazy).await;
+    save_or_warn(shared, &data, Durability::Lazy).await;
 }
 
 async fn finish(shared: &Shared, entry: &OutboxEntry, reply: AskReply) {
@@ -353,7 +353,7 @@ async fn finish(shared: &Shared, entry: &OutboxEntry, reply: AskReply) {
         data.current.last_active_at = unix_ms();
         data.current.last_message_id.clone_from(&reply.message_id);
     }
-    save_or_warn(shared, &mut data, Durability::Lazy).await;
+    save_or_warn(shared, &data, Durability::Lazy).await;
     drop(data);
     shared.events.publish(Event::AskSent { local_id: entry.local_id.clone(), reply });
 }
@@ -376,7 +376,7 @@ async fn forget_conversation(shared: &Shared, entry: &OutboxEntry, gone: &str) {
     if data.current.thread == entry.thread && data.current.conversation_id.as_deref() == Some(gone) {
         data.current.conversation_id = None;
     }
-    save_or_warn(shared, &mut data, Durability::Lazy).await;
+    save_or_warn(shared, &data, Durability::Lazy).await;
     tracing::debug!("conversation gone on the server; the ask starts a new one");
 }
 
@@ -387,7 +387,7 @@ async fn requeue(shared: &Shared, entry: &OutboxEntry, err: &ApiError, wait: Dur
         e.last_error = Some(err.code().to_string());
         e.armed = false;
     }
-    save_or_warn(shared, &mut data, Durability::Lazy).await;
+    save_or_warn(shared, &data, Durability::Lazy).await;
     drop(data);
     tracing::debug!(code = err.code(), ?wait, "ask stays queued");
     shared.events.publish(Event::AskWaiting {
@@ -412,7 +412,7 @@ async fn refuse(shared: &Shared, entry: &OutboxEntry, err: &ApiError) {
         e.last_error = None;
         e.armed = false;
     }
-    save_or_warn(shared, &mut data, Durability::Lazy).await;
+    save_or_warn(shared, &data, Durability::Lazy).await;
     drop(data);
     tracing::debug!(code = err.code(), "ask refused; kept for the user");
     shared.events.publish(Event::AskFailed {
@@ -429,7 +429,7 @@ async fn refuse(shared: &Shared, entry: &OutboxEntry, err: &ApiError) {
 /// next successful write catches the file up. Only the write before a send is durable: losing
 /// any other to a power cut leaves the ask sending or armed on disk, and the next start reads
 /// it back before anything else.
-async fn save_or_warn(shared: &Shared, data: &mut OutboxData, durability: Durability) {
+async fn save_or_warn(shared: &Shared, data: &OutboxData, durability: Durability) {
     if let Err(e) = shared.persist(data, durability).await {
         tracing::warn!(error = %e, "outbox not saved");
     }

@@ -100,20 +100,15 @@ pub(crate) struct Shared {
 impl Shared {
     /// Writes `data` as the newest state, as durably as asked. Called with the data lock held,
     /// so writes happen in order.
-    pub async fn persist(&self, data: &mut OutboxData, durability: Durability) -> Result<(), OutboxError> {
+    pub async fn persist(&self, data: &OutboxData, durability: Durability) -> Result<(), OutboxError> {
         let saved = match durability {
             // One `write` to the page cache: cheaper than a hop to the blocking pool.
             Durability::Lazy => self.store().save(data, durability),
             Durability::Durable => {
-                let (store, mut copy) = (self.store.clone(), data.clone());
-                let (saved, seq) = tokio::task::spawn_blocking(move || {
-                    let saved = lock(&store).save(&mut copy, durability);
-                    (saved, copy.seq)
-                })
-                .await
-                .map_err(|e| OutboxError::Storage(e.to_string()))?;
-                data.seq = seq;
-                saved
+                let (store, data) = (self.store.clone(), data.clone());
+                tokio::task::spawn_blocking(move || lock(&store).save(&data, durability))
+                    .await
+                    .map_err(|e| OutboxError::Storage(e.to_string()))?
             }
         };
         saved.map_err(|e| OutboxError::Storage(e.to_string()))

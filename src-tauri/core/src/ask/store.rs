@@ -104,18 +104,24 @@ pub struct ConversationInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct OutboxData {
     pub version: u32,
-    /// Which write this is: the highest one found on disk is the outbox (files written before
-    /// the journal have none, and count as the oldest).
-    #[serde(default)]
-    pub seq: u64,
     pub current: Thread,
     pub entries: Vec<OutboxEntry>,
 }
 
 impl OutboxData {
     pub fn empty(now_ms: u64) -> Self {
-        Self { version: FORMAT_VERSION, seq: 0, current: Thread::fresh(now_ms), entries: Vec::new() }
+        Self { version: FORMAT_VERSION, current: Thread::fresh(now_ms), entries: Vec::new() }
     }
+}
+
+/// The outbox as one write put it on disk: `seq` says which write it was, and the highest one
+/// found is the outbox (files written before the journal have none, and count as the oldest).
+#[derive(Serialize, Deserialize)]
+struct Stamped<D> {
+    #[serde(default)]
+    seq: u64,
+    #[serde(flatten)]
+    data: D,
 }
 
 /// How much a write must survive.
@@ -146,8 +152,11 @@ impl Store {
     /// folds the journal into the snapshot and opens the journal for appending. An unreadable
     /// snapshot is moved aside (never deleted: it holds what someone typed).
     pub fn open(path: &Path, now_ms: u64) -> io::Result<(Store, OutboxData)> {
-        let snapshot = fsio::read_json::<OutboxData>(path, now_ms)?;
-        let mut data = newest(snapshot, newest_line(&journal_path(path))?).unwrap_or_else(|| OutboxData::empty(now_ms));
+        let snapshot = fsio::read_json::<Stamped<OutboxData>>(path, now_ms)?;
+        let (seq, mut data) = match newest(snapshot, newest_line(&journal_path(path))?) {
+            Some(Stamped { seq, data }) => (seq, data),
+            None => (0, OutboxData::empty(now_ms)),
+        };
         for e in &mut data.entries {
             // The app stopped mid-send (or may have: an armed ask goes out without another
             // write): the ask may have arrived, so it is read back first.
@@ -157,21 +166,25 @@ impl Store {
             }
             e.armed = false;
         }
-        let mut store =
-            Store { path: path.to_path_buf(), journal: open_journal(path, false)?, journal_len: 0, seq: data.seq };
-        store.compact(&mut data)?;
+        let journal = open_journal(path, false)?;
+        let journal_len = journal.metadata()?.len();
+        let mut store = Store { path: path.to_path_buf(), journal, journal_len, seq };
+        // Nothing is written at start unless the last run left lines (a torn one included: the
+        // next line must not be appended to it) to fold into the snapshot.
+        if journal_len > 0 {
+            store.compact(&data)?;
+        }
         Ok((store, data))
     }
 
     /// Writes `data` as the newest state, as durably as asked.
-    pub fn save(&mut self, data: &mut OutboxData, durability: Durability) -> io::Result<()> {
+    pub fn save(&mut self, data: &OutboxData, durability: Durability) -> io::Result<()> {
         self.seq += 1;
-        data.seq = self.seq;
         if self.journal_len >= JOURNAL_LIMIT {
             return self.compact(data);
         }
         self.reopen_if_moved()?;
-        let mut line = serde_json::to_vec(data).map_err(io::Error::other)?;
+        let mut line = serde_json::to_vec(&Stamped { seq: self.seq, data }).map_err(io::Error::other)?;
         line.push(b'\n');
         self.journal.write_all(&line)?;
         self.journal_len += line.len() as u64;
@@ -194,9 +207,8 @@ impl Store {
 
     /// Replaces the snapshot with `data` (atomically, durably) and empties the journal. A crash
     /// between the two leaves lines older than the snapshot, which reading skips by number.
-    fn compact(&mut self, data: &mut OutboxData) -> io::Result<()> {
-        data.seq = self.seq;
-        let bytes = serde_json::to_vec_pretty(data).map_err(io::Error::other)?;
+    fn compact(&mut self, data: &OutboxData) -> io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(&Stamped { seq: self.seq, data }).map_err(io::Error::other)?;
         fsio::write_private(&self.path, &bytes)?;
         self.journal = open_journal(&self.path, true)?;
         self.journal_len = 0;
@@ -246,15 +258,15 @@ fn open_journal(path: &Path, truncate: bool) -> io::Result<File> {
 
 /// The journal line with the highest sequence number. Lines that do not parse (a torn last line
 /// after a crash) are skipped; a missing journal is `None`.
-fn newest_line(journal: &Path) -> io::Result<Option<OutboxData>> {
+fn newest_line(journal: &Path) -> io::Result<Option<Stamped<OutboxData>>> {
     let file = match File::open(journal) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut newest: Option<OutboxData> = None;
+    let mut newest: Option<Stamped<OutboxData>> = None;
     for line in io::BufReader::new(file).split(b'\n') {
-        match serde_json::from_slice::<OutboxData>(&line?) {
+        match serde_json::from_slice::<Stamped<OutboxData>>(&line?) {
             Ok(data) if newest.as_ref().is_none_or(|n| data.seq >= n.seq) => newest = Some(data),
             Ok(_) => {}
             Err(err) => tracing::debug!(error = %err, "outbox journal: a line that does not parse skipped"),
@@ -267,18 +279,18 @@ fn newest_line(journal: &Path) -> io::Result<Option<OutboxData>> {
 /// JSON: for tests and tools that look at the disk, never for the app's own state.
 pub fn read_on_disk(path: &Path) -> io::Result<Option<serde_json::Value>> {
     let snapshot = match std::fs::read(path) {
-        Ok(bytes) => Some(serde_json::from_slice::<OutboxData>(&bytes).map_err(io::Error::other)?),
+        Ok(bytes) => Some(serde_json::from_slice::<Stamped<OutboxData>>(&bytes).map_err(io::Error::other)?),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
     newest(snapshot, newest_line(&journal_path(path))?)
-        .map(|d| serde_json::to_value(d).map_err(io::Error::other))
+        .map(|stamped| serde_json::to_value(stamped.data).map_err(io::Error::other))
         .transpose()
 }
 
 /// The newer of the snapshot and the journal's newest line (the journal on a tie: it is
 /// written after the snapshot it was folded into).
-fn newest(snapshot: Option<OutboxData>, journal: Option<OutboxData>) -> Option<OutboxData> {
+fn newest(snapshot: Option<Stamped<OutboxData>>, journal: Option<Stamped<OutboxData>>) -> Option<Stamped<OutboxData>> {
     match (snapshot, journal) {
         (Some(s), Some(j)) => Some(if j.seq >= s.seq { j } else { s }),
         (s, j) => s.or(j),
@@ -325,7 +337,7 @@ mod tests {
         let armed = OutboxEntry { local_id: "l2".into(), armed: true, ..entry(AskState::Queued) };
         let plain = OutboxEntry { local_id: "l3".into(), ..entry(AskState::Queued) };
         data.entries = vec![entry(AskState::Sending), armed, plain];
-        store.save(&mut data, Durability::Durable).unwrap();
+        store.save(&data, Durability::Durable).unwrap();
         drop(store);
         let (_, loaded) = open(&path);
         let states: Vec<&AskState> = loaded.entries.iter().map(|e| &e.state).collect();
@@ -353,7 +365,7 @@ mod tests {
                 text: format!("ask {i}"),
                 ..entry(AskState::Queued)
             });
-            store.save(&mut data, durability).unwrap();
+            store.save(&data, durability).unwrap();
         }
         let journal = std::fs::read_to_string(journal_path(&path)).unwrap();
         assert_eq!(journal.lines().count(), 3, "{journal}");
@@ -373,22 +385,26 @@ mod tests {
         let path = temp_path("outbox.json");
         let (mut store, mut data) = open(&path);
         data.entries.push(entry(AskState::Queued));
-        store.save(&mut data, Durability::Durable).unwrap();
+        store.save(&data, Durability::Durable).unwrap();
         let stale = std::fs::read(journal_path(&path)).unwrap();
         drop(store);
         // The fold at open wrote the snapshot; a crash that undid the journal's truncation
         // brings back a line older than the snapshot, and a crash mid-write tears the last one.
         let (mut store, mut data) = open(&path);
         data.entries.clear();
-        store.save(&mut data, Durability::Lazy).unwrap();
+        store.save(&data, Durability::Lazy).unwrap();
         drop(store);
         let (_, folded) = open(&path);
         assert!(folded.entries.is_empty());
         let mut journal = stale;
         journal.extend_from_slice(b"{\"version\":1,\"seq\":99,\"cur");
         std::fs::write(journal_path(&path), journal).unwrap();
-        let (_, loaded) = open(&path);
+        let (mut store, mut loaded) = open(&path);
         assert!(loaded.entries.is_empty(), "the stale line and the torn one were skipped: {loaded:?}");
+        // What is written next is not glued to the torn line: it reads back.
+        loaded.entries.push(entry(AskState::Queued));
+        store.save(&loaded, Durability::Durable).unwrap();
+        assert_eq!(read_on_disk(&path).unwrap().unwrap()["entries"].as_array().unwrap().len(), 1);
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
@@ -398,7 +414,7 @@ mod tests {
         let (mut store, mut data) = open(&path);
         data.entries.push(OutboxEntry { text: "x".repeat(4096), ..entry(AskState::Queued) });
         for _ in 0..(JOURNAL_LIMIT / 4096 + 2) {
-            store.save(&mut data, Durability::Lazy).unwrap();
+            store.save(&data, Durability::Lazy).unwrap();
         }
         assert!(std::fs::metadata(journal_path(&path)).unwrap().len() < JOURNAL_LIMIT);
         drop(store);
@@ -410,7 +426,7 @@ mod tests {
     fn missing_files_are_empty_and_an_unreadable_snapshot_is_moved_aside() {
         let path = temp_path("outbox.json");
         assert!(open(&path).1.entries.is_empty());
-        std::fs::remove_file(&path).unwrap();
+        assert!(!path.exists(), "nothing to fold: nothing written at start");
         std::fs::remove_file(journal_path(&path)).unwrap();
         std::fs::write(&path, b"{ not json").unwrap();
         assert!(Store::open(&path, 42).unwrap().1.entries.is_empty());
@@ -423,8 +439,8 @@ mod tests {
     fn a_file_written_before_the_journal_is_read() {
         let path = temp_path("outbox.json");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // `OutboxData` alone, without the `seq` of a `Stamped` write.
         let mut old = serde_json::to_value(OutboxData::empty(1)).unwrap();
-        old.as_object_mut().unwrap().remove("seq");
         old["entries"] = serde_json::json!([serde_json::to_value(entry(AskState::Queued)).unwrap()]);
         std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
         assert_eq!(texts(&open(&path).1), ["Book a table"]);
