@@ -39,6 +39,11 @@ async fn client(sim: &Sim, events: &EventBus) -> Client {
     Client::with_events(sim.config().with_retry(no_retry()), Arc::new(StaticToken::new(token)), events.clone()).unwrap()
 }
 
+/// The outbox of `dir`, talking to `sim` with the fast settings (what most tests need).
+async fn open_outbox(sim: &Sim, events: &EventBus, dir: &TempDir) -> Outbox {
+    Outbox::open(dir.file(), client(sim, events).await, events.clone(), fast_settings()).await.unwrap()
+}
+
 /// A fresh directory for one test's outbox file (removed when dropped).
 struct TempDir(PathBuf);
 
@@ -216,7 +221,7 @@ async fn an_ask_gets_the_reply_and_the_conversation_continues_until_a_new_one() 
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     assert_eq!(outbox.conversation().await.conversation_id, None);
 
     let first = outbox.ask("What is on my calendar tomorrow?").await.unwrap();
@@ -269,7 +274,7 @@ async fn asks_queued_while_failing_arrive_once_in_order_after_a_restart() {
     let dir = TempDir::new();
     sim.ctl.fault(&Fault::status("/v1/coordination/*", 503)).await;
 
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let a = outbox.ask("Find a plumber nearby").await.unwrap();
     let b = outbox.ask("Email Sam that I am running late").await.unwrap();
     // The head of the queue is tried (and fails) more than once; both stay queued.
@@ -293,7 +298,7 @@ async fn asks_queued_while_failing_arrive_once_in_order_after_a_restart() {
 
     // "Restart": a new outbox on the same file, the service healthy again.
     sim.ctl.clear_faults().await;
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let pending = outbox.entries().await;
     assert_eq!(
         pending.iter().map(|e| e.local_id.as_str()).collect::<Vec<_>>(),
@@ -334,7 +339,7 @@ async fn a_dropped_answer_is_read_back_not_repeated(profile: Profile) {
     let dir = TempDir::new();
     // The sim runs every ask, then cuts the connection before answering.
     sim.ctl.fault(&Fault::new(MESSAGE, "drop_after")).await;
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let a = outbox.ask("Search for a quiet cafe to work from").await.unwrap();
     next_event(&mut rx, "AskChecking", |e| matches!(e, Event::AskChecking { local_id } if *local_id == a.local_id))
         .await;
@@ -455,7 +460,7 @@ async fn a_restart_with_an_ask_in_flight(profile: Profile) {
     outbox.shutdown().await;
     assert_eq!(saved_state(&dir, &a.local_id), "checking");
 
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let reply = reply_to(&mut rx, &a.local_id).await;
     assert!(!reply.text.is_empty());
     assert_eq!(times_asked(&sim, "Search for a quiet cafe to work from").await, 1);
@@ -474,7 +479,7 @@ async fn a_restart_with_an_ask_in_flight(profile: Profile) {
     outbox.shutdown().await;
     assert_eq!(saved_state(&dir, &b.local_id), "sending", "a stop mid-send leaves it for the next open");
 
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     next_event(&mut rx, "AskChecking", |e| matches!(e, Event::AskChecking { local_id } if *local_id == b.local_id))
         .await;
     reply_to(&mut rx, &b.local_id).await;
@@ -506,7 +511,7 @@ async fn an_unreadable_conversation_leaves_the_ask_to_the_user_who_can_send_it_a
     let dir = TempDir::new();
     sim.ctl.fault(&Fault::status(HISTORY, 500).method("GET")).await;
     sim.ctl.fault(&Fault::new(MESSAGE, "status_after").with_status(504).method("POST").count(1)).await;
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let text = "Find a plumber who can come today";
     let a = outbox.ask(text).await.unwrap();
     let unsure = next_event(
@@ -555,7 +560,7 @@ async fn an_ask_left_sending_without_a_conversation_is_shown_as_maybe_sent() {
                      "thread": "t1", "idempotency_key": "k1", "queued_at": 1, "state": {"kind": "sending"}}]
     });
     std::fs::write(dir.file(), serde_json::to_vec(&file).unwrap()).unwrap();
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let unsure = next_event(&mut rx, "AskMaybeSent", |e| matches!(e, Event::AskMaybeSent { .. })).await;
     assert_eq!(unsure, Event::AskMaybeSent { local_id: "l1".into(), code: "interrupted".into() });
     assert!(message_requests(&sim).await.is_empty());
@@ -570,7 +575,7 @@ async fn the_same_words_asked_again_are_not_mistaken_for_the_earlier_ask() {
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let text = "Find a taxi to the airport";
     let first = outbox.ask(text).await.unwrap();
     let conv = reply_to(&mut rx, &first.local_id).await.conversation_id.unwrap();
@@ -614,9 +619,7 @@ async fn thirty_asks_through_lost_answers_and_restarts_reach_production_exactly_
     let events = EventBus::new(8192);
     let recorder = Recorder::start(&events);
     let dir = TempDir::new();
-    let open = || async {
-        Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap()
-    };
+    let open = || async { open_outbox(&sim, &events, &dir).await };
 
     // One ask's charge, measured on a clean ask of the same kind (a search).
     let start_balance = balance(&sim).await;
@@ -703,7 +706,7 @@ async fn out_of_credits_keeps_the_ask_with_the_server_message_until_resent() {
     let mut rx = events.subscribe();
     let dir = TempDir::new();
     sim.ctl.set_credits(0.0).await;
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
 
     let a = outbox.ask("Call the dentist to move my appointment").await.unwrap();
     let failed =
@@ -747,7 +750,7 @@ async fn a_rate_limit_is_waited_out_even_when_woken() {
     let mut rx = events.subscribe();
     let dir = TempDir::new();
     sim.ctl.fault(&Fault::new(MESSAGE, "rate_limit").retry_after_secs(1).count(1)).await;
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
 
     let a = outbox.ask("Find a florist open on Sunday").await.unwrap();
     let waiting = next_event(&mut rx, "AskWaiting", |e| matches!(e, Event::AskWaiting { .. })).await;
@@ -803,7 +806,7 @@ async fn markup_in_a_reply_is_kept_as_plain_text() {
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let a = outbox.ask("Find <script>alert(1)</script><img src=x onerror=alert(1)>").await.unwrap();
     let reply = reply_to(&mut rx, &a.local_id).await;
     assert!(reply.text.contains("<script>alert(1)</script><img src=x onerror=alert(1)>"), "{}", reply.text);
@@ -823,13 +826,13 @@ async fn a_restart_continues_the_conversation_unless_it_went_idle() {
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let a = outbox.ask("What is on my calendar tomorrow?").await.unwrap();
     let conv = reply_to(&mut rx, &a.local_id).await.conversation_id.unwrap();
     outbox.shutdown().await;
 
     // Restarted soon after: the conversation goes on.
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     assert_eq!(outbox.conversation().await.conversation_id.as_deref(), Some(conv.as_str()));
     let b = outbox.ask("And on Friday?").await.unwrap();
     assert_eq!(reply_to(&mut rx, &b.local_id).await.conversation_id.as_deref(), Some(conv.as_str()));
@@ -840,7 +843,7 @@ async fn a_restart_continues_the_conversation_unless_it_went_idle() {
     let last = saved["current"]["last_active_at"].as_u64().unwrap();
     saved["current"]["last_active_at"] = json!(last - 3_600_000);
     replace_on_disk(&dir, &saved);
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     assert_eq!(outbox.conversation().await.conversation_id, None);
     let c = outbox.ask("Anything new?").await.unwrap();
     assert_eq!(c.conversation_id, None);
@@ -892,7 +895,7 @@ async fn an_ask_into_a_conversation_the_server_forgot_starts_a_new_one() {
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let gone = "0a1e0000-4000-8000-0000-00000000dead";
     outbox.continue_conversation(gone).await.unwrap();
     let a = outbox.ask("What is on my calendar tomorrow?").await.unwrap();
@@ -915,7 +918,7 @@ async fn an_ask_that_cannot_be_saved_is_refused_not_half_queued() {
     let sim = Sim::start().await;
     let events = EventBus::default();
     let dir = TempDir::new();
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     // The data dir turns into a file: nothing can be written there any more.
     std::fs::remove_dir_all(&dir.0).unwrap();
     std::fs::write(&dir.0, b"not a directory").unwrap();
@@ -938,7 +941,7 @@ async fn a_burst_of_asks_is_sent_one_at_a_time_in_order_in_one_conversation() {
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let texts: Vec<String> = (1..=5).map(|i| format!("Question number {i}?")).collect();
     let mut ids = Vec::new();
     for t in &texts {
@@ -972,7 +975,7 @@ async fn an_ask_written_once_is_still_read_back_after_a_stop_mid_send() {
     let events = EventBus::default();
     let mut rx = events.subscribe();
     let dir = TempDir::new();
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     let first = outbox.ask("What is on my calendar today?").await.unwrap();
     let conv = reply_to(&mut rx, &first.local_id).await.conversation_id.unwrap();
 
@@ -989,7 +992,7 @@ async fn an_ask_written_once_is_still_read_back_after_a_stop_mid_send() {
     drop(outbox);
 
     let before_restart = sim.ctl.requests().await.len();
-    let outbox = Outbox::open(dir.file(), client(&sim, &events).await, events.clone(), fast_settings()).await.unwrap();
+    let outbox = open_outbox(&sim, &events, &dir).await;
     next_event(
         &mut rx,
         "AskChecking",
