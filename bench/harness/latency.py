@@ -96,7 +96,7 @@ def _wait_lines(subject, needle, timeout):
 
 
 def hide_with_escape(subject, title=None):
-    """Esc in the focused window hides it (every page of the app does that, ui/js/common.js);
+    """Esc in the focused window puts it away (every page of the app does that, ui/js/common.js);
     waits until it is no longer viewable. `title`: the window's, else the subject's main one.
     Right after show() the X input focus may not have moved yet, so a key that went elsewhere is
     sent again, with the focus set on the window first."""

@@ -33,8 +33,9 @@ METHODS = {
     "closed again, on the same processes right after the idle window. The app shows each window with a second "
     "launch, `kallyai-desktop --show NAME` (ask, credits, settings, signin, calls, one after the other; same "
     "environment, the single-instance plugin hands it to the running app); the harness waits until `xwininfo "
-    "-name TITLE` reports it viewable and the page has logged its painted frame, then Esc hides it "
-    "(ui/js/common.js) and the harness waits until it is no longer viewable. The floor's one window is shown and "
+    "-name TITLE` reports it viewable and the page has logged its painted frame, then Esc closes it "
+    "(ui/js/common.js: the app keeps the quick-ask box loaded and hidden, and destroys every other window with its "
+    "page) and the harness waits until it is no longer viewable. The floor's one window is shown and "
     "hidden with its tray's Show and Hide. From 30 s after each one's last window was hidden, 5 samples 5 s "
     "apart; the median is reported, n = samples. The incoming-call popup is left out: it only shows while a call "
     "is being screened.",
