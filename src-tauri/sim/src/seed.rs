@@ -56,26 +56,111 @@ pub fn demo(s: &mut State, now: Millis) {
     seed_goals(s, now);
     seed_inbound(s, now);
 
+    seed_outbox(s, now);
+    seed_inbox(s, now);
+    seed_action_log(s, now);
+}
+
+/// One draft waits for approval: a follow-up to the landlord (the first email went out two days
+/// ago, see the completed goal and the action log).
+fn seed_outbox(s: &mut State, now: Millis) {
     s.emails.push(PendingEmail {
         id: Uuid::new_v4(),
-        to: "reception@clinicadentalsol.example".into(),
-        subject: "Moving my appointment to Friday".into(),
+        to: "ana.moreno@fincasmoreno.example".into(),
+        cc: None,
+        subject: "The heater in flat 3B is still not working".into(),
+        body: "Dear Ana,\n\n\
+I wrote to you two days ago about the heater in flat 3B. It is still not working, and the flat \
+gets very cold at night.\n\n\
+Could you send someone to look at it this week? I am at home on weekday afternoons from 15:00, \
+or I can leave a key with the concierge.\n\n\
+Thank you,\nAlex"
+            .into(),
         status: "pending_approval".into(),
         created_at: now - 2 * HOUR,
     });
-    for (from, subject, channel, preview, ago) in [
-        ("Clínica Dental Sol", "Appointment confirmed", "email", "Your appointment on Thursday is confirmed", 3 * HOUR),
-        ("+34911222333", "", "sms", "Running 10 minutes late, sorry!", 40 * MIN),
+}
+
+/// Three unread messages. The clinic's SMS answers the user's own earlier SMS in its thread;
+/// the other two are threads of one message each.
+fn seed_inbox(s: &mut State, now: Millis) {
+    let received = |thread: Uuid, from: &str, subject: &str, channel: &str, body: &str, ago: i64| InboxMessage {
+        id: Uuid::new_v4(),
+        conversation_id: thread,
+        outgoing: false,
+        from: from.into(),
+        to: None,
+        subject: subject.into(),
+        channel: channel.into(),
+        preview: preview(body),
+        body: body.into(),
+        unread: true,
+        received_at: now - ago,
+    };
+    s.inbox.push(received(
+        Uuid::new_v4(),
+        "Clínica Dental Sol",
+        "Appointment confirmed",
+        "email",
+        "Dear Alex,\n\n\
+Your appointment on Thursday is confirmed: a dental cleaning with Dr. Ruiz on Thursday 11 December \
+at 10:00, Calle de Velázquez 27, 2º.\n\n\
+Please arrive five minutes early. If you need to change the time, reply to this email or call us \
+on 912 345 678.\n\n\
+Clínica Dental Sol",
+        3 * HOUR,
+    ));
+    let clinic_thread = Uuid::new_v4();
+    let asked = "Hola, this is Alex Demo. Could you move my cleaning on Thursday 11 Dec to a Friday afternoon? Thanks!";
+    s.inbox.push(InboxMessage {
+        id: Uuid::new_v4(),
+        conversation_id: clinic_thread,
+        outgoing: true,
+        from: "You".into(),
+        to: Some("Clínica Dental Sol".into()),
+        subject: String::new(),
+        channel: "sms".into(),
+        preview: preview(asked),
+        body: asked.into(),
+        unread: false,
+        received_at: now - 26 * HOUR,
+    });
+    s.inbox.push(received(
+        Uuid::new_v4(),
+        "+34911222333",
+        "",
+        "sms",
+        "Running 10 minutes late, sorry! Grab us a table by the window if you get there first.",
+        40 * MIN,
+    ));
+    s.inbox.push(received(
+        clinic_thread,
+        "Clínica Dental Sol",
+        "",
+        "sms",
+        "Hola Alex, we can move your cleaning to Friday 12 Dec at 17:30. Reply YES to confirm or call 912 345 678.",
+        25 * MIN,
+    ));
+}
+
+/// The first line of a body, at most 80 characters.
+fn preview(body: &str) -> String {
+    let first = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    if first.chars().count() > 80 {
+        format!("{}…", first.chars().take(79).collect::<String>())
+    } else {
+        first.to_string()
+    }
+}
+
+fn seed_action_log(s: &mut State, now: Millis) {
+    for (kind, description, undoable, ago) in [
+        ("ride", "Ride from Calle de Alcalá 42 to Madrid-Barajas T4, picked up at 07:15", false, 4 * DAY),
+        ("booking", "Booked a table for four at Nobu Madrid at 20:00, under Alex Demo", true, 3 * DAY),
+        ("email", "Sent the email to the landlord about the heater", false, 2 * DAY),
+        ("calendar", "Added 'Dentist — cleaning' to your calendar for Fri 12 Dec 17:30", true, 20 * MIN),
     ] {
-        s.inbox.push(InboxMessage {
-            id: Uuid::new_v4(),
-            from: from.into(),
-            subject: subject.into(),
-            channel: channel.into(),
-            preview: preview.into(),
-            unread: true,
-            received_at: now - ago,
-        });
+        s.log_action(kind, description, undoable, now - ago);
     }
 }
 

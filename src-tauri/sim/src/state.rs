@@ -190,6 +190,16 @@ pub enum Awaiting {
     Outcome,
 }
 
+impl Awaiting {
+    pub fn as_json(self) -> Value {
+        match self {
+            Awaiting::Nothing => Value::Null,
+            Awaiting::StepApproval => "step_approval".into(),
+            Awaiting::Outcome => "outcome".into(),
+        }
+    }
+}
+
 pub struct Goal {
     pub id: Uuid,
     pub owner: Uuid,
@@ -226,7 +236,7 @@ impl Goal {
             "credits_used": round2(self.credits_used), "credits_estimated": round2(self.credits_estimated),
             "sub_goal_count": sub_goal_count, "intent": self.intent,
             "current_step_description": self.current_step_description(),
-            "awaiting": match self.awaiting { Awaiting::Nothing => Value::Null, Awaiting::StepApproval => "step_approval".into(), Awaiting::Outcome => "outcome".into() },
+            "awaiting": self.awaiting.as_json(),
             "escalated": self.escalated,
         })
     }
@@ -350,22 +360,77 @@ impl InboundCall {
     }
 }
 
+/// An email KallyAI drafted, queued for the user's approval (reference §3.5).
 pub struct PendingEmail {
     pub id: Uuid,
     pub to: String,
+    pub cc: Option<String>,
     pub subject: String,
+    pub body: String,
     pub status: String,
     pub created_at: Millis,
 }
 
+impl PendingEmail {
+    /// One draft as the outbox lists it and `GET /v1/actions/email/{id}` gives it.
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id.to_string(), "to": self.to, "cc": self.cc, "subject": self.subject,
+               "body": self.body, "status": self.status, "created_at": iso(self.created_at)})
+    }
+}
+
+/// A message of the unified inbox (reference §3.6), or one the user sent in the same thread
+/// (`outgoing`: never listed in the inbox, only in its thread).
 pub struct InboxMessage {
     pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub outgoing: bool,
     pub from: String,
+    pub to: Option<String>,
     pub subject: String,
     pub channel: String,
     pub preview: String,
+    pub body: String,
     pub unread: bool,
     pub received_at: Millis,
+}
+
+impl InboxMessage {
+    /// The fields the inbox list documents, plus the thread id.
+    pub fn list_json(&self) -> Value {
+        json!({"id": self.id.to_string(), "from": self.from, "subject": self.subject, "channel": self.channel,
+               "preview": self.preview, "unread": self.unread, "received_at": iso(self.received_at),
+               "conversation_id": self.conversation_id.to_string()})
+    }
+    /// The full message (`GET /v1/messages/inbox/{id}`, thread entries).
+    pub fn full_json(&self) -> Value {
+        let mut v = self.list_json();
+        merge(
+            &mut v,
+            json!({"to": self.to, "body": self.body,
+                   "direction": if self.outgoing { "outgoing" } else { "incoming" }}),
+        );
+        v
+    }
+}
+
+/// One entry of the action log (reference §3.5, `GET /v1/actions/log`).
+pub struct LoggedAction {
+    pub id: Uuid,
+    /// calendar, booking, bill, ride, food, errand, email.
+    pub kind: &'static str,
+    pub description: String,
+    /// `completed`, or `undone` once undone.
+    pub status: &'static str,
+    pub created_at: Millis,
+    pub undoable: bool,
+}
+
+impl LoggedAction {
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.id.to_string(), "type": self.kind, "description": self.description,
+               "status": self.status, "created_at": iso(self.created_at), "undoable": self.undoable})
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -406,7 +471,9 @@ pub struct State {
     pub calls: Vec<OutboundCall>,
     pub inbound: Vec<InboundCall>,
     pub emails: Vec<PendingEmail>,
+    /// Inbox messages and the user's own messages in their threads.
     pub inbox: Vec<InboxMessage>,
+    pub action_log: Vec<LoggedAction>,
     /// (route, Idempotency-Key) -> (status, body) of the first answer.
     pub idempotency: HashMap<(String, String), (u16, Value)>,
     pub faults: Vec<Fault>,
@@ -459,6 +526,7 @@ impl State {
             inbound: Vec::new(),
             emails: Vec::new(),
             inbox: Vec::new(),
+            action_log: Vec::new(),
             idempotency: HashMap::new(),
             faults: Vec::new(),
             requests: Vec::new(),
@@ -539,6 +607,18 @@ impl State {
         self.notifications_changed_at = now;
         let total = crate::routes::notifications::pending_counts(self).3;
         self.emit("notification_changed", json!({"total_pending": total}), now);
+    }
+
+    /// Appends a `completed` entry to the action log.
+    pub fn log_action(&mut self, kind: &'static str, description: &str, undoable: bool, at: Millis) {
+        self.action_log.push(LoggedAction {
+            id: Uuid::new_v4(),
+            kind,
+            description: description.to_string(),
+            status: "completed",
+            created_at: at,
+            undoable,
+        });
     }
 
     pub fn sub_goal_count(&self, id: Uuid) -> usize {

@@ -98,6 +98,11 @@ const PATHS: &[&str] = &[
     "/v1/users/me/subscription",
     "/v1/stripe/billing-portal",
     "/v1/messages/mark-read",
+    "/v1/messages/inbox",
+    "/v1/messages/conversation",
+    "/v1/actions/email",
+    "/v1/actions/log",
+    "/v1/actions",
 ];
 const SUFFIXES: &[&str] = &[
     "",
@@ -110,6 +115,8 @@ const SUFFIXES: &[&str] = &[
     "/{id}/cancel",
     "/{id}/budget",
     "/{id}/archive",
+    "/{id}/undo",
+    "/{id}/approve",
     "/{id}/x/y",
 ];
 const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];

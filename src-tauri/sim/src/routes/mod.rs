@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::SharedSim;
 
 pub mod account;
+pub mod actions;
 pub mod auth;
 pub mod billing;
 pub mod budget;
@@ -19,6 +20,7 @@ pub mod control;
 pub mod coordination;
 pub mod credits;
 pub mod inbound;
+pub mod messages;
 pub mod notifications;
 pub mod oauth;
 pub mod oauth_token;
@@ -31,6 +33,8 @@ pub fn api() -> Router<SharedSim> {
         .merge(calls::router())
         .merge(inbound::router())
         .merge(notifications::router())
+        .merge(actions::router())
+        .merge(messages::router())
         .merge(credits::router())
         .merge(budget::router())
         .merge(account::router())

@@ -1,30 +1,22 @@
 //! `GET /v1/notifications/pending` (reference §3.15): what needs the user's attention, in three
-//! groups, plus the small endpoints that make items leave the list (email approve/cancel,
-//! inbox mark-read) so the list can actually change.
+//! groups. Items leave the list where they are handled: email approve/cancel (`routes::actions`),
+//! mark-read (`routes::messages`), goal actions and answers (`routes::coordination`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Value};
-use uuid::Uuid;
 
 use super::conditional_json;
 use crate::auth::User;
 use crate::budget_refusal;
 use crate::clock::iso;
-use crate::error::{ApiError, ApiResult, JsonBody};
-use crate::state::{round2, Goal, SharedSim, State as World, DEMO_USER};
+use crate::state::{round2, Awaiting, Goal, InboxMessage, SharedSim, State as World, DEMO_USER};
 
 pub fn router() -> Router<SharedSim> {
-    Router::new()
-        .route("/v1/notifications/pending", get(pending))
-        .route("/v1/actions/email/outbox", get(outbox))
-        .route("/v1/actions/email/{id}/{action}", post(email_action))
-        .route("/v1/messages/inbox", get(inbox))
-        .route("/v1/messages/mark-read", post(mark_read))
+    Router::new().route("/v1/notifications/pending", get(pending))
 }
 
 fn attention_goals(st: &World) -> Vec<&Goal> {
@@ -41,11 +33,18 @@ fn attention_goals(st: &World) -> Vec<&Goal> {
     goals
 }
 
+/// Received messages not read yet, newest first.
+fn unread(st: &World) -> Vec<&InboxMessage> {
+    let mut found: Vec<&InboxMessage> = st.inbox.iter().filter(|m| m.unread && !m.outgoing).collect();
+    found.sort_by_key(|m| std::cmp::Reverse(m.received_at));
+    found
+}
+
 /// (actions, goals, inbox, total) counts; `total_pending` is their sum.
 pub fn pending_counts(st: &World) -> (usize, usize, usize, usize) {
     let a = st.emails.iter().filter(|e| e.status == "pending_approval").count();
     let g = attention_goals(st).len();
-    let i = st.inbox.iter().filter(|m| m.unread).count();
+    let i = unread(st).len();
     (a, g, i, a + g + i)
 }
 
@@ -65,23 +64,19 @@ pub fn pending_json(st: &World, now: i64) -> Value {
         .map(|g| {
             let summary = match g.awaiting {
                 _ if budget_refusal::is_budget_state(g.status) => budget_refusal::summary(g),
-                crate::state::Awaiting::StepApproval => {
-                    format!("Approve the next step: {}", g.current_step_description())
-                }
-                crate::state::Awaiting::Outcome => g.outcome.clone().unwrap_or_else(|| "Accept the outcome?".into()),
-                crate::state::Awaiting::Nothing => format!("Escalated: {}", g.title),
+                Awaiting::StepApproval => format!("Approve the next step: {}", g.current_step_description()),
+                Awaiting::Outcome => g.outcome.clone().unwrap_or_else(|| "Accept the outcome?".into()),
+                Awaiting::Nothing => format!("Escalated: {}", g.title),
             };
             json!({"id": g.id.to_string(), "type": "goal", "status": g.status, "title": g.title,
-                   "summary": summary, "credits_estimated": round2(g.credits_estimated),
-                   "created_at": iso(g.updated_at)})
+                   "summary": summary, "credits_estimated": round2(g.credits_estimated), "created_at": iso(g.updated_at)})
         })
         .collect();
-    let inbox: Vec<Value> = st
-        .inbox
-        .iter()
-        .filter(|m| m.unread)
+    let inbox: Vec<Value> = unread(st)
+        .into_iter()
         .map(|m| json!({"id": m.id.to_string(), "type": "message", "channel": m.channel, "from": m.from,
-                        "subject": m.subject, "preview": m.preview, "summary": m.preview, "created_at": iso(m.received_at)}))
+                        "subject": m.subject, "preview": m.preview, "summary": m.preview, "created_at": iso(m.received_at),
+                        "conversation_id": m.conversation_id.to_string()}))
         .collect();
     let live: Vec<Value> =
         st.inbound.iter().filter(|c| c.owner == DEMO_USER && c.is_live()).map(|c| c.to_json(now)).collect();
@@ -115,74 +110,4 @@ async fn pending(State(sim): State<SharedSim>, User(_u): User, headers: HeaderMa
         (pending_json(&st, now), st.production())
     };
     conditional_json(production, &headers, body)
-}
-
-async fn outbox(State(sim): State<SharedSim>, User(_u): User) -> Json<Value> {
-    let st = sim.lock();
-    let emails: Vec<Value> = st
-        .emails
-        .iter()
-        .map(|e| json!({"id": e.id.to_string(), "to": e.to, "subject": e.subject, "status": e.status, "created_at": iso(e.created_at)}))
-        .collect();
-    Json(json!({"emails": emails, "total": emails.len()}))
-}
-
-async fn email_action(
-    State(sim): State<SharedSim>,
-    User(_u): User,
-    Path((id, action)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
-    let new_status = match action.as_str() {
-        "approve" => "sent",
-        "cancel" => "cancelled",
-        _ => return Err(ApiError::not_found("not_found", "There is no such email action.")),
-    };
-    let now = sim.now();
-    let mut st = sim.lock();
-    let email = Uuid::parse_str(&id)
-        .ok()
-        .and_then(|eid| st.emails.iter_mut().find(|e| e.id == eid))
-        .ok_or_else(|| ApiError::not_found("email_not_found", "No queued email with this id."))?;
-    if email.status != "pending_approval" {
-        return Err(ApiError::conflict("email_not_pending", "This email is no longer waiting for approval."));
-    }
-    email.status = new_status.to_string();
-    let body = json!({"success": true, "id": id, "status": new_status});
-    if new_status == "sent" {
-        st.charge(crate::pricing::EMAIL_PER_EMAIL, "email_send", "Approved email", None, now);
-    }
-    st.notifications_changed(now);
-    Ok(Json(body))
-}
-
-async fn inbox(State(sim): State<SharedSim>, User(_u): User) -> Json<Value> {
-    let st = sim.lock();
-    let messages: Vec<Value> = st
-        .inbox
-        .iter()
-        .map(|m| {
-            json!({"id": m.id.to_string(), "from": m.from, "subject": m.subject, "channel": m.channel,
-                        "preview": m.preview, "unread": m.unread, "received_at": iso(m.received_at)})
-        })
-        .collect();
-    Json(json!({"messages": messages.clone(), "items": messages, "total": st.inbox.len()}))
-}
-
-#[derive(Deserialize)]
-struct MarkRead {
-    message_ids: Vec<String>,
-}
-
-async fn mark_read(State(sim): State<SharedSim>, User(_u): User, JsonBody(req): JsonBody<MarkRead>) -> Json<Value> {
-    let now = sim.now();
-    let mut st = sim.lock();
-    let mut marked = 0;
-    for m in st.inbox.iter_mut().filter(|m| m.unread && req.message_ids.contains(&m.id.to_string())) {
-        m.unread = false;
-        marked += 1;
-    }
-    if marked > 0 {
-        st.notifications_changed(now);
-    }
-    Json(json!({"success": true, "marked": marked}))
 }

@@ -1,0 +1,233 @@
+//! What the Inbox and Activity windows read (reference §3.5, §3.6, §3.15): email drafts in
+//! full, messages and their threads, the action log and undo. Every one is documented for production, so each test runs under both profiles.
+
+mod common;
+
+use common::*;
+use kallyai_sim::{Profile, SimConfig};
+use serde_json::{json, Value};
+
+const PROFILES: [Profile; 2] = [Profile::Default, Profile::Production];
+
+async fn sim(profile: Profile) -> Harness {
+    start_with(SimConfig { profile, ..SimConfig::default() }).await
+}
+
+fn list(v: &Value, key: &str) -> Vec<Value> {
+    assert_eq!(v[key], v["items"], "`{key}` and `items` are the same list: {v}");
+    v[key].as_array().unwrap_or_else(|| panic!("{key} in {v}")).clone()
+}
+
+fn the_one<'a>(items: &'a [Value], what: &str, pick: impl Fn(&Value) -> bool) -> &'a Value {
+    let found: Vec<&Value> = items.iter().filter(|v| pick(v)).collect();
+    assert_eq!(found.len(), 1, "exactly one {what} in {items:?}");
+    found[0]
+}
+
+#[tokio::test]
+async fn an_email_draft_has_its_body_in_the_outbox_and_on_its_own() {
+    for profile in PROFILES {
+        let h = sim(profile).await;
+        let outbox = h.get_json("/v1/actions/email/outbox").await;
+        let emails = outbox["emails"].as_array().unwrap();
+        assert_eq!(outbox["total"], 1, "{profile:?}");
+        let draft = &emails[0];
+        assert_eq!(draft["to"], "ana.moreno@fincasmoreno.example");
+        assert_eq!(draft["subject"], "The heater in flat 3B is still not working");
+        assert_eq!(draft["status"], "pending_approval");
+        assert!(draft["cc"].is_null() && is_iso(&draft["created_at"]) && is_uuid(&draft["id"]));
+        let body = draft["body"].as_str().unwrap();
+        assert!(body.starts_with("Dear Ana,") && body.ends_with("Alex"), "{body}");
+        assert!((3..=10).contains(&body.lines().filter(|l| !l.trim().is_empty()).count()), "{body}");
+
+        let id = draft["id"].as_str().unwrap();
+        assert_eq!(&h.get_json(&format!("/v1/actions/email/{id}")).await, draft, "the same fields one by one");
+        for unknown in [uuid::Uuid::new_v4().to_string(), "not-a-uuid".into()] {
+            expect_error(h.get(&format!("/v1/actions/email/{unknown}")).await, 404, "email_not_found").await;
+        }
+
+        // Sending it logs an email action that cannot be undone; the draft says it was sent.
+        h.post_json(&format!("/v1/actions/email/{id}/approve"), json!(null)).await;
+        assert_eq!(h.get_json(&format!("/v1/actions/email/{id}")).await["status"], "sent");
+        let log = h.get_json("/v1/actions/log?type=email").await;
+        let newest = &list(&log, "actions")[0];
+        assert_eq!(
+            newest["description"],
+            "Sent the email to ana.moreno@fincasmoreno.example: \"The heater in flat 3B is still not working\""
+        );
+        assert_eq!((newest["status"].as_str(), newest["undoable"].as_bool()), (Some("completed"), Some(false)));
+        let undo = h.post(&format!("/v1/actions/{}/undo", newest["id"].as_str().unwrap()), json!(null)).await;
+        expect_error(undo, 409, "action_not_undoable").await;
+        assert_eq!(h.get_json("/v1/actions/log").await["total"], 5, "the seed's four and the sent email");
+    }
+}
+
+#[tokio::test]
+async fn the_inbox_filters_pages_and_gives_each_message_in_full() {
+    for profile in PROFILES {
+        let h = sim(profile).await;
+        let inbox = h.get_json("/v1/messages/inbox").await;
+        let messages = list(&inbox, "messages");
+        assert_eq!(inbox["total"], 3, "{profile:?}: {inbox}");
+        assert_eq!(messages.len(), 3);
+        let times: Vec<&str> = messages.iter().map(|m| m["received_at"].as_str().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
+        for m in &messages {
+            assert!(is_uuid(&m["id"]) && is_uuid(&m["conversation_id"]) && is_iso(&m["received_at"]), "{m}");
+            for k in ["from", "subject", "channel", "preview"] {
+                assert!(m[k].is_string(), "{k} in {m}");
+            }
+            assert_eq!(m["unread"], true);
+            assert!(m.get("body").is_none(), "the list has the preview only: {m}");
+        }
+        let sms = the_one(&messages, "clinic SMS", |m| m["from"] == "Clínica Dental Sol" && m["channel"] == "sms");
+        assert_eq!(messages[0], *sms, "the newest message");
+
+        assert_eq!(h.get_json("/v1/messages/inbox?channel=sms").await["total"], 2);
+        assert_eq!(h.get_json("/v1/messages/inbox?channel=email").await["total"], 1);
+        assert_eq!(h.get_json("/v1/messages/inbox?channel=chat").await["total"], 0);
+        let page = h.get_json("/v1/messages/inbox?limit=1&offset=1").await;
+        assert_eq!((list(&page, "messages").len(), page["total"].as_u64()), (1, Some(3)));
+        assert_eq!(page["messages"][0], messages[1]);
+        expect_error(h.get("/v1/messages/inbox?channel=fax").await, 422, "validation_error").await;
+        expect_error(h.get("/v1/messages/inbox?limit=0").await, 422, "validation_error").await;
+
+        let id = sms["id"].as_str().unwrap();
+        let full = h.get_json(&format!("/v1/messages/inbox/{id}")).await;
+        for k in ["id", "from", "subject", "channel", "preview", "unread", "received_at", "conversation_id"] {
+            assert_eq!(full[k], sms[k], "{k}");
+        }
+        assert_eq!(
+            full["body"],
+            "Hola Alex, we can move your cleaning to Friday 12 Dec at 17:30. Reply YES to confirm or call 912 345 678."
+        );
+        assert_eq!(full["direction"], "incoming");
+        for m in &messages {
+            let whole = h.get_json(&format!("/v1/messages/inbox/{}", m["id"].as_str().unwrap())).await;
+            let body = whole["body"].as_str().unwrap();
+            assert!(body.len() > 40 && body.len() >= m["preview"].as_str().unwrap().len(), "a real body: {whole}");
+        }
+        for unknown in [uuid::Uuid::new_v4().to_string(), "42".into()] {
+            expect_error(h.get(&format!("/v1/messages/inbox/{unknown}")).await, 404, "message_not_found").await;
+        }
+
+        // Mark-read: out of the unread view and the pending list, still in the inbox.
+        let before = h.get_json("/v1/notifications/pending").await;
+        assert_eq!(before["inbox"]["count"], 3);
+        assert_eq!(before["inbox"]["items"][0]["id"], sms["id"]);
+        assert_eq!(before["inbox"]["items"][0]["conversation_id"], sms["conversation_id"]);
+        h.post_json("/v1/messages/mark-read", json!({"message_ids": [id]})).await;
+        assert_eq!(h.get_json("/v1/messages/inbox?unread=true").await["total"], 2);
+        assert_eq!(h.get_json("/v1/messages/inbox").await["total"], 3);
+        assert_eq!(h.get_json(&format!("/v1/messages/inbox/{id}")).await["unread"], false);
+        let after = h.get_json("/v1/notifications/pending").await;
+        assert_eq!(after["total_pending"].as_u64().unwrap(), before["total_pending"].as_u64().unwrap() - 1);
+    }
+}
+
+#[tokio::test]
+async fn a_thread_has_both_directions_oldest_first() {
+    for profile in PROFILES {
+        let h = sim(profile).await;
+        let sms = h.get_json("/v1/messages/inbox?channel=sms").await["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["from"] == "Clínica Dental Sol")
+            .cloned()
+            .unwrap();
+        let thread_id = sms["conversation_id"].as_str().unwrap();
+        let thread = h.get_json(&format!("/v1/messages/conversation/{thread_id}")).await;
+        let messages = list(&thread, "messages");
+        assert_eq!((thread["total"].as_u64(), messages.len()), (Some(2), 2), "{profile:?}: {thread}");
+        let (sent, answer) = (&messages[0], &messages[1]);
+        assert_eq!((sent["from"].as_str(), sent["direction"].as_str()), (Some("You"), Some("outgoing")));
+        assert_eq!(sent["to"], "Clínica Dental Sol");
+        assert_eq!(sent["unread"], false);
+        assert!(sent["body"].as_str().unwrap().contains("Friday afternoon"), "{sent}");
+        assert!(sent["received_at"].as_str() < answer["received_at"].as_str(), "oldest first");
+        assert_eq!(answer["id"], sms["id"]);
+        assert_eq!(answer["direction"], "incoming");
+        assert!(messages.iter().all(|m| m["conversation_id"] == json!(thread_id)));
+        // The user's own message is not in the inbox, but can be read by its id.
+        let inbox = h.get_json("/v1/messages/inbox").await;
+        assert!(list(&inbox, "messages").iter().all(|m| m["id"] != sent["id"]));
+        let own = h.get_json(&format!("/v1/messages/inbox/{}", sent["id"].as_str().unwrap())).await;
+        assert_eq!(own, *sent);
+
+        // Every other message is a thread of its own.
+        for m in list(&inbox, "messages").iter().filter(|m| m["id"] != sms["id"]) {
+            let t = h.get_json(&format!("/v1/messages/conversation/{}", m["conversation_id"].as_str().unwrap())).await;
+            assert_eq!(t["total"], 1);
+        }
+        for unknown in [uuid::Uuid::new_v4().to_string(), "nope".into()] {
+            let resp = h.get(&format!("/v1/messages/conversation/{unknown}")).await;
+            expect_error(resp, 404, "conversation_not_found").await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_action_log_filters_by_type_and_undo_is_once_and_only_where_allowed() {
+    for profile in PROFILES {
+        let h = sim(profile).await;
+        let log = h.get_json("/v1/actions/log").await;
+        let actions = list(&log, "actions");
+        assert_eq!((log["total"].as_u64(), actions.len()), (Some(4), 4), "{profile:?}: {log}");
+        let times: Vec<&str> = actions.iter().map(|a| a["created_at"].as_str().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
+        for a in &actions {
+            assert!(is_uuid(&a["id"]) && is_iso(&a["created_at"]) && a["undoable"].is_boolean(), "{a}");
+            assert_eq!(a["status"], "completed");
+            assert!(a["description"].as_str().is_some_and(|d| d.len() > 20), "{a}");
+        }
+        let undoable: Vec<&str> =
+            actions.iter().filter(|a| a["undoable"] == true).map(|a| a["type"].as_str().unwrap()).collect();
+        assert_eq!(undoable, ["calendar", "booking"]);
+
+        let calendar = h.get_json("/v1/actions/log?type=calendar").await;
+        let only = list(&calendar, "actions");
+        assert_eq!((calendar["total"].as_u64(), only.len()), (Some(1), 1));
+        assert_eq!(only[0]["description"], "Added 'Dentist — cleaning' to your calendar for Fri 12 Dec 17:30");
+        let booking = &list(&h.get_json("/v1/actions/log?type=booking").await, "actions")[0];
+        assert!(booking["description"].as_str().unwrap().contains("Nobu"), "{booking}");
+        for kind in ["bill", "food", "errand"] {
+            assert_eq!(h.get_json(&format!("/v1/actions/log?type={kind}")).await["total"], 0, "{kind}");
+        }
+        let page = h.get_json("/v1/actions/log?limit=2&offset=1").await;
+        assert_eq!(list(&page, "actions"), actions[1..3]);
+        assert_eq!(page["total"], 4);
+        expect_error(h.get("/v1/actions/log?type=teleport").await, 422, "validation_error").await;
+        expect_error(h.get("/v1/actions/log?limit=abc").await, 422, "validation_error").await;
+
+        let id = only[0]["id"].as_str().unwrap();
+        let undone = h.post_json(&format!("/v1/actions/{id}/undo"), json!(null)).await;
+        assert_eq!(undone, json!({"success": true, "id": id, "status": "undone"}));
+        let entry = &h.get_json("/v1/actions/log?type=calendar").await["actions"][0];
+        assert_eq!((entry["status"].as_str(), entry["undoable"].as_bool()), (Some("undone"), Some(false)));
+        let twice =
+            expect_error(h.post(&format!("/v1/actions/{id}/undo"), json!(null)).await, 409, "action_not_undoable");
+        assert!(twice.await["error"]["message"].as_str().unwrap().contains("already undone"));
+        for kind in ["email", "ride"] {
+            let a = the_one(&actions, kind, |a| a["type"] == kind);
+            let resp = h.post(&format!("/v1/actions/{}/undo", a["id"].as_str().unwrap()), json!(null)).await;
+            expect_error(resp, 409, "action_not_undoable").await;
+        }
+        for unknown in [uuid::Uuid::new_v4().to_string(), "not-an-id".into()] {
+            expect_error(h.post(&format!("/v1/actions/{unknown}/undo"), json!(null)).await, 404, "action_not_found")
+                .await;
+        }
+        assert_eq!(h.get_json("/v1/actions/log").await["total"], 4, "undo adds no entry");
+    }
+}
+
+#[tokio::test]
+async fn the_empty_seed_has_nothing_in_any_new_list() {
+    let h = start_with(SimConfig { seed: kallyai_sim::Seed::Empty, ..SimConfig::default() }).await;
+    for (path, key) in
+        [("/v1/actions/email/outbox", "emails"), ("/v1/messages/inbox", "messages"), ("/v1/actions/log", "actions")]
+    {
+        let v = h.get_json(path).await;
+        assert_eq!((v["total"].as_u64(), v[key].as_array().map(Vec::len)), (Some(0), Some(0)), "{path}");
+    }
+}
