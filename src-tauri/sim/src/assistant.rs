@@ -152,6 +152,44 @@ fn answer(message: &str) -> String {
     }
 }
 
+/// The reply to the answer of a goal's question: the option the answer names ("Thursday or
+/// Friday?" answered "Friday, please" gives "Friday it is"), then what the goal does next.
+pub fn reply_to_answer(question: &str, answer: &str, next_step: Option<&str>) -> String {
+    let lead = match chosen_option(question, answer) {
+        Some(option) => format!("{option} it is"),
+        None => format!("Noted (\"{}\")", snippet(answer)),
+    };
+    match next_step {
+        Some(step) => format!("{lead}: I will {} and tell you once it is done.", lower_first(step)),
+        None => format!("{lead}. Thank you, I will carry on with the goal."),
+    }
+}
+
+/// The one option of the question's "A, B or C?" tail that the answer names; none when it
+/// names none or several.
+fn chosen_option(question: &str, answer: &str) -> Option<String> {
+    let tail = question.rsplit(':').next().unwrap_or(question).trim().trim_end_matches('?');
+    let answer = answer.to_lowercase();
+    let named: Vec<&str> = tail
+        .split(',')
+        .flat_map(|part| part.split(" or "))
+        .map(|o| o.trim().trim_start_matches("or ").trim())
+        .filter(|o| !o.is_empty() && answer.contains(&o.to_lowercase()))
+        .collect();
+    match named.as_slice() {
+        [one] => Some(one.to_string()),
+        _ => None,
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +201,18 @@ mod tests {
         assert_eq!(classify("Email my landlord"), Intent::Email);
         assert_eq!(classify("Find a good dentist nearby"), Intent::Search);
         assert_eq!(classify("What is the weather like?"), Intent::Question);
+    }
+
+    #[test]
+    fn an_answer_names_one_option_of_the_question() {
+        let q = "Which evening suits you for dinner with the Garcías: Thursday or Friday?";
+        let next = Some("Book a table for four at 20:00 at Casa Lucio");
+        assert_eq!(
+            reply_to_answer(q, "Friday, please", next),
+            "Friday it is: I will book a table for four at 20:00 at Casa Lucio and tell you once it is done."
+        );
+        assert!(reply_to_answer(q, "thursday works", None).starts_with("Thursday it is."));
+        assert!(reply_to_answer(q, "Either, Thursday or Friday", next).starts_with("Noted (\"Either"));
+        assert!(reply_to_answer(q, "Saturday?", next).starts_with("Noted (\"Saturday?\"): I will book"));
     }
 }

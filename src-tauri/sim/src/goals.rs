@@ -1,5 +1,6 @@
-//! Goal lifecycle: steps advance over simulated time, approval steps and outcome acceptance
-//! pause a goal in `needs_input`, and the goal actions move it between states.
+//! Goal lifecycle: steps advance over simulated time, approval steps, outcome acceptance and
+//! questions pause a goal in `needs_input`, and the goal actions move it between states. A
+//! question is answered by a message in the goal's conversation (`answer_question`).
 
 use uuid::Uuid;
 
@@ -162,6 +163,9 @@ pub fn act(state: &mut State, user: Uuid, id: &str, action: &str, now: Millis) -
         }
         _ => return Err(ApiError::not_found("not_found", "There is no such goal action.")),
     }
+    if g.awaiting != Awaiting::Question {
+        g.question = None;
+    }
     g.updated_at = now;
     if action == "cancel" {
         // cascade: sub-goals go with their parent
@@ -174,4 +178,34 @@ pub fn act(state: &mut State, user: Uuid, id: &str, action: &str, now: Millis) -
     advance_all(state, now);
     state.notifications_changed(now);
     Ok(idx)
+}
+
+/// The goal of `user` whose question is open in `conversation_id`, if any.
+pub fn asking_in(state: &State, user: Uuid, conversation_id: Uuid) -> Option<usize> {
+    state.goals.iter().position(|g| {
+        g.owner == user
+            && g.conversation_id == Some(conversation_id)
+            && g.awaiting == Awaiting::Question
+            && !g.is_terminal()
+    })
+}
+
+/// Answers the open question of goal `i`: its current step (the one that asked) is done and the
+/// goal runs again, so it leaves the pending list. Returns the question and the step that comes
+/// next, for the assistant's reply.
+pub fn answer_question(state: &mut State, i: usize, now: Millis) -> (String, Option<String>) {
+    let g = &mut state.goals[i];
+    let question = g.question.take().unwrap_or_default();
+    g.awaiting = Awaiting::Nothing;
+    g.status = "active";
+    if let Some(step) = g.steps.get_mut(g.current) {
+        step.status = "completed";
+        g.current += 1;
+    }
+    g.step_started_at = now;
+    g.updated_at = now;
+    let next = g.steps.get(g.current).map(|s| s.description.clone());
+    advance_all(state, now);
+    state.notifications_changed(now);
+    (question, next)
 }

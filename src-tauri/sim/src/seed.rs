@@ -290,6 +290,7 @@ fn seed_goals(s: &mut State, now: Millis) {
             awaiting: Awaiting::Nothing,
             escalated: false,
             outcome: None,
+            question: None,
             cost_items: Vec::new(),
         });
         id
@@ -349,6 +350,20 @@ fn seed_goals(s: &mut State, now: Millis) {
         9 * DAY,
         DEMO_USER,
     );
+    // Older than the Nobu goal, so that one stays first among the goals that wait.
+    let dinner = goal(
+        "Dinner with the Garcías",
+        "booking",
+        "needs_input",
+        vec![
+            step("Find a restaurant with a table for four", SEARCH_PER_QUERY, "search", 0, false),
+            step("Ask you which evening suits", 0.0, "booking", 0, false),
+            step("Book a table for four at 20:00 at Casa Lucio", call_cost, "call", 40, false),
+        ],
+        1,
+        4 * HOUR,
+        DEMO_USER,
+    );
     goal(
         "Someone else's goal",
         "search",
@@ -367,6 +382,7 @@ fn seed_goals(s: &mut State, now: Millis) {
     if let Some(g) = s.goals.iter_mut().find(|g| g.status == "active" && g.owner == DEMO_USER) {
         g.steps[1].status = "in_progress";
     }
+    seed_dinner_question(s, dinner, now);
     let c = &mut s.conversations[0];
     for (role, content, ago) in [
         ("user", "Book dinner at Nobu for four on Friday", HOUR),
@@ -380,6 +396,40 @@ fn seed_goals(s: &mut State, now: Millis) {
             goal_id: Some(booking),
         });
     }
+}
+
+/// The dinner goal asked which evening suits; its conversation ends with that question, and a
+/// message in it answers (see `routes::coordination`).
+fn seed_dinner_question(s: &mut State, dinner: Uuid, now: Millis) {
+    let question = "Which evening suits you for dinner with the Garcías: Thursday or Friday?";
+    let conv = Uuid::new_v4();
+    let Some(g) = s.goals.iter_mut().find(|g| g.id == dinner) else { return };
+    g.conversation_id = Some(conv);
+    g.description = "Organise dinner for four with the Garcías next week, somewhere quiet in the centre".into();
+    g.awaiting = Awaiting::Question;
+    g.question = Some(question.into());
+    g.steps[1].status = "awaiting_input";
+    let asked_at = g.updated_at;
+    let mut messages = Vec::new();
+    for (role, content, at) in [
+        ("user", "Organise dinner for four with the Garcías next week, somewhere quiet in the centre", now - 4 * HOUR),
+        (
+            "assistant",
+            "Casa Lucio has a quiet table for four at 20:00 on Thursday and on Friday next week.",
+            asked_at - MIN,
+        ),
+        ("assistant", question, asked_at),
+    ] {
+        messages.push(ChatMessage { id: Uuid::new_v4(), role, content: content.into(), at, goal_id: Some(dinner) });
+    }
+    s.conversations.push(Conversation {
+        id: conv,
+        owner: DEMO_USER,
+        title: "Dinner with the Garcías".into(),
+        created_at: now - 4 * HOUR,
+        updated_at: asked_at,
+        messages,
+    });
 }
 
 fn seed_inbound(s: &mut State, now: Millis) {

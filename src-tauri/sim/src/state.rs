@@ -188,6 +188,9 @@ pub enum Awaiting {
     Nothing,
     StepApproval,
     Outcome,
+    /// The goal asked the user a question (`Goal::question`); a message in the goal's
+    /// conversation answers it.
+    Question,
 }
 
 impl Awaiting {
@@ -196,6 +199,7 @@ impl Awaiting {
             Awaiting::Nothing => Value::Null,
             Awaiting::StepApproval => "step_approval".into(),
             Awaiting::Outcome => "outcome".into(),
+            Awaiting::Question => "question".into(),
         }
     }
 }
@@ -219,6 +223,8 @@ pub struct Goal {
     pub awaiting: Awaiting,
     pub escalated: bool,
     pub outcome: Option<String>,
+    /// The open question while `awaiting` is `Question`.
+    pub question: Option<String>,
     pub cost_items: Vec<(String, f64, Millis)>,
 }
 
@@ -237,6 +243,7 @@ impl Goal {
             "sub_goal_count": sub_goal_count, "intent": self.intent,
             "current_step_description": self.current_step_description(),
             "awaiting": self.awaiting.as_json(),
+            "question": self.question,
             "escalated": self.escalated,
         })
     }

@@ -117,17 +117,18 @@ async fn goals_list_filter_and_every_action() {
     let h = start().await;
     let all = h.get_json("/v1/coordination/goals?limit=100").await;
     assert_eq!(all["goals"], all["items"]);
-    assert_eq!(all["total"], 5);
+    assert_eq!(all["total"], 6);
     let statuses: Vec<&str> = all["goals"].as_array().unwrap().iter().map(|g| g["status"].as_str().unwrap()).collect();
     for s in ["needs_input", "active", "completed", "cancelled", "archived"] {
         assert!(statuses.contains(&s), "{s} in {statuses:?}");
     }
     let active = h.get_json("/v1/coordination/goals?status=active").await;
-    assert_eq!(active["total"], 2, "active = still in play");
+    assert_eq!(active["total"], 3, "active = still in play");
     let paged = h.get_json("/v1/coordination/goals?limit=2&offset=1").await;
     assert_eq!(paged["goals"].as_array().unwrap().len(), 2);
     expect_error(h.get("/v1/coordination/goals?limit=abc").await, 422, "validation_error").await;
 
+    // The first goal that waits is the one waiting for a step approval (the other asks a question).
     let waiting = all["goals"].as_array().unwrap().iter().find(|g| g["status"] == "needs_input").unwrap();
     let id = waiting["id"].as_str().unwrap();
     let goal = h.get_json(&format!("/v1/coordination/goals/{id}")).await;

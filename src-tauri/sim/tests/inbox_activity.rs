@@ -1,10 +1,12 @@
-//! What the Inbox and Activity windows read (reference §3.5, §3.6, §3.15): email drafts in
-//! full, messages and their threads, the action log and undo. Every one is documented for production, so each test runs under both profiles.
+//! What the Inbox and Activity windows read (reference §3.5, §3.6, §3.15, §3.1): email drafts in
+//! full, messages and their threads, a goal that asks a question and its answer, the action log
+//! and undo. Every one is documented for production, so each test runs under both profiles.
 
 mod common;
 
 use common::*;
 use kallyai_sim::{Profile, SimConfig};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 const PROFILES: [Profile; 2] = [Profile::Default, Profile::Production];
@@ -165,6 +167,122 @@ async fn a_thread_has_both_directions_oldest_first() {
             expect_error(resp, 404, "conversation_not_found").await;
         }
     }
+}
+
+const QUESTION: &str = "Which evening suits you for dinner with the Garcías: Thursday or Friday?";
+
+/// The pending goal that asks a question, and its full JSON.
+async fn asking_goal(h: &Harness) -> (Value, Value) {
+    let pending = h.get_json("/v1/notifications/pending").await;
+    let items = pending["goals"]["items"].as_array().unwrap();
+    assert_eq!(items[0]["awaiting"], "step_approval", "the Nobu approval stays first: {pending}");
+    let item = the_one(items, "question goal", |g| g["awaiting"] == "question").clone();
+    let goal = h.get_json(&format!("/v1/coordination/goals/{}", item["id"].as_str().unwrap())).await;
+    (item, goal)
+}
+
+#[tokio::test]
+async fn answering_a_goals_question_resumes_it_and_it_leaves_the_pending_list() {
+    for profile in PROFILES {
+        let h = sim(profile).await;
+        let before = h.get_json("/v1/notifications/pending").await;
+        let (item, goal) = asking_goal(&h).await;
+        assert_eq!(
+            (item["summary"].as_str(), item["question"].as_str(), item["status"].as_str()),
+            (Some(QUESTION), Some(QUESTION), Some("needs_input")),
+            "{item}"
+        );
+        assert_eq!(item["title"], "Dinner with the Garcías");
+        let gid = goal["id"].as_str().unwrap().to_string();
+        assert_eq!((goal["question"].as_str(), goal["awaiting"].as_str()), (Some(QUESTION), Some("question")));
+        assert_eq!(goal["status"], "needs_input");
+        let conv = goal["conversation_id"].as_str().unwrap().to_string();
+        assert_eq!(item["conversation_id"], json!(conv));
+        let history = h.get_json(&format!("/v1/coordination/history?conversation_id={conv}")).await;
+        let said = history["messages"].as_array().unwrap();
+        let last = said.last().unwrap();
+        assert_eq!((last["role"].as_str(), last["content"].as_str()), (Some("assistant"), Some(QUESTION)));
+        assert_eq!(last["goal_id"], json!(gid));
+        // Not a step approval.
+        let approve = h.post(&format!("/v1/coordination/goals/{gid}/approve-step"), json!(null)).await;
+        expect_error(approve, 409, "no_step_awaiting_approval").await;
+
+        let answer = || {
+            h.req(Method::POST, "/v1/coordination/message")
+                .header("Idempotency-Key", "answer-1")
+                .json(&json!({"message": "Friday works better for us", "conversation_id": conv}))
+                .send()
+        };
+        let first = answer().await.unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        let reply: Value = first.json().await.unwrap();
+        assert_eq!(reply["goal_id"], json!(gid), "{reply}");
+        assert_eq!(reply["conversation_id"], json!(conv));
+        assert_eq!(reply["response"], reply["message"]);
+        assert_eq!(
+            reply["response"],
+            "Friday it is: I will book a table for four at 20:00 at Casa Lucio and tell you once it is done."
+        );
+        assert!(is_uuid(&reply["message_id"]) && reply["actions_taken"].is_array());
+
+        let resumed = h.get_json(&format!("/v1/coordination/goals/{gid}")).await;
+        assert_eq!(resumed["status"], "active");
+        assert!(resumed["question"].is_null() && resumed["awaiting"].is_null(), "{resumed}");
+        assert_eq!(resumed["steps"][1]["status"], "completed");
+        let after = h.get_json("/v1/notifications/pending").await;
+        let goals = after["goals"]["items"].as_array().unwrap();
+        assert!(goals.iter().all(|g| g["id"] != json!(gid)), "it left the pending list: {after}");
+        assert_eq!(after["total_pending"].as_u64().unwrap(), before["total_pending"].as_u64().unwrap() - 1);
+        let history = h.get_json(&format!("/v1/coordination/history?conversation_id={conv}")).await;
+        let said = history["messages"].as_array().unwrap();
+        let tail: Vec<(&str, &str)> = said[said.len() - 2..]
+            .iter()
+            .map(|m| (m["role"].as_str().unwrap(), m["content"].as_str().unwrap()))
+            .collect();
+        assert_eq!(tail, [("user", "Friday works better for us"), ("assistant", reply["response"].as_str().unwrap())]);
+        assert!(said[said.len() - 2..].iter().all(|m| m["goal_id"] == json!(gid)));
+
+        let again = answer().await.unwrap();
+        let second: Value = again.json().await.unwrap();
+        let total = h.get_json(&format!("/v1/coordination/history?conversation_id={conv}")).await["total"].clone();
+        if profile == Profile::Default {
+            // The key replays the answer: nothing new is said.
+            assert_eq!(second, reply);
+            assert_eq!(total, json!(said.len()));
+        } else {
+            // Production ignores keys; with no question open the message is a new ask.
+            assert_ne!(second["goal_id"], json!(gid), "{second}");
+            assert_eq!(total, json!(said.len() + 2));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_answer_is_announced_and_a_question_goal_can_be_cancelled() {
+    let h = start().await;
+    let (_, goal) = asking_goal(&h).await;
+    let conv = goal["conversation_id"].as_str().unwrap();
+    let last = h.get_json("/v1/inbound/events").await["last_event_id"].as_str().unwrap().to_string();
+    let reply = h.post_json("/v1/coordination/message", json!({"message": "Thursday", "conversation_id": conv})).await;
+    assert!(reply["response"].as_str().unwrap().starts_with("Thursday it is: "), "{reply}");
+    let total = h.get_json("/v1/notifications/pending").await["total_pending"].clone();
+    let events = h.get_json(&format!("/v1/inbound/events?after={last}&type=notification_changed")).await;
+    assert!(events["events"].as_array().unwrap().iter().any(|e| e["total_pending"] == total), "{events}");
+
+    h.ctl.reset(None, None).await;
+    let token = h.session_token().await;
+    let h = Harness { token, ..h };
+    let (_, goal) = asking_goal(&h).await;
+    let gid = goal["id"].as_str().unwrap();
+    let cancelled = h.post_json(&format!("/v1/coordination/goals/{gid}/cancel"), json!(null)).await;
+    assert_eq!(cancelled["status"], "cancelled");
+    assert!(cancelled["question"].is_null() && cancelled["awaiting"].is_null(), "{cancelled}");
+    let pending = h.get_json("/v1/notifications/pending").await;
+    assert!(pending["goals"]["items"].as_array().unwrap().iter().all(|g| g["id"] != goal["id"]));
+    // The conversation takes new asks again.
+    let conv = goal["conversation_id"].as_str().unwrap();
+    let next = h.post_json("/v1/coordination/message", json!({"message": "Friday", "conversation_id": conv})).await;
+    assert_ne!(next["goal_id"], goal["id"]);
 }
 
 #[tokio::test]

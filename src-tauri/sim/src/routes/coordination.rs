@@ -83,6 +83,14 @@ async fn message(
             new_conversation(&mut st, user, &title, now)
         }
     };
+    // A message in the conversation of a goal that asked a question answers it.
+    if let Some(goal) = crate::goals::asking_in(&st, user, conversation_id) {
+        let body = answer(&mut st, goal, conversation_id, text, now);
+        if let Some(key) = key {
+            st.idempotency.insert(("message".into(), key), (200, body.clone()));
+        }
+        return Ok(Json(body).into_response());
+    }
     let intent = classify(text);
     let mut plan = plan_for(intent, text);
     let estimate: f64 = plan.steps.iter().map(|s| s.cost).sum();
@@ -172,6 +180,44 @@ async fn message(
     Ok(Json(body).into_response())
 }
 
+/// Answers goal `goal`'s open question with `text`: the goal runs again, the conversation keeps
+/// the answer and the assistant's reply, and the reply names the goal. Nothing is estimated or
+/// refused: the goal was accepted when it was asked for.
+fn answer(st: &mut World, goal: usize, conversation_id: Uuid, text: &str, now: i64) -> Value {
+    let used_before = st.goals[goal].credits_used;
+    let (question, next_step) = crate::goals::answer_question(st, goal, now);
+    let canned = st.next_reply.take();
+    let reply = canned.unwrap_or_else(|| crate::assistant::reply_to_answer(&question, text, next_step.as_deref()));
+    let g = &st.goals[goal];
+    let (goal_id, intent, goal_completed) = (g.id, g.intent, g.status == "completed");
+    let credits_used = round2(g.credits_used - used_before);
+    let message_id = Uuid::new_v4();
+    if let Some(c) = st.conversations.iter_mut().find(|c| c.id == conversation_id) {
+        let said = |id, role, content: &str| ChatMessage {
+            id,
+            role,
+            content: content.to_string(),
+            at: now,
+            goal_id: Some(goal_id),
+        };
+        c.messages.push(said(Uuid::new_v4(), "user", text));
+        c.messages.push(said(message_id, "assistant", &reply));
+        c.updated_at = now;
+    }
+    json!({
+        "response": reply, "message": reply,
+        "goal_id": goal_id.to_string(),
+        "conversation_id": conversation_id.to_string(),
+        "message_id": message_id.to_string(),
+        "intent": intent,
+        "actions_taken": ["question_answered", "goal_resumed"],
+        "triggered_actions": [],
+        "suggestions": ["Show the goal", "Cancel the goal"],
+        "credits_used": credits_used,
+        "goal_completed": goal_completed,
+    })
+}
+
 /// A new `active` goal of an ask, estimated at the sum of its steps' costs.
 fn new_goal(
     user: Uuid,
@@ -201,6 +247,7 @@ fn new_goal(
         awaiting: Awaiting::Nothing,
         escalated: false,
         outcome: None,
+        question: None,
         cost_items: Vec::new(),
     }
 }

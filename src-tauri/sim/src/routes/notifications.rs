@@ -66,10 +66,13 @@ pub fn pending_json(st: &World, now: i64) -> Value {
                 _ if budget_refusal::is_budget_state(g.status) => budget_refusal::summary(g),
                 Awaiting::StepApproval => format!("Approve the next step: {}", g.current_step_description()),
                 Awaiting::Outcome => g.outcome.clone().unwrap_or_else(|| "Accept the outcome?".into()),
+                Awaiting::Question => g.question.clone().unwrap_or_else(|| format!("{} needs an answer", g.title)),
                 Awaiting::Nothing => format!("Escalated: {}", g.title),
             };
             json!({"id": g.id.to_string(), "type": "goal", "status": g.status, "title": g.title,
-                   "summary": summary, "credits_estimated": round2(g.credits_estimated), "created_at": iso(g.updated_at)})
+                   "summary": summary, "awaiting": g.awaiting.as_json(), "question": g.question,
+                   "conversation_id": g.conversation_id.map(|c| c.to_string()),
+                   "credits_estimated": round2(g.credits_estimated), "created_at": iso(g.updated_at)})
         })
         .collect();
     let inbox: Vec<Value> = unread(st)
