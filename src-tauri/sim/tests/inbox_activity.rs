@@ -340,6 +340,19 @@ async fn the_action_log_filters_by_type_and_undo_is_once_and_only_where_allowed(
 }
 
 #[tokio::test]
+async fn the_seeded_calls_read_like_calls() {
+    let h = start().await;
+    let calls = h.get_json("/v1/calls").await;
+    for call in list(&calls, "calls").iter().filter(|c| c["status"] == "success") {
+        let id = call["id"].as_str().unwrap();
+        let entries = h.get_json(&format!("/v1/calls/{id}/transcript")).await["entries"].as_array().unwrap().clone();
+        assert!(entries.len() >= 6, "{entries:?}");
+        assert!(entries.iter().all(|e| !e["content"].as_str().unwrap().contains("Line ")), "{entries:?}");
+        assert!(call["result_summary"].as_str().unwrap().len() > 30, "{call}");
+    }
+}
+
+#[tokio::test]
 async fn the_empty_seed_has_nothing_in_any_new_list() {
     let h = start_with(SimConfig { seed: kallyai_sim::Seed::Empty, ..SimConfig::default() }).await;
     for (path, key) in
