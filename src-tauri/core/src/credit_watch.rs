@@ -110,6 +110,8 @@ impl CreditWatch {
             Event::AskSent { .. } | Event::CreditsChanged { .. } | Event::CallEnded { .. } => BalanceNeed::Read,
             // A goal let go on starts spending; production sends no event for it.
             Event::GoalDecided { .. } => BalanceNeed::Read,
+            // A draft sent from the app is charged; production sends no event for it either.
+            Event::PendingHandled { .. } => BalanceNeed::Read,
             Event::AuthChanged { signed_in: true } => BalanceNeed::Read,
             _ => BalanceNeed::None,
         }

@@ -93,6 +93,10 @@ pub enum Event {
     /// refused are settled (it carries them now), the balance is read again (production sends
     /// no event when a goal starts spending), its notification goes.
     GoalDecided { goal_id: String },
+    /// The user handled a pending item in this app (a draft sent or cancelled, a message marked
+    /// read, a goal answered). Published by the app shell: the pending list is read again now,
+    /// so the item leaves the inbox and the tray's count as the server says, not on a guess.
+    PendingHandled { id: String },
 }
 
 /// A cheap-to-clone broadcast bus. Slow subscribers lose the oldest events (they see

@@ -140,6 +140,22 @@ where
     })
 }
 
+/// The list under `key` in a list answer, else under `items` (reference §1.6, §4: V2 falls back
+/// to `items`), else the answer itself when it is a bare list; items that do not parse are
+/// skipped.
+pub fn list_under<T: serde::de::DeserializeOwned>(v: &Value, key: &str) -> Vec<T> {
+    let parse = |items: &Vec<Value>| -> Vec<T> {
+        items.iter().filter_map(|item| serde_json::from_value(item.clone()).ok()).collect()
+    };
+    match (v.get(key).and_then(Value::as_array), v.get("items").and_then(Value::as_array), v.as_array()) {
+        (Some(list), _, _) if !list.is_empty() => parse(list),
+        (_, Some(items), _) => parse(items),
+        (Some(list), None, _) => parse(list),
+        (None, None, Some(bare)) => parse(bare),
+        _ => Vec::new(),
+    }
+}
+
 /// Declares a string enum that keeps unknown values: `Known` variants parse from their wire
 /// name, anything else becomes `Other(String)`. Serializes back to the wire string.
 macro_rules! open_enum {

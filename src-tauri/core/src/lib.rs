@@ -28,6 +28,7 @@ pub mod error;
 pub mod events;
 mod fsio;
 mod idempotency;
+pub mod inbox;
 pub mod lenient;
 pub mod paths;
 pub mod pending;

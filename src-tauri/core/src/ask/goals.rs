@@ -49,6 +49,18 @@ impl GoalActionKind {
         }
     }
 
+    /// The pending item's action this is (accepting an outcome and negotiating on are not
+    /// offered on a pending item).
+    pub fn into_pending(self) -> Option<PendingAction> {
+        match self {
+            GoalActionKind::ApproveStep => Some(PendingAction::ApproveStep),
+            GoalActionKind::ApproveBudget => Some(PendingAction::ApproveBudget),
+            GoalActionKind::AcknowledgeSoftCap => Some(PendingAction::AcknowledgeSoftCap),
+            GoalActionKind::Cancel => Some(PendingAction::Cancel),
+            GoalActionKind::AcceptOutcome | GoalActionKind::ContinueNegotiating => None,
+        }
+    }
+
     /// The `/v1/coordination/goals/{id}/…` action, for the kinds that are one.
     fn coordination(self) -> Option<GoalAction> {
         match self {
@@ -87,6 +99,11 @@ pub struct GoalView {
     pub description: Option<String>,
     /// What KallyAI reached, when it asks the user to accept it (a sim/real-server extra).
     pub outcome: Option<String>,
+    /// What KallyAI asks the user, when the goal waits on an answer (a sim/real-server extra;
+    /// the inbox falls back to the pending item's summary).
+    pub question: Option<String>,
+    /// The conversation an answer continues (`conversation_id` in the goal, where given).
+    pub conversation_id: Option<String>,
     pub steps: Vec<GoalStepView>,
     pub credits_used: Option<f64>,
     pub credits_estimated: Option<f64>,
@@ -126,8 +143,9 @@ fn waiting_step(goal: &Goal) -> Option<usize> {
     })
 }
 
-/// The actions that fit `goal`'s state.
-pub(crate) fn actions_for(goal: &Goal, outcome: Option<&str>) -> Vec<GoalActionKind> {
+/// The actions that fit `goal`'s state. A goal waiting on a question is answered (in the inbox),
+/// not accepted: it offers only Cancel.
+pub(crate) fn actions_for(goal: &Goal, outcome: Option<&str>, question: Option<&str>) -> Vec<GoalActionKind> {
     if is_terminal(&goal.status) {
         return Vec::new();
     }
@@ -136,6 +154,9 @@ pub(crate) fn actions_for(goal: &Goal, outcome: Option<&str>) -> Vec<GoalActionK
     }
     if waiting_step(goal).is_some() {
         return vec![GoalActionKind::ApproveStep, GoalActionKind::Cancel];
+    }
+    if question.is_some() && outcome.is_none() {
+        return vec![GoalActionKind::Cancel];
     }
     if goal.status == GoalStatus::NeedsInput || outcome.is_some() {
         return vec![GoalActionKind::AcceptOutcome, GoalActionKind::ContinueNegotiating, GoalActionKind::Cancel];
@@ -147,11 +168,13 @@ impl GoalView {
     fn from_value(v: &Value) -> Result<Self, ApiError> {
         let goal: Goal = serde_json::from_value(v.clone())
             .map_err(|e| ApiError::client(crate::error::codes::DECODE, format!("unexpected goal: {e}")))?;
-        let outcome = v.get("outcome").and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty());
-        Ok(Self::build(&goal, outcome))
+        let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
+        let mut view = Self::build(&goal, text("outcome").map(str::to_string), text("question").map(str::to_string));
+        view.conversation_id = text("conversation_id").map(str::to_string);
+        Ok(view)
     }
 
-    fn build(goal: &Goal, outcome: Option<String>) -> Self {
+    fn build(goal: &Goal, outcome: Option<String>, question: Option<String>) -> Self {
         let waiting = waiting_step(goal);
         let steps = goal
             .steps
@@ -169,8 +192,10 @@ impl GoalView {
             title: goal.title.clone().or_else(|| goal.description.clone()).unwrap_or_else(|| "Goal".to_string()),
             status: goal.status.to_string(),
             description: goal.description.clone(),
-            actions: actions_for(goal, outcome.as_deref()),
+            actions: actions_for(goal, outcome.as_deref(), question.as_deref()),
             outcome,
+            question,
+            conversation_id: None,
             steps,
             credits_used: goal.credits_used.map(|c| c.value()),
             credits_estimated: goal.credits_estimated.map(|c| c.value()),
@@ -245,6 +270,7 @@ mod tests {
         ] {
             let goal_action = GoalActionKind::from_pending(action).unwrap();
             assert_eq!(serde_json::to_value(goal_action).unwrap(), action.name());
+            assert_eq!(goal_action.into_pending(), Some(action));
         }
         assert_eq!(GoalActionKind::from_pending(PendingAction::Approve), None);
         assert_eq!(GoalActionKind::from_pending(PendingAction::MarkRead), None);
@@ -277,6 +303,14 @@ mod tests {
             vec![GoalActionKind::AcceptOutcome, GoalActionKind::ContinueNegotiating, GoalActionKind::Cancel]
         );
         assert_eq!(g.outcome.as_deref(), Some("Booked"));
+    }
+
+    #[test]
+    fn a_question_is_answered_not_accepted() {
+        let g = view(json!({"id": "g", "status": "needs_input", "question": "Thursday or Friday?",
+                            "conversation_id": "c1", "steps": [{"status": "completed"}]}));
+        assert_eq!(g.actions, vec![GoalActionKind::Cancel]);
+        assert_eq!((g.question.as_deref(), g.conversation_id.as_deref()), (Some("Thursday or Friday?"), Some("c1")));
     }
 
     #[test]

@@ -79,7 +79,7 @@
 
 mod control;
 mod live;
-mod pending;
+pub(crate) mod pending;
 mod runner;
 mod seen;
 mod settings;

@@ -232,7 +232,8 @@ impl Runner {
 
     /// Notes what the rest of the app did; `true` when it may have changed the pending work, which
     /// is then read at once: an ask answered or refused (a goal that waits for the user, a
-    /// budget approval) or a goal decided shows in the pending list now, not at the next round.
+    /// budget approval), a goal decided or an item handled shows in the pending list now, not at the
+    /// next round.
     fn observe(&mut self, event: Result<Event, broadcast::error::RecvError>) -> bool {
         match event {
             Ok(Event::AuthChanged { signed_in }) => {
@@ -246,7 +247,12 @@ impl Runner {
                 self.online = online;
                 false
             }
-            Ok(Event::AskSent { .. } | Event::AskFailed { .. } | Event::GoalDecided { .. }) => {
+            Ok(
+                Event::AskSent { .. }
+                | Event::AskFailed { .. }
+                | Event::GoalDecided { .. }
+                | Event::PendingHandled { .. },
+            ) => {
                 self.pending_due = self.pending_due.min(Instant::now());
                 true
             }
