@@ -535,6 +535,14 @@ impl Control {
 
     /// `GET path` on the public API as the seeded user (a fresh session each time), to read
     /// the world the way a client does.
+    /// `POST path` with `body` as the demo user (a user acting on another device).
+    pub async fn api_post(&self, path: &str, body: &Value) -> Value {
+        let token = self.session().await.access_token;
+        let answer = self.http.post(format!("{}{path}", self.base)).bearer_auth(token).json(body).send().await;
+        let answer = answer.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        answer.json().await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
     pub async fn api_get(&self, path: &str) -> Value {
         let token = self.session().await.access_token;
         let answer = self.http.get(format!("{}{path}", self.base)).bearer_auth(token).send().await;

@@ -362,3 +362,27 @@ async fn the_empty_seed_has_nothing_in_any_new_list() {
         assert_eq!((v["total"].as_u64(), v[key].as_array().map(Vec::len)), (Some(0), Some(0)), "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_email_to_send_waits_for_approval_in_the_pending_list() {
+    for profile in PROFILES {
+        let h = sim(profile).await;
+        let before = h.get_json("/v1/notifications/pending").await["total_pending"].as_u64().unwrap();
+        let queued = h
+            .post_json(
+                "/v1/actions/email/send",
+                json!({"to": "a@example.com", "subject": "Friday", "body": "See you."}),
+            )
+            .await;
+        assert_eq!(queued["status"], "pending_approval", "{profile:?}: {queued}");
+        let pending = h.get_json("/v1/notifications/pending").await;
+        assert_eq!(pending["total_pending"].as_u64().unwrap(), before + 1, "{pending}");
+        assert!(pending["actions"]["items"].as_array().unwrap().iter().any(|i| i["id"] == queued["id"]));
+        expect_error(
+            h.post("/v1/actions/email/send", json!({"to": "", "subject": "x", "body": ""})).await,
+            422,
+            "validation_error",
+        )
+        .await;
+    }
+}

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{int_param, page, Params};
 use crate::auth::User;
-use crate::error::{ApiError, ApiResult};
-use crate::state::{LoggedAction, SharedSim};
+use crate::error::{ApiError, ApiResult, JsonBody};
+use crate::state::{LoggedAction, PendingEmail, SharedSim};
 
 /// The `type` values of `GET /v1/actions/log`.
 pub const LOG_TYPES: [&str; 7] = ["calendar", "booking", "bill", "ride", "food", "errand", "email"];
@@ -18,6 +18,7 @@ pub const LOG_TYPES: [&str; 7] = ["calendar", "booking", "bill", "ride", "food",
 pub fn router() -> Router<SharedSim> {
     Router::new()
         .route("/v1/actions/email/outbox", get(outbox))
+        .route("/v1/actions/email/send", post(send))
         .route("/v1/actions/email/{id}", get(email))
         .route("/v1/actions/email/{id}/{action}", post(email_action))
         .route("/v1/actions/log", get(log))
@@ -28,6 +29,41 @@ async fn outbox(State(sim): State<SharedSim>, User(_u): User) -> Json<Value> {
     let st = sim.lock();
     let emails: Vec<Value> = st.emails.iter().map(|e| e.to_json()).collect();
     Json(json!({"emails": emails, "total": emails.len()}))
+}
+
+#[derive(serde::Deserialize)]
+struct NewEmail {
+    to: String,
+    subject: String,
+    body: String,
+    #[serde(default)]
+    cc: Option<String>,
+}
+
+/// `POST /v1/actions/email/send`: the email is queued for the user's approval, not sent.
+async fn send(
+    State(sim): State<SharedSim>,
+    User(_u): User,
+    JsonBody(req): JsonBody<NewEmail>,
+) -> ApiResult<Json<Value>> {
+    if req.to.trim().is_empty() || req.subject.trim().is_empty() {
+        return Err(ApiError::validation("`to` and `subject` are required.").detail("field", "to"));
+    }
+    let now = sim.now();
+    let mut st = sim.lock();
+    let email = PendingEmail {
+        id: Uuid::new_v4(),
+        to: req.to,
+        cc: req.cc.filter(|c| !c.trim().is_empty()),
+        subject: req.subject,
+        body: req.body,
+        status: "pending_approval".into(),
+        created_at: now,
+    };
+    let body = email.to_json();
+    st.emails.push(email);
+    st.notifications_changed(now);
+    Ok(Json(body))
 }
 
 fn email_not_found() -> ApiError {
