@@ -132,7 +132,7 @@ fn setup(
     // Every follower subscribes before the watcher, the outbox or the restored session publish.
     view::status::follow_events(app);
     features::calls::start(app);
-    features::pending::start(app);
+    features::inbox::start(app);
     features::credits::start(app);
     features::ask::start(app);
     view::status::refresh(app);

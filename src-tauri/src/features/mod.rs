@@ -6,7 +6,7 @@
 pub mod ask;
 pub mod calls;
 pub mod credits;
-pub mod pending;
+pub mod inbox;
 pub mod settings;
 pub mod signin;
 pub mod wake;

@@ -188,9 +188,19 @@ pub fn follow_events(app: &AppHandle) {
             app.state::<Status>().lock().ringing = !live_calls.is_empty();
             return refresh(app);
         };
-        let changed = app.state::<Status>().lock().apply(event, &live_calls);
+        let (changed, pending) = {
+            let status = app.state::<Status>();
+            let mut inner = status.lock();
+            (inner.apply(event, &live_calls), inner.pending)
+        };
         if changed {
             refresh(app);
+        }
+        // The inbox entry counts what the server lists (0 once signed out).
+        if matches!(event, Event::NotificationsChanged { .. } | Event::AuthChanged { .. }) {
+            if let Some(tray) = tray::tray(app) {
+                tray.show_inbox_count(i18n::lang(app), pending);
+            }
         }
         let _ = app.emit("core://event", event);
     });

@@ -50,6 +50,7 @@ impl TrayState {
 mod id {
     pub const STATUS: &str = "status";
     pub const ASK: &str = "ask";
+    pub const INBOX: &str = "inbox";
     pub const CALLS: &str = "calls";
     pub const CREDITS: &str = "credits";
     pub const SETTINGS: &str = "settings";
@@ -74,6 +75,9 @@ pub struct Tray {
     menu: Menu<Wry>,
     /// The live calls listed at the top of the menu, and their entries.
     calls: Mutex<(Vec<CallEntry>, Vec<MenuItem<Wry>>)>,
+    /// "Inbox (N)": N is what the server counts as pending.
+    inbox: MenuItem<Wry>,
+    inbox_count: Mutex<u64>,
     /// Active goals, each opening the quick-ask box on it.
     goals_menu: Submenu<Wry>,
     goals: Mutex<Vec<ActiveGoal>>,
@@ -124,6 +128,7 @@ impl Tray {
             (item(id::QUIT, "tray.quit")?, "tray.quit"),
         ];
         let [ask, calls, credits, settings, quit] = [0, 1, 2, 3, 4].map(|i| &labelled[i].0);
+        let inbox = item(id::INBOX, "tray.inbox")?;
         // Never empty: appindicator drops a submenu that has no entries.
         let goals_menu = Submenu::with_id_and_items(
             app,
@@ -138,6 +143,7 @@ impl Tray {
                 &status,
                 &PredefinedMenuItem::separator(app)?,
                 ask,
+                &inbox,
                 &goals_menu,
                 calls,
                 credits,
@@ -157,6 +163,7 @@ impl Tray {
             .on_menu_event(move |app, event| {
                 let command = match event.id().as_ref() {
                     id::ASK => MenuCommand::Ask,
+                    id::INBOX => MenuCommand::Show(Panel::Inbox),
                     id::CALLS => MenuCommand::Show(Panel::Calls),
                     id::CREDITS => MenuCommand::Show(Panel::Credits),
                     id::SETTINGS => MenuCommand::Show(Panel::Settings),
@@ -176,6 +183,8 @@ impl Tray {
             icon,
             labelled,
             menu,
+            inbox,
+            inbox_count: Default::default(),
             calls: Default::default(),
             goals_menu,
             goals: Default::default(),
@@ -214,10 +223,29 @@ impl Tray {
             let _ = item.set_text(text(lang, key));
         }
         let _ = self.icon.set_tooltip(Some(text(lang, "tray.tooltip")));
+        let count = *self.inbox_count.lock().expect("tray inbox lock");
+        self.label_inbox(lang, count);
         let calls = self.calls.lock().expect("tray calls lock").0.clone();
         self.show_calls(lang, calls);
         let goals = self.goals.lock().expect("tray goals lock").clone();
         self.show_goals(lang, goals);
+    }
+
+    /// Shows how many items wait in the inbox, unless the entry already says so.
+    pub fn show_inbox_count(&self, lang: Lang, count: u64) {
+        let mut shown = self.inbox_count.lock().expect("tray inbox lock");
+        if *shown != count {
+            *shown = count;
+            self.label_inbox(lang, count);
+        }
+    }
+
+    fn label_inbox(&self, lang: Lang, count: u64) {
+        let label = match count {
+            0 => text(lang, "tray.inbox"),
+            n => t(lang, "tray.inbox.count", &[("count", &n.to_string())]),
+        };
+        let _ = self.inbox.set_text(label);
     }
 
     /// Lists the active goals (those waiting for the user first, marked with a dot).

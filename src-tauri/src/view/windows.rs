@@ -19,6 +19,7 @@ pub enum Panel {
     Settings,
     SignIn,
     Calls,
+    Inbox,
 }
 
 struct Spec {
@@ -31,7 +32,8 @@ struct Spec {
 }
 
 impl Panel {
-    pub const ALL: [Panel; 6] = [Panel::Ask, Panel::Call, Panel::Credits, Panel::Settings, Panel::SignIn, Panel::Calls];
+    pub const ALL: [Panel; 7] =
+        [Panel::Ask, Panel::Call, Panel::Credits, Panel::Settings, Panel::SignIn, Panel::Calls, Panel::Inbox];
 
     /// The windows that show live calls: while one is on screen, the watcher reads the live
     /// calls at its faster cadence, so what the user looks at is current.
@@ -46,6 +48,7 @@ impl Panel {
             Panel::Settings => "settings",
             Panel::SignIn => "signin",
             Panel::Calls => "calls",
+            Panel::Inbox => "inbox",
         }
     }
 
@@ -58,6 +61,7 @@ impl Panel {
             "settings" => Some(Panel::Settings),
             "signin" => Some(Panel::SignIn),
             "calls" => Some(Panel::Calls),
+            "inbox" => Some(Panel::Inbox),
             _ => None,
         }
     }
@@ -70,6 +74,7 @@ impl Panel {
             Panel::Settings => ("settings.html", 560.0, 640.0, false),
             Panel::SignIn => ("signin.html", 440.0, 320.0, false),
             Panel::Calls => ("calls.html", 520.0, 600.0, false),
+            Panel::Inbox => ("inbox.html", 560.0, 640.0, false),
         };
         Spec { page, width, height, floating }
     }

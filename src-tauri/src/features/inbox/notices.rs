@@ -1,9 +1,11 @@
-//! Pending work on the desktop: every new approval, goal that needs the user and unread message
-//! is notified once (core's watcher says which are new: `PendingItem { is_new: true }`), with
-//! the actions the app can carry out from the notification itself; the outcome replaces the
-//! notification, and the notification goes when the item leaves the pending list or its goal is
-//! decided elsewhere in the app (`GoalDecided`). The notification settings say which kinds are
-//! notified at all (`Settings::notifies`).
+//! Pending work in notifications: every new approval, goal that needs the user and unread message
+//! is notified once (core's watcher says which are new: `PendingItem { is_new: true }`) with the
+//! buttons that fit its kind: **Send**/**Cancel** for a draft, **Mark read** for a message, for a
+//! goal **Approve** only when a step waits for approval (or the budget action that unblocks it),
+//! else **Answer**, which opens the inbox at its question. A click on the body opens the inbox at
+//! the item. The outcome replaces the notification; the notification goes when the item leaves
+//! the pending list or is handled elsewhere in the app. The notification settings say which kinds
+//! are notified at all (`Settings::notifies`).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -11,7 +13,7 @@ use std::sync::Mutex;
 use kallyai_core::ask::{GoalActionKind, Goals};
 use kallyai_core::pending::{PendingAction, PendingKind};
 use kallyai_core::settings::{CurrentSettings, Lang};
-use kallyai_core::Event;
+use kallyai_core::{inbox, Event};
 use tauri::{AppHandle, Manager};
 
 use crate::background::{follow, Heard};
@@ -23,29 +25,52 @@ fn key(id: &str) -> String {
     format!("pending:{id}")
 }
 
-/// Goals decided from their own notification: that notification shows the outcome, and the
-/// `GoalDecided` that follows must not take it away.
-#[derive(Default)]
-struct DecidedHere(Mutex<HashSet<String>>);
+/// The button that opens the inbox at a goal's question (no request of its own).
+const ANSWER: &str = "answer";
 
-/// What the app can carry out from a pending item's notification: only goal actions. Approving
-/// or cancelling an email draft and marking a message read have no request in core yet, so
-/// those items are notified without buttons. A goal stopped by its budget offers approve_budget
-/// or acknowledge_soft_cap instead of approve_step (core's watcher decides from its status).
+/// Items handled from their own notification: that notification shows the outcome, and the
+/// `GoalDecided` / `PendingHandled` that follows must not take it away.
+#[derive(Default)]
+struct HandledHere(Mutex<HashSet<String>>);
+
+/// What a notification offers for an item of `kind`: `actions` is what the API allows for it now
+/// (for a goal, what its own view says). A goal offers only what unblocks it: a step or budget to
+/// approve, or else its question to answer in the inbox.
 fn offered(kind: PendingKind, actions: &[PendingAction]) -> Vec<PendingAction> {
-    let goal_actions = actions.iter().filter(|a| GoalActionKind::from_pending(**a).is_some());
-    if kind == PendingKind::Goal {
-        goal_actions.copied().collect()
-    } else {
-        Vec::new()
+    match kind {
+        PendingKind::Approval => vec![PendingAction::Approve, PendingAction::Cancel],
+        PendingKind::Message => vec![PendingAction::MarkRead],
+        PendingKind::Goal => {
+            let unblocking = |a: &&PendingAction| {
+                matches!(
+                    a,
+                    PendingAction::ApproveStep | PendingAction::ApproveBudget | PendingAction::AcknowledgeSoftCap
+                )
+            };
+            match actions.iter().find(unblocking) {
+                Some(unblock) => vec![*unblock, PendingAction::Cancel],
+                None => Vec::new(),
+            }
+        }
     }
 }
 
-fn label(lang: Lang, action: PendingAction) -> String {
-    match action {
-        PendingAction::ApproveStep => text(lang, "pending.action.approve_step"),
-        PendingAction::Cancel => text(lang, "ask.goal.cancel"),
+fn label(lang: Lang, kind: PendingKind, action: PendingAction) -> String {
+    match (kind, action) {
+        (PendingKind::Approval, PendingAction::Approve) => text(lang, "inbox.draft.send"),
+        (PendingKind::Approval, PendingAction::Cancel) => text(lang, "inbox.draft.cancel"),
+        (_, PendingAction::MarkRead) => text(lang, "inbox.message.mark_read"),
+        (_, PendingAction::ApproveStep) => text(lang, "pending.action.approve_step"),
+        (_, PendingAction::Cancel) => text(lang, "ask.goal.cancel"),
         _ => text(lang, &format!("goal.action.{}", action.name())),
+    }
+}
+
+/// What the notification says once the action is done.
+fn done(lang: Lang, kind: PendingKind, action: PendingAction) -> String {
+    match kind {
+        PendingKind::Goal => text(lang, &format!("goal.done.{}", action.name())),
+        _ => text(lang, &format!("inbox.done.{}.{}", kind.name(), action.name())),
     }
 }
 
@@ -60,7 +85,7 @@ fn title(lang: Lang, kind: PendingKind, offered: &[PendingAction]) -> String {
 
 /// Starts following core's pending-work events.
 pub fn start(app: &AppHandle) {
-    app.manage(DecidedHere::default());
+    app.manage(HandledHere::default());
     follow(app, "pending", |app, heard| {
         if let Heard::Event(event) = heard {
             on_event(app, event);
@@ -72,71 +97,102 @@ pub fn start(app: &AppHandle) {
 fn on_event(app: &AppHandle, event: &Event) {
     match event {
         Event::PendingItem { id, kind, title, summary, actions, is_new: true } => {
-            if app.state::<CurrentSettings>().get().notifies(*kind) {
-                notify(app, id, *kind, title.as_deref(), summary.as_deref(), actions)
-            } else {
-                tracing::debug!(kind = kind.name(), "pending item not notified: the settings say so");
+            if !app.state::<CurrentSettings>().get().notifies(*kind) {
+                return tracing::debug!(kind = kind.name(), "pending item not notified: the settings say so");
             }
+            let item = Item {
+                id: id.clone(),
+                kind: *kind,
+                body: [title.as_deref(), summary.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("\n"),
+                actions: actions.clone(),
+            };
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move { notify(&app, item).await });
         }
         Event::PendingItemResolved { id } => notifier(app).withdraw(&key(id)),
-        // Decided in the box: the notification goes. (The goal may stay pending for a later step
+        // Handled in a window: the notification goes. (A goal may stay pending for a later step
         // under the same id, so the watcher would not resolve it.)
-        Event::GoalDecided { goal_id } if !decided_here(app, goal_id) => notifier(app).withdraw(&key(goal_id)),
+        Event::GoalDecided { goal_id: id } | Event::PendingHandled { id } if !handled_here(app, id) => {
+            notifier(app).withdraw(&key(id))
+        }
         _ => {}
     }
 }
 
-/// Whether `goal_id` was decided from its own notification (forgotten once asked).
-fn decided_here(app: &AppHandle, goal_id: &str) -> bool {
-    app.state::<DecidedHere>().0.lock().expect("decided lock").remove(goal_id)
+/// Whether `id` was handled from its own notification (forgotten once asked).
+fn handled_here(app: &AppHandle, id: &str) -> bool {
+    app.state::<HandledHere>().0.lock().expect("handled lock").remove(id)
 }
 
-fn notify(
-    app: &AppHandle,
-    id: &str,
+struct Item {
+    id: String,
     kind: PendingKind,
-    item_title: Option<&str>,
-    summary: Option<&str>,
-    actions: &[PendingAction],
-) {
+    body: String,
+    actions: Vec<PendingAction>,
+}
+
+/// What the API allows for a goal now: its own view says whether a step waits for approval (the
+/// pending list cannot). Unread, nothing is offered that the goal may not want: only Answer.
+async fn goal_actions(app: &AppHandle, item: &Item) -> Vec<PendingAction> {
+    match Goals::new(core(app).client.clone()).view(&item.id).await {
+        Ok(view) => view.actions.into_iter().filter_map(GoalActionKind::into_pending).collect(),
+        Err(error) => {
+            tracing::debug!(code = error.code(), "goal not read for its notification; it offers Answer only");
+            item.actions.iter().copied().filter(|a| *a != PendingAction::ApproveStep).collect()
+        }
+    }
+}
+
+async fn notify(app: &AppHandle, item: Item) {
     let lang = i18n::lang(app);
-    let offered = offered(kind, actions);
-    let body = [item_title, summary].into_iter().flatten().collect::<Vec<_>>().join("\n");
+    let allowed = match item.kind {
+        PendingKind::Goal => goal_actions(app, &item).await,
+        _ => item.actions.clone(),
+    };
+    let offered = offered(item.kind, &allowed);
+    let mut buttons: Vec<(String, String)> =
+        offered.iter().map(|a| (a.name().to_string(), label(lang, item.kind, *a))).collect();
+    if item.kind == PendingKind::Goal && offered.is_empty() {
+        buttons.push((ANSWER.to_string(), text(lang, "inbox.goal.answer")));
+    }
     let notice = Notice {
-        key: key(id),
-        title: title(lang, kind, &offered),
-        body,
-        actions: offered.iter().map(|a| (a.name().to_string(), label(lang, *a))).collect(),
-        clickable: false,
+        key: key(&item.id),
+        title: title(lang, item.kind, &offered),
+        body: item.body,
+        actions: buttons,
+        clickable: true,
         sticky: false,
     };
     let app = app.clone();
-    let id = id.to_string();
+    let (id, kind) = (item.id, item.kind);
     notifier(&app).show(
         notice,
-        Box::new(move |response| {
-            let Response::Action(name) = response else { return };
-            let Some(action) = offered.into_iter().find(|a| a.name() == name) else { return };
-            tauri::async_runtime::spawn(async move { act(&app, &id, action).await });
+        Box::new(move |response| match response {
+            Response::Default => super::focus::open(&app, Some(id)),
+            Response::Action(name) if name == ANSWER => super::focus::open(&app, Some(id)),
+            Response::Action(name) => {
+                let Some(action) = offered.into_iter().find(|a| a.name() == name) else { return };
+                tauri::async_runtime::spawn(async move { act(&app, &id, kind, action).await });
+            }
+            Response::Closed => {}
         }),
     );
 }
 
 /// Carries out `action` at once (no window needed), then says how it went in the
 /// notification's place.
-async fn act(app: &AppHandle, id: &str, action: PendingAction) {
-    let Some(goal_action) = GoalActionKind::from_pending(action) else { return };
+async fn act(app: &AppHandle, id: &str, kind: PendingKind, action: PendingAction) {
     let lang = i18n::lang(app);
     let core = core(app);
-    let result = Goals::new(core.client.clone()).run(id, goal_action).await;
+    let result = inbox::carry_out(&core.client, id, kind, action).await;
     let name = action.name();
     let body = match &result {
         Ok(()) => {
-            tracing::info!(action = name, "pending item handled");
-            text(lang, &format!("goal.done.{name}"))
+            tracing::info!(kind = kind.name(), action = name, "pending item handled from its notification");
+            done(lang, kind, action)
         }
         Err(error) => {
-            tracing::warn!(action = name, code = error.code(), "pending item action failed");
+            tracing::warn!(kind = kind.name(), action = name, code = error.code(), "pending item action failed");
             t(lang, "pending.failed", &[("error", &error.to_string())])
         }
     };
@@ -144,10 +200,13 @@ async fn act(app: &AppHandle, id: &str, action: PendingAction) {
         Notice { key: key(id), title: "KallyAI".into(), body, actions: vec![], clickable: false, sticky: false };
     notifier(app).show(notice, Box::new(|_| {}));
     if result.is_ok() {
-        // After the outcome is on screen: an ask this goal's budget refused is settled by the
-        // decision, as in the box, and the balance is read again.
-        app.state::<DecidedHere>().0.lock().expect("decided lock").insert(id.to_string());
-        core.events.publish(Event::GoalDecided { goal_id: id.to_string() });
+        // After the outcome is on screen: a goal decision settles an ask its budget refused, as
+        // in the box; either way the pending list and the balance are read again.
+        app.state::<HandledHere>().0.lock().expect("handled lock").insert(id.to_string());
+        core.events.publish(match kind {
+            PendingKind::Goal => Event::GoalDecided { goal_id: id.to_string() },
+            _ => Event::PendingHandled { id: id.to_string() },
+        });
     }
 }
 
@@ -157,21 +216,33 @@ mod tests {
     use PendingAction::*;
 
     #[test]
-    fn only_goal_actions_are_offered() {
+    fn each_kind_offers_the_buttons_that_fit_it() {
         assert_eq!(offered(PendingKind::Goal, &[ApproveStep, Cancel]), vec![ApproveStep, Cancel]);
         assert_eq!(offered(PendingKind::Goal, &[ApproveBudget, Cancel]), vec![ApproveBudget, Cancel]);
-        assert_eq!(offered(PendingKind::Approval, &[Approve, Cancel]), vec![]);
-        assert_eq!(offered(PendingKind::Message, &[MarkRead]), vec![]);
+        // A goal that asks a question: nothing to approve, so Answer (added by `notify`).
+        assert_eq!(offered(PendingKind::Goal, &[Cancel]), vec![]);
+        assert_eq!(offered(PendingKind::Approval, &[Approve, Cancel]), vec![Approve, Cancel]);
+        assert_eq!(offered(PendingKind::Message, &[MarkRead]), vec![MarkRead]);
     }
 
     #[test]
-    fn a_budget_stop_is_named_in_the_title_and_its_button() {
+    fn buttons_and_titles_say_what_they_do() {
         let offered = [ApproveBudget, Cancel];
         assert_eq!(title(Lang::En, PendingKind::Goal, &offered), "A goal needs your budget approval");
-        assert_eq!(label(Lang::En, ApproveBudget), "Approve budget");
-        assert_eq!(label(Lang::Es, AcknowledgeSoftCap), "Continuar");
+        assert_eq!(label(Lang::En, PendingKind::Goal, ApproveBudget), "Approve budget");
+        assert_eq!(label(Lang::Es, PendingKind::Goal, AcknowledgeSoftCap), "Continuar");
         assert_eq!(title(Lang::Es, PendingKind::Goal, &[Cancel]), "Un objetivo te necesita");
-        assert_eq!(label(Lang::En, Cancel), "Cancel goal");
+        assert_eq!(label(Lang::En, PendingKind::Goal, Cancel), "Cancel goal");
+        assert_eq!(label(Lang::En, PendingKind::Approval, Approve), "Send");
+        assert_eq!(label(Lang::En, PendingKind::Approval, Cancel), "Cancel draft");
+        assert_eq!(label(Lang::Es, PendingKind::Message, MarkRead), "Marcar como leído");
         assert_eq!(title(Lang::En, PendingKind::Message, &[]), text(Lang::En, "pending.title.message"));
+        for (kind, action) in
+            [(PendingKind::Approval, Approve), (PendingKind::Approval, Cancel), (PendingKind::Message, MarkRead)]
+        {
+            for lang in [Lang::En, Lang::Es] {
+                assert!(!done(lang, kind, action).starts_with("inbox."), "{kind:?} {action:?} {lang:?}");
+            }
+        }
     }
 }
