@@ -36,7 +36,15 @@ pub async fn wait_signed_in(item: &tray::TrayItem) {
 /// Clicks "Sign in…" in the tray and waits until the app is signed in. The app must have been
 /// started with [`test_browser`] in its environment.
 pub async fn sign_in(item: &tray::TrayItem) {
+    sign_in_labelled(item, "Sign in…", "Sign out").await
+}
+
+/// `sign_in` with the tray in another language: its "Sign in…" and "Sign out" labels.
+pub async fn sign_in_labelled(item: &tray::TrayItem, sign_in: &str, sign_out: &str) {
     wait_for_link_handler().await;
-    item.click("Sign in…");
-    wait_signed_in(item).await;
+    item.click(sign_in);
+    wait::until_sync(&format!("the tray to offer {sign_out}"), Duration::from_secs(30), || {
+        item.labels().iter().any(|l| l == sign_out).then_some(())
+    })
+    .await
 }

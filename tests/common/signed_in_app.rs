@@ -19,6 +19,19 @@ pub fn forget_settings() {
     }
 }
 
+/// Starts the next app with `settings` saved (as the settings window saves them), e.g.
+/// `{"language": "es"}`; undo with `forget_settings`.
+pub fn use_settings(settings: serde_json::Value) {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .expect("a config dir");
+    let dir = config.join("ai.kally.desktop");
+    std::fs::create_dir_all(&dir).expect("create the config dir");
+    let store = serde_json::json!({ "settings": settings });
+    std::fs::write(dir.join("settings.json"), store.to_string()).expect("write the settings");
+}
+
 /// Where the test browser writes every URL it was asked to open.
 pub fn browser_log(out: &Path) -> PathBuf {
     out.join("browser.log")
@@ -84,12 +97,13 @@ pub async fn show(app: &Launched, panel: &str, title: &str) {
 
 /// The windows `--show` opens, with their English titles. The app creates a window when it is
 /// first shown (the quick-ask box aside), so a check of "every window" opens them first.
-pub const SHOWABLE: [(&str, &str); 5] = [
+pub const SHOWABLE: [(&str, &str); 6] = [
     ("ask", "Ask KallyAI"),
     ("credits", "Credits"),
     ("settings", "Settings"),
     ("signin", "Sign in to KallyAI"),
     ("calls", "Recent calls"),
+    ("inbox", "Inbox"),
 ];
 
 /// Shows every window `--show` opens, each ready (English titles).

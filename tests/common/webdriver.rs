@@ -133,6 +133,12 @@ impl Session {
     /// A PNG of the current webview (it must be visible).
     pub async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine;
+        // WebKitWebDriver captures the last frame the window presented: let the page paint what
+        // it has in its DOM now (two animation frames) first, or a window just created or just
+        // filled shows an older frame.
+        let painted = "const done = arguments[arguments.length - 1];
+                       requestAnimationFrame(() => requestAnimationFrame(() => done(true)));";
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({"script": painted, "args": []}))).await;
         let value = self.call(reqwest::Method::GET, "/screenshot", None).await;
         base64::engine::general_purpose::STANDARD.decode(value.as_str().expect("base64 png")).expect("decode png")
     }
