@@ -1,4 +1,4 @@
-import { startWindow, listen, invoke, t } from "./common.js";
+import { startWindow, listen, invoke, t, linkified } from "./common.js";
 import { formatCredits } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,26 +19,6 @@ function remember(text) {
   while (history.length > 50) history.shift();
   localStorage.setItem(HISTORY_KEY, JSON.stringify(history));
   historyIndex = history.length;
-}
-
-// ---- server text is never HTML: text nodes, with web links made clickable
-function linkified(text) {
-  const nodes = [];
-  let last = 0;
-  for (const match of text.matchAll(/https?:\/\/[^\s<>"')]+/g)) {
-    nodes.push(document.createTextNode(text.slice(last, match.index)));
-    const a = document.createElement("a");
-    a.href = match[0];
-    a.textContent = match[0];
-    a.addEventListener("click", (event) => {
-      event.preventDefault();
-      invoke("open_link", { url: match[0] });
-    });
-    nodes.push(a);
-    last = match.index + match[0].length;
-  }
-  nodes.push(document.createTextNode(text.slice(last)));
-  return nodes;
 }
 
 function button(label, onClick, className = "") {

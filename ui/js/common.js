@@ -32,6 +32,30 @@ async function loadStrings(lang) {
   applyStrings();
 }
 
+/**
+ * Server text as DOM nodes, never HTML: text nodes, with web links made clickable and opened
+ * through the app's opener (which checks them), never by the webview.
+ */
+export function linkified(text) {
+  const source = text ?? "";
+  const nodes = [];
+  let last = 0;
+  for (const match of source.matchAll(/https?:\/\/[^\s<>"')]+/g)) {
+    nodes.push(document.createTextNode(source.slice(last, match.index)));
+    const a = document.createElement("a");
+    a.href = match[0];
+    a.textContent = match[0];
+    a.addEventListener("click", (event) => {
+      event.preventDefault();
+      invoke("open_link", { url: match[0] });
+    });
+    nodes.push(a);
+    last = match.index + match[0].length;
+  }
+  nodes.push(document.createTextNode(source.slice(last)));
+  return nodes;
+}
+
 /** Shows exactly one of the elements with class "face" (empty, loading, error, signed out...). */
 export function showFace(id) {
   document.querySelectorAll(".face").forEach((el) => (el.hidden = el.id !== id));

@@ -1,4 +1,4 @@
-import { startWindow, showFace, invoke, listen, t } from "./common.js";
+import { startWindow, showFace, invoke, listen, t, linkified } from "./common.js";
 import { formatDateTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -23,26 +23,6 @@ function paragraph(text, className = "") {
   p.textContent = text ?? "";
   if (className) p.className = className;
   return p;
-}
-
-// Server text is never HTML: text nodes, with web links opened through the app's safe opener.
-function linkified(text) {
-  const nodes = [];
-  let last = 0;
-  for (const match of (text ?? "").matchAll(/https?:\/\/[^\s<>"')]+/g)) {
-    nodes.push(document.createTextNode(text.slice(last, match.index)));
-    const a = document.createElement("a");
-    a.href = match[0];
-    a.textContent = match[0];
-    a.addEventListener("click", (event) => {
-      event.preventDefault();
-      invoke("open_link", { url: match[0] });
-    });
-    nodes.push(a);
-    last = match.index + match[0].length;
-  }
-  nodes.push(document.createTextNode((text ?? "").slice(last)));
-  return nodes;
 }
 
 // Runs one action of an item: its buttons wait meanwhile, a failure is one sentence in the item
