@@ -1,4 +1,4 @@
-import { startWindow, listen, invoke, t, linkified } from "./common.js";
+import { startWindow, listen, invoke, t, linkified, button, GOAL_ACTIONS } from "./common.js";
 import { formatCredits } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,14 +19,6 @@ function remember(text) {
   while (history.length > 50) history.shift();
   localStorage.setItem(HISTORY_KEY, JSON.stringify(history));
   historyIndex = history.length;
-}
-
-function button(label, onClick, className = "") {
-  const b = document.createElement("button");
-  b.textContent = label;
-  if (className) b.className = className;
-  b.addEventListener("click", onClick);
-  return b;
 }
 
 // ---- an ask its goal's budget stopped: the goal, its estimate, and what lets it go on
@@ -183,7 +175,6 @@ function statusLabel(status) {
   return t(key) === key ? status.replaceAll("_", " ") : t(key);
 }
 
-const GOAL_ACTIONS = { approve_step: "ask.goal.approve", accept_outcome: "ask.goal.accept", continue_negotiating: "ask.goal.continue", approve_budget: "goal.action.approve_budget", acknowledge_soft_cap: "goal.action.acknowledge_soft_cap", cancel: "ask.goal.cancel" };
 function renderGoal(goal) {
   shownGoal = goal.id;
   $("goal-title").textContent = goal.title;

@@ -32,6 +32,26 @@ async function loadStrings(lang) {
   applyStrings();
 }
 
+/** A button that runs `onClick`; never a form's submit button. */
+export function button(label, onClick, className = "") {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  if (className) b.className = className;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/** The label key of each goal action (`GoalActionKind` as the shell serializes it). */
+export const GOAL_ACTIONS = {
+  approve_step: "ask.goal.approve",
+  accept_outcome: "ask.goal.accept",
+  continue_negotiating: "ask.goal.continue",
+  approve_budget: "goal.action.approve_budget",
+  acknowledge_soft_cap: "goal.action.acknowledge_soft_cap",
+  cancel: "ask.goal.cancel",
+};
+
 /**
  * Server text as DOM nodes, never HTML: text nodes, with web links made clickable and opened
  * through the app's opener (which checks them), never by the webview.

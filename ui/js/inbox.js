@@ -1,4 +1,4 @@
-import { startWindow, showFace, invoke, listen, t, linkified } from "./common.js";
+import { startWindow, showFace, invoke, listen, t, linkified, button, GOAL_ACTIONS } from "./common.js";
 import { formatDateTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -8,15 +8,6 @@ let focusId = null;
 // Answers being typed, by goal: the text and the key sent with it (kept while the text is the
 // same, so sending again after an unclear failure is one answer to a server that honours keys).
 const answers = new Map();
-
-function button(label, onClick, className = "") {
-  const b = document.createElement("button");
-  b.type = "button";
-  b.textContent = label;
-  if (className) b.className = className;
-  b.addEventListener("click", onClick);
-  return b;
-}
 
 function paragraph(text, className = "") {
   const p = document.createElement("p");
@@ -91,22 +82,13 @@ function draftItem(item) {
 }
 
 // ---- goals: the question with an answer box, and the actions that fit the goal's state
-const GOAL_LABELS = {
-  approve_step: "ask.goal.approve",
-  accept_outcome: "ask.goal.accept",
-  continue_negotiating: "ask.goal.continue",
-  approve_budget: "goal.action.approve_budget",
-  acknowledge_soft_cap: "goal.action.acknowledge_soft_cap",
-  cancel: "ask.goal.cancel",
-};
-const GOAL_DONE = {
-  approve_step: "goal.done.approve_step",
-  approve_budget: "goal.done.approve_budget",
-  acknowledge_soft_cap: "goal.done.acknowledge_soft_cap",
-  cancel: "goal.done.cancel",
-  accept_outcome: "inbox.done.goal.accept_outcome",
-  continue_negotiating: "inbox.done.goal.continue_negotiating",
-};
+// Keeps what is typed for a goal; the key stays while the text (trimmed) is the same.
+function keep(goalId, text) {
+  const kept = answers.get(goalId);
+  const entry = { text, key: kept && kept.text.trim() === text.trim() ? kept.key : crypto.randomUUID() };
+  answers.set(goalId, entry);
+  return entry;
+}
 
 function answerForm(li, item, goal) {
   const form = document.createElement("form");
@@ -118,10 +100,7 @@ function answerForm(li, item, goal) {
   input.setAttribute("aria-label", t("inbox.goal.answer_label"));
   input.placeholder = t("inbox.goal.answer_placeholder");
   input.value = answers.get(item.id)?.text ?? "";
-  input.addEventListener("input", () => {
-    const kept = answers.get(item.id);
-    answers.set(item.id, { text: input.value, key: kept && kept.text.trim() === input.value.trim() ? kept.key : crypto.randomUUID() });
-  });
+  input.addEventListener("input", () => keep(item.id, input.value));
   const send = document.createElement("button");
   send.type = "submit";
   send.className = "primary";
@@ -131,9 +110,7 @@ function answerForm(li, item, goal) {
     event.preventDefault();
     const text = input.value.trim();
     if (!text) return input.focus();
-    const kept = answers.get(item.id);
-    const key = kept && kept.text.trim() === text ? kept.key : crypto.randomUUID();
-    answers.set(item.id, { text: input.value, key });
+    const { key } = keep(item.id, input.value);
     run(
       li,
       async () => {
@@ -154,18 +131,18 @@ function goalItem(item) {
   if (asks) li.append(paragraph(asks, "goal-question"));
   const waiting = goal?.steps?.find((s) => s.waiting_for_approval);
   if (waiting) li.append(paragraph(t("inbox.goal.step", { step: waiting.description }), "muted"));
-  const actions = goal ? goal.actions : item.actions.filter((a) => GOAL_LABELS[a]);
+  const actions = goal ? goal.actions : item.actions.filter((a) => GOAL_ACTIONS[a]);
   const unblocks = actions.some((a) => ["approve_step", "approve_budget", "acknowledge_soft_cap"].includes(a));
   // A goal that waits on words (its question, or an outcome it may need told) can be answered.
   if (!unblocks) li.append(answerForm(li, item, goal));
   const buttons = actions.map((action) =>
     button(
-      t(GOAL_LABELS[action] ?? action),
+      t(GOAL_ACTIONS[action] ?? action),
       () =>
         run(
           li,
           () => (goal ? invoke("inbox_goal_action", { goalId: item.id, action }) : invoke("inbox_act", { id: item.id, kind: "goal", action })),
-          t(GOAL_DONE[action] ?? "inbox.done.generic"),
+          t(`goal.done.${action}`),
         ),
       action === "cancel" ? "" : "primary",
     ),

@@ -132,7 +132,8 @@ struct Item {
 }
 
 /// What the API allows for a goal now: its own view says whether a step waits for approval (the
-/// pending list cannot). Unread, nothing is offered that the goal may not want: only Answer.
+/// pending list cannot). When the goal cannot be read, no step approval is offered on a guess: a
+/// budget action the pending item's status names, else only Answer.
 async fn goal_actions(app: &AppHandle, item: &Item) -> Vec<PendingAction> {
     match Goals::new(core(app).client.clone()).view(&item.id).await {
         Ok(view) => view.actions.into_iter().filter_map(GoalActionKind::into_pending).collect(),
