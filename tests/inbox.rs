@@ -144,6 +144,8 @@ async fn every_kind_is_handled_where_the_user_is() {
     assert!(step_notice.has_action("approve_step"), "a step waiting for approval offers Approve: {step_notice:?}");
     let sms_notice = first_notice("the SMS's notification", sms_from.clone()).await;
     assert_eq!(buttons(&sms_notice), vec![("mark_read".into(), "Mark read".into())], "{sms_notice:?}");
+    // What dunst draws, for a person to look at (test-output/inbox/notifications.png).
+    common::screenshot(&rig.out.join("notifications.png"));
 
     // -- a draft sent from its notification
     notices::invoke_from_menu("Send (");
