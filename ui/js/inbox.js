@@ -216,14 +216,28 @@ const CONTROLS = "button, input, textarea, select, a[href]";
 
 function render(view) {
   // A redraw keeps where the user is: the focused control (found again by its item and place in
-  // it, the caret with it), the highlighted item; typed answers live in `answers`.
+  // it, the caret with it: moving a node drops its focus), the highlighted item; typed answers
+  // live in `answers`.
   const active = document.activeElement;
   const activeItem = active?.closest?.(".list > li");
   const place = activeItem ? [...activeItem.querySelectorAll(CONTROLS)].indexOf(active) : -1;
   const caret = active?.selectionStart;
   for (const kind of KINDS) {
     const items = view.items.filter((i) => i.kind === kind);
-    $(`list-${kind}`).replaceChildren(...items.map(RENDER[kind]));
+    const list = $(`list-${kind}`);
+    // An item the server still lists unchanged keeps its node: a message stays open, a click
+    // being made lands, only what changed is drawn again.
+    const drawn = new Map([...list.children].map((li) => [li.id, li]));
+    list.replaceChildren(
+      ...items.map((item) => {
+        const same = JSON.stringify(item);
+        const kept = drawn.get(`item-${item.id}`);
+        if (kept?.dataset.same === same) return kept;
+        const li = RENDER[kind](item);
+        li.dataset.same = same;
+        return li;
+      }),
+    );
     $(`group-${kind}`).hidden = items.length === 0;
   }
   showFace(view.items.length ? "face-list" : "face-empty");
