@@ -112,6 +112,8 @@ impl CreditWatch {
             Event::GoalDecided { .. } => BalanceNeed::Read,
             // A draft sent from the app is charged; production sends no event for it either.
             Event::PendingHandled { .. } => BalanceNeed::Read,
+            // A call placed from the app is charged by the time its outcome is known.
+            Event::CallPlacing { settled: true, .. } => BalanceNeed::Read,
             Event::AuthChanged { signed_in: true } => BalanceNeed::Read,
             _ => BalanceNeed::None,
         }

@@ -249,6 +249,7 @@ fn sentence(e: &ApiError) -> String {
         }
         "forbidden" => "Your KallyAI account is not allowed to do this. Check your plan or permissions.",
         "call_not_active" => "This call is no longer live.",
+        "action_not_undoable" => "This action can no longer be undone.",
         "phone_not_provisioned" => "You have no KallyAI phone number yet. Set one up in KallyAI first.",
         "email_not_connected" => "No email account is connected to KallyAI. Connect one first.",
         _ => "",

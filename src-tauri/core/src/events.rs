@@ -97,6 +97,10 @@ pub enum Event {
     /// read, a goal answered). Published by the app shell: the pending list is read again now,
     /// so the item leaves the inbox and the tray's count as the server says, not on a guess.
     PendingHandled { id: String },
+    /// A call the user placed from the desktop changed: sent, listed, ended, refused or
+    /// unconfirmed (`settled`: its outcome is known, or will not be learnt here). What it is now
+    /// is `CallPlacer::call(local_id)` (`placing`).
+    CallPlacing { local_id: String, settled: bool },
 }
 
 /// A cheap-to-clone broadcast bus. Slow subscribers lose the oldest events (they see

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod activity;
 pub mod api;
 pub mod ask;
 pub mod auth;
@@ -32,6 +33,8 @@ pub mod inbox;
 pub mod lenient;
 pub mod paths;
 pub mod pending;
+pub mod phone;
+pub mod placing;
 mod refusal;
 mod reply;
 mod retry;

@@ -278,6 +278,14 @@ fn seed_goals(s: &mut State, now: Millis) {
         }
         let used: f64 = steps.iter().take(current).map(|x| x.cost).sum();
         let est: f64 = steps.iter().map(|x| x.cost).sum();
+        // What each finished step charged, a few minutes apart: the goal's cost breakdown.
+        let cost_items: Vec<(String, f64, Millis)> = steps
+            .iter()
+            .take(current)
+            .enumerate()
+            .filter(|(_, x)| x.cost > 0.0)
+            .map(|(i, x)| (x.cost_kind.to_string(), round2(x.cost), now - ago + (i as i64 + 1) * 3 * MIN))
+            .collect();
         let id = if owner == OTHER_USER { foreign(crate::foreign_ids::GOAL) } else { Uuid::new_v4() };
         s.goals.push(Goal {
             id,
@@ -299,7 +307,7 @@ fn seed_goals(s: &mut State, now: Millis) {
             escalated: false,
             outcome: None,
             question: None,
-            cost_items: Vec::new(),
+            cost_items,
         });
         id
     };

@@ -353,6 +353,26 @@ async fn the_seeded_calls_read_like_calls() {
 }
 
 #[tokio::test]
+async fn a_finished_goal_has_what_it_cost_charge_by_charge() {
+    for profile in PROFILES {
+        let h = sim(profile).await;
+        let done = list(&h.get_json("/v1/coordination/goals?status=completed").await, "goals");
+        assert!(!done.is_empty(), "the demo has a finished goal ({profile:?})");
+        for goal in done {
+            let id = goal["id"].as_str().unwrap();
+            let cost = h.get_json(&format!("/v1/goals/{id}/cost-breakdown")).await;
+            let items = cost["items"].as_array().unwrap_or_else(|| panic!("items in {cost}"));
+            assert!(!items.is_empty(), "a finished goal cost something: {cost}");
+            assert!(items.iter().all(|i| i["action"].is_string() && is_iso(&i["timestamp"])), "{cost}");
+            let sum: f64 = items.iter().map(|i| i["credits"].as_f64().unwrap()).sum();
+            let total = cost["total_credits"].as_f64().unwrap();
+            assert!((sum - total).abs() < 0.01, "the items add up to the total: {cost}");
+            assert_eq!(cost["total_credits"], goal["credits_used"], "{cost} {goal}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_empty_seed_has_nothing_in_any_new_list() {
     let h = start_with(SimConfig { seed: kallyai_sim::Seed::Empty, ..SimConfig::default() }).await;
     for (path, key) in

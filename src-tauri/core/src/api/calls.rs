@@ -24,6 +24,20 @@ open_enum!(
     }
 );
 
+impl CallStatus {
+    /// Whether the call is known to be still going: queued, in progress, or an unknown status
+    /// whose name says so (`ringing`, `dialing`, `pending`, ...). A missing status is not.
+    pub fn is_going(&self) -> bool {
+        match self {
+            CallStatus::InProgress | CallStatus::Queued => true,
+            CallStatus::Other(s) => {
+                ["progress", "queue", "ring", "dial", "pending", "initiat", "schedul"].iter().any(|w| s.contains(w))
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A call as the API returns it. Fields that exist both nested (`submission.*`,
 /// `metadata.*`) and top-level (MCP's `to`, `created_at`, ...) are merged here.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -185,7 +199,9 @@ impl<'de> Deserialize<'de> for Transcript {
 }
 
 /// What to call about (`Submission` in the reference). Optional fields are left out when unset.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// Read back too: a call being placed is kept on disk until its outcome is known.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Submission {
     /// restaurant, clinic, hotel, general.
     pub task_category: String,
@@ -217,7 +233,8 @@ pub struct Submission {
 }
 
 /// The body of `POST /v1/calls`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NewCall {
     pub submission: Submission,
     /// IANA zone, e.g. `Europe/Madrid`.

@@ -172,9 +172,14 @@ async fn create(
         .detail("upgrade_url", UPGRADE_URL));
     }
     let business = sub.business_name.clone().unwrap_or_else(|| "the business".into());
+    // Without a name, the other side answers and agrees as people do, without naming itself.
+    let (hello, agreed) = match &sub.business_name {
+        Some(name) => (format!("Hello, {name}."), format!("{name} agreed.")),
+        None => ("Hello?".to_string(), "They agreed.".to_string()),
+    };
     let transcript = if answered {
         [
-            ("HUMAN", format!("Hello, {business}.")),
+            ("HUMAN", hello),
             ("AI", format!("Hi, I'm calling on behalf of {}. {}", st.user_name, sub.task_description.trim())),
             ("HUMAN", "Sure, we can do that.".to_string()),
             ("AI", "Wonderful, thank you very much. Goodbye!".to_string()),
@@ -200,7 +205,7 @@ async fn create(
         ended_at: now + duration as i64 * 1000,
         duration_seconds: duration,
         credits_used: cost,
-        highlights: if answered { format!("{business} agreed.") } else { "Nobody answered.".into() },
+        highlights: if answered { agreed } else { "Nobody answered.".into() },
         next_steps: if answered { "Nothing else to do.".into() } else { "Try again later.".into() },
         transcript,
     };
