@@ -7,6 +7,7 @@ use std::sync::Arc;
 use kallyai_core::ask::{Outbox, OutboxSettings};
 use kallyai_core::auth::{AuthApi, Session, TokenStore};
 use kallyai_core::config::Config;
+use kallyai_core::placing::{CallPlacer, PlacerTiming};
 use kallyai_core::{ApiError, Client, EventBus, Watcher, WatcherSettings};
 use tauri::{AppHandle, Manager};
 
@@ -20,6 +21,9 @@ pub struct Core {
     pub watcher: Watcher,
     /// Quick ask's outbox; None when its file could not be opened.
     pub outbox: Option<Arc<Outbox>>,
+    /// The calls placed from "Call someone…"; None when its journal could not be opened (then
+    /// no call can be placed: one that could not be written down could be placed twice).
+    pub placer: Option<Arc<CallPlacer>>,
 }
 
 /// The part of core built before the app: a configuration it cannot use ends the process
@@ -69,7 +73,16 @@ impl Connection {
                 None
             }
         };
-        Core { client, session, store, events, watcher, outbox }
+        let placer = data_dir.as_ref().and_then(|dir| {
+            let opened = tauri::async_runtime::block_on(CallPlacer::open(
+                dir.join("placing-calls.json"),
+                client.clone(),
+                events.clone(),
+                PlacerTiming::default(),
+            ));
+            opened.map(Arc::new).map_err(|error| tracing::warn!(%error, "could not open the call journal")).ok()
+        });
+        Core { client, session, store, events, watcher, outbox, placer }
     }
 }
 

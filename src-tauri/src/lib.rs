@@ -133,6 +133,7 @@ fn setup(
     view::status::follow_events(app);
     features::calls::start(app);
     features::inbox::start(app);
+    features::dialer::start(app);
     features::credits::start(app);
     features::ask::start(app);
     view::status::refresh(app);

@@ -12,16 +12,16 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use kallyai_core::api::calls::TranscriptEntry;
-use kallyai_core::api::inbound::{InboundCall, InboundQuery};
+use kallyai_core::api::inbound::InboundCall;
 use kallyai_core::call_action::{self, CallAction, CallActionError};
 use kallyai_core::settings::{CallAnnouncement, CurrentSettings};
 use kallyai_core::watcher::caller_label;
 use kallyai_core::Event;
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager, State};
+use tauri::{AppHandle, Emitter, Manager};
 
 use crate::background::{follow, Heard};
-use crate::core_handle::{core, Core};
+use crate::core_handle::core;
 use crate::error::CommandError;
 use crate::view::i18n::{self, t, text};
 use crate::view::notify::{notifier, Notice, Response};
@@ -246,13 +246,7 @@ fn current(app: &AppHandle) -> Option<String> {
     }
 }
 
-#[tauri::command]
-pub async fn recent_calls(core: State<'_, Core>) -> Result<Vec<InboundCall>, CommandError> {
-    let query = InboundQuery { limit: Some(20), ..Default::default() };
-    Ok(core.client.inbound().calls(&query).await?.calls)
-}
-
-/// Opens the call popup on one call (from the recent-calls list, the tray, a new call).
+/// Opens the call popup on one call (from the tray, a new call).
 #[tauri::command]
 pub fn show_call(app: AppHandle, call_id: String) {
     *app.state::<Calls>().chosen.lock().expect("calls lock") = Some(call_id.clone());

@@ -3,9 +3,11 @@
 //! another one: what they share are core types (the credit watch, the settings in force, core's
 //! events) and the `view`.
 
+pub mod activity;
 pub mod ask;
 pub mod calls;
 pub mod credits;
+pub mod dialer;
 pub mod inbox;
 pub mod settings;
 pub mod signin;

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::action::Action;
+use super::action::{Action, CallPrefill};
 use super::deep_link;
 use crate::view::windows::Panel;
 
@@ -17,13 +17,15 @@ Options:
   --api-base URL      KallyAI server to use (default https://api.kallyai.com, or $KALLYAI_API_BASE);
                       plain http is accepted for loopback addresses only
   --ask [TEXT]        open the quick-ask box, prefilled with TEXT
-  --show PANEL        show a window: credits, calls, settings, ask or signin
+  --call [NUMBER]     open 'Call someone…', prefilled with NUMBER (you place the call)
+  --show PANEL        show a window: credits, activity (also: calls), settings, ask or signin
   --quit              quit the running instance
   --version           print the version and exit
   --help              print this help and exit
 
 If KallyAI Desktop is already running, the options go to it and this process exits.
-Links: kallyai://ask?q=TEXT, kallyai://show/credits, kallyai://show/calls, kallyai://show/settings";
+Links: kallyai://ask?q=TEXT, kallyai://show/credits, kallyai://show/activity, kallyai://show/settings,
+       kallyai://call?number=NUMBER&task=TEXT (prefills 'Call someone…'; never places a call)";
 
 /// What to do with this process.
 #[derive(Debug, PartialEq, Eq)]
@@ -86,13 +88,20 @@ where
                     .or_else(|| args.next_if(|next| !next.starts_with("--") && !next.starts_with(deep_link::PREFIX)));
                 launch.actions.push(Action::Ask(text.filter(|t| !t.trim().is_empty())));
             }
+            "--call" => {
+                // The number is optional, as the text of --ask; the call is placed from the form.
+                let number = inline
+                    .or_else(|| args.next_if(|next| !next.starts_with("--") && !next.starts_with(deep_link::PREFIX)));
+                let number = number.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+                launch.actions.push(Action::Call(CallPrefill { number, task: None }));
+            }
             "--show" => {
                 let value = inline.or_else(|| args.next()).ok_or_else(|| {
-                    CliError("--show needs a window name: credits, calls, settings, ask or signin".into())
+                    CliError("--show needs a window name: credits, activity, settings, ask or signin".into())
                 })?;
                 let panel = Panel::from_name(&value).ok_or_else(|| {
                     CliError(format!(
-                        "there is no window called '{value}'; use credits, calls, settings, ask or signin"
+                        "there is no window called '{value}'; use credits, activity, settings, ask or signin"
                     ))
                 })?;
                 launch.actions.push(Action::Show(panel));
@@ -128,6 +137,14 @@ mod tests {
     #[test]
     fn no_arguments_starts_the_app() {
         assert_eq!(run(&[]), Launch::default());
+    }
+
+    #[test]
+    fn call_takes_an_optional_number() {
+        let call = |number: Option<&str>| Action::Call(CallPrefill { number: number.map(Into::into), task: None });
+        assert_eq!(run(&["--call"]).actions, vec![call(None)]);
+        assert_eq!(run(&["--call", "+34 911 22 23 33"]).actions, vec![call(Some("+34 911 22 23 33"))]);
+        assert_eq!(run(&["--call", "--quit"]).actions, vec![call(None), Action::Quit]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::fmt;
 
 use url::Url;
 
-use super::action::Action;
+use super::action::{Action, CallPrefill};
 use crate::view::windows::Panel;
 
 pub const PREFIX: &str = "kallyai://";
@@ -14,6 +14,8 @@ pub const PREFIX: &str = "kallyai://";
 const MAX_LINK_BYTES: usize = 16 * 1024;
 /// An ask longer than this is not something a person typed into a link.
 const MAX_ASK_CHARS: usize = 4000;
+/// A phone number as people write it, with spaces and punctuation.
+const MAX_NUMBER_CHARS: usize = 40;
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct LinkError(String);
@@ -52,6 +54,18 @@ pub fn parse(link: &str) -> Result<Action, LinkError> {
             }
             Ok(Action::Ask(text.filter(|t| !t.trim().is_empty())))
         }
+        // Only prefills the form: placing the call is always the user's own click.
+        ("call", "") => {
+            let [number, task] = params(&url, ["number", "task"])?;
+            if number.as_ref().is_some_and(|n| n.chars().count() > MAX_NUMBER_CHARS) {
+                return Err(refuse("the number in it is too long"));
+            }
+            if task.as_ref().is_some_and(|t| t.chars().count() > MAX_ASK_CHARS) {
+                return Err(refuse("the task in it is too long"));
+            }
+            let given = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+            Ok(Action::Call(CallPrefill { number: given(number), task: given(task) }))
+        }
         ("show", panel) => {
             no_params(&url)?;
             let name = panel.trim_start_matches('/');
@@ -65,18 +79,24 @@ pub fn parse(link: &str) -> Result<Action, LinkError> {
     }
 }
 
-/// Reads a parameter that may appear at most once; any other parameter is refused.
-fn single_param(url: &Url, name: &str) -> Result<Option<String>, LinkError> {
-    let mut found = None;
+/// Reads parameters that may each appear at most once; any other parameter is refused.
+fn params<const N: usize>(url: &Url, names: [&str; N]) -> Result<[Option<String>; N], LinkError> {
+    let mut found: [Option<String>; N] = std::array::from_fn(|_| None);
     for (key, value) in url.query_pairs() {
-        if key != name {
-            return Err(refuse(format!("it has an unknown parameter '{key}'")));
-        }
-        if found.replace(value.into_owned()).is_some() {
-            return Err(refuse(format!("the parameter '{name}' appears twice")));
+        let i = names
+            .iter()
+            .position(|n| *n == key)
+            .ok_or_else(|| refuse(format!("it has an unknown parameter '{key}'")))?;
+        if found[i].replace(value.into_owned()).is_some() {
+            return Err(refuse(format!("the parameter '{key}' appears twice")));
         }
     }
     Ok(found)
+}
+
+/// Reads a parameter that may appear at most once; any other parameter is refused.
+fn single_param(url: &Url, name: &str) -> Result<Option<String>, LinkError> {
+    params(url, [name]).map(|[value]| value)
 }
 
 fn no_params(url: &Url) -> Result<(), LinkError> {
@@ -102,7 +122,26 @@ mod tests {
     fn show_links() {
         assert_eq!(parse("kallyai://show/credits"), Ok(Action::Show(Panel::Credits)));
         assert_eq!(parse("kallyai://show/settings/"), Ok(Action::Show(Panel::Settings)));
-        assert_eq!(parse("kallyai://show/calls"), Ok(Action::Show(Panel::Calls)));
+        assert_eq!(parse("kallyai://show/activity"), Ok(Action::Show(Panel::Activity)));
+        // The Recent calls window's old name opens Activity, which took it over.
+        assert_eq!(parse("kallyai://show/calls"), Ok(Action::Show(Panel::Activity)));
+    }
+
+    #[test]
+    fn call_links_only_prefill() {
+        let prefill = |number: Option<&str>, task: Option<&str>| {
+            Ok(Action::Call(CallPrefill { number: number.map(Into::into), task: task.map(Into::into) }))
+        };
+        assert_eq!(
+            parse("kallyai://call?number=%2B34%20911%2022%2023%2033&task=Move+my+appointment"),
+            prefill(Some("+34 911 22 23 33"), Some("Move my appointment"))
+        );
+        assert_eq!(parse("kallyai://call?task=Ask+about+prices"), prefill(None, Some("Ask about prices")));
+        assert_eq!(parse("kallyai://call/?number=+&task="), prefill(None, None));
+        for link in ["kallyai://call?number=1&number=2", "kallyai://call?place=now", "kallyai://call/now"] {
+            assert!(parse(link).is_err(), "{link} should be refused");
+        }
+        assert!(parse(&format!("kallyai://call?number={}", "1".repeat(MAX_NUMBER_CHARS + 1))).is_err());
     }
 
     #[test]

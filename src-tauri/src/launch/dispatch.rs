@@ -6,7 +6,7 @@ use tauri::AppHandle;
 use super::action::Action;
 use crate::background::background;
 use crate::error::CommandError;
-use crate::features::{ask, calls, signin};
+use crate::features::{ask, calls, dialer, signin};
 use crate::view::i18n::{self, t};
 use crate::view::tray::MenuCommand;
 use crate::view::windows::{self, Panel};
@@ -17,6 +17,7 @@ pub fn perform(app: &AppHandle, action: Action) {
     match action {
         Action::Ask(text) => ask::open_box(app, text),
         Action::Show(panel) => windows::show(app, panel),
+        Action::Call(prefill) => dialer::open_form(app, prefill),
         Action::AuthCallback(link) => {
             let app = app.clone();
             tauri::async_runtime::spawn(async move { signin::deliver(&app, &link).await });
@@ -73,6 +74,7 @@ fn action_name(action: &Action) -> &'static str {
     match action {
         Action::Ask(_) => "ask",
         Action::Show(panel) => panel.label(),
+        Action::Call(_) => "call",
         Action::AuthCallback(_) => "auth_callback",
         Action::Quit => "quit",
     }

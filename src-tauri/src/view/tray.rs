@@ -51,7 +51,8 @@ mod id {
     pub const STATUS: &str = "status";
     pub const ASK: &str = "ask";
     pub const INBOX: &str = "inbox";
-    pub const CALLS: &str = "calls";
+    pub const ACTIVITY: &str = "activity";
+    pub const DIALER: &str = "dialer";
     pub const CREDITS: &str = "credits";
     pub const SETTINGS: &str = "settings";
     pub const ACCOUNT: &str = "account";
@@ -122,12 +123,13 @@ impl Tray {
         let account = item(id::ACCOUNT, "tray.sign_in")?;
         let labelled = vec![
             (item(id::ASK, "tray.ask")?, "tray.ask"),
-            (item(id::CALLS, "tray.calls")?, "tray.calls"),
+            (item(id::ACTIVITY, "tray.activity")?, "tray.activity"),
             (item(id::CREDITS, "tray.credits")?, "tray.credits"),
             (item(id::SETTINGS, "tray.settings")?, "tray.settings"),
             (item(id::QUIT, "tray.quit")?, "tray.quit"),
+            (item(id::DIALER, "tray.dialer")?, "tray.dialer"),
         ];
-        let [ask, calls, credits, settings, quit] = [0, 1, 2, 3, 4].map(|i| &labelled[i].0);
+        let [ask, activity, credits, settings, quit, dialer] = [0, 1, 2, 3, 4, 5].map(|i| &labelled[i].0);
         let inbox = item(id::INBOX, "tray.inbox")?;
         // Never empty: appindicator drops a submenu that has no entries.
         let goals_menu = Submenu::with_id_and_items(
@@ -143,9 +145,10 @@ impl Tray {
                 &status,
                 &PredefinedMenuItem::separator(app)?,
                 ask,
+                dialer,
                 &inbox,
                 &goals_menu,
-                calls,
+                activity,
                 credits,
                 settings,
                 &PredefinedMenuItem::separator(app)?,
@@ -164,7 +167,8 @@ impl Tray {
                 let command = match event.id().as_ref() {
                     id::ASK => MenuCommand::Ask,
                     id::INBOX => MenuCommand::Show(Panel::Inbox),
-                    id::CALLS => MenuCommand::Show(Panel::Calls),
+                    id::ACTIVITY => MenuCommand::Show(Panel::Activity),
+                    id::DIALER => MenuCommand::Show(Panel::Dialer),
                     id::CREDITS => MenuCommand::Show(Panel::Credits),
                     id::SETTINGS => MenuCommand::Show(Panel::Settings),
                     id::QUIT => MenuCommand::Quit,

@@ -18,8 +18,10 @@ pub enum Panel {
     Credits,
     Settings,
     SignIn,
-    Calls,
+    Activity,
     Inbox,
+    /// "Call someone…": the form that places an outbound call.
+    Dialer,
 }
 
 struct Spec {
@@ -32,12 +34,20 @@ struct Spec {
 }
 
 impl Panel {
-    pub const ALL: [Panel; 7] =
-        [Panel::Ask, Panel::Call, Panel::Credits, Panel::Settings, Panel::SignIn, Panel::Calls, Panel::Inbox];
+    pub const ALL: [Panel; 8] = [
+        Panel::Ask,
+        Panel::Call,
+        Panel::Credits,
+        Panel::Settings,
+        Panel::SignIn,
+        Panel::Activity,
+        Panel::Inbox,
+        Panel::Dialer,
+    ];
 
     /// The windows that show live calls: while one is on screen, the watcher reads the live
     /// calls at its faster cadence, so what the user looks at is current.
-    const SHOWING_CALLS: [Panel; 2] = [Panel::Call, Panel::Calls];
+    const SHOWING_CALLS: [Panel; 2] = [Panel::Call, Panel::Activity];
 
     /// The window label, also the page name and the i18n key suffix (`window.<label>`).
     pub fn label(self) -> &'static str {
@@ -47,8 +57,9 @@ impl Panel {
             Panel::Credits => "credits",
             Panel::Settings => "settings",
             Panel::SignIn => "signin",
-            Panel::Calls => "calls",
+            Panel::Activity => "activity",
             Panel::Inbox => "inbox",
+            Panel::Dialer => "dialer",
         }
     }
 
@@ -60,8 +71,10 @@ impl Panel {
             "credits" => Some(Panel::Credits),
             "settings" => Some(Panel::Settings),
             "signin" => Some(Panel::SignIn),
-            "calls" => Some(Panel::Calls),
+            // "calls": the Recent calls window's old name, which Activity took over.
+            "activity" | "calls" => Some(Panel::Activity),
             "inbox" => Some(Panel::Inbox),
+            "dialer" => Some(Panel::Dialer),
             _ => None,
         }
     }
@@ -73,8 +86,9 @@ impl Panel {
             Panel::Credits => ("credits.html", 420.0, 520.0, false),
             Panel::Settings => ("settings.html", 560.0, 640.0, false),
             Panel::SignIn => ("signin.html", 440.0, 320.0, false),
-            Panel::Calls => ("calls.html", 520.0, 600.0, false),
+            Panel::Activity => ("activity.html", 560.0, 640.0, false),
             Panel::Inbox => ("inbox.html", 560.0, 640.0, false),
+            Panel::Dialer => ("dialer.html", 480.0, 620.0, false),
         };
         Spec { page, width, height, floating }
     }
