@@ -16,10 +16,12 @@ demo: build
 	@scripts/demo
 
 ## Every check: lint, the official KallyAI CLI against the sim, then all tests (unit, sim, core,
-## end-to-end on a headless desktop), then the sign-in, quick-ask, inbound-call, credits and inbox suites again
+## end-to-end on a headless desktop), then the sign-in, quick-ask, inbound-call, credits, inbox, activity and
+## call-form suites again
 ## against the sim's production profile (no extensions; tests of an extension are named
 ## `extension_…` and skipped there). Ends with one line for both runs.
-PRODUCTION_SUITES := --test signin --test quick_ask --test inbound_calls --test credits --test inbox
+PRODUCTION_SUITES := --test signin --test quick_ask --test inbound_calls --test credits --test inbox --test activity \
+  --test dialer
 test: deps lint official-cli
 	@mkdir -p test-output
 	set -o pipefail; scripts/with-desktop $(CARGO) test --workspace --locked --no-fail-fast -- --test-threads=2 \
@@ -33,11 +35,14 @@ test: deps lint official-cli
 ## Tests never write into the tree, so `make test` leaves `git status` clean; this target is the
 ## deliberate refresh. It fails if a picture in docs/screenshots/ was not taken again.
 .PHONY: screenshots
-SCREENSHOT_SUITES := --test credits --test inbound_calls --test quick_ask --test settings --test inbox
+SCREENSHOT_SUITES := --test credits --test inbound_calls --test quick_ask --test settings --test inbox --test activity \
+  --test dialer
 SCREENSHOT_TESTS := balance_plan_and_period_follow_the_sim take_over_and_reject_from_the_notification::stream \
   popup_follows_the_call_until_it_ends::stream hotkey_ask_reply_escape_and_conversations \
   a_goal_is_shown_and_its_step_approved_from_the_box spanish_changes_every_window_and_the_tray_at_once \
-  every_kind_is_handled_where_the_user_is the_inbox_works_by_keyboard_in_spanish
+  every_kind_is_handled_where_the_user_is the_inbox_works_by_keyboard_in_spanish \
+  activity_shows_what_kallyai_did_and_undoes_it activity_works_by_keyboard_in_spanish \
+  a_call_is_placed_once_and_its_result_shown the_dialer_works_by_keyboard_in_spanish
 screenshots: deps
 	rm -rf test-output/screenshots
 	KALLYAI_TEST_PROFILE=default scripts/with-desktop $(CARGO) test -p kallyai-desktop --locked $(SCREENSHOT_SUITES) \

@@ -47,7 +47,7 @@ PHASE = {
     "binary_size_mib": None,
 }
 # The app's windows a user can open (`--show NAME`); the call popup only shows for a call.
-SHOWABLE = ("ask", "credits", "settings", "signin", "calls")
+SHOWABLE = ("ask", "credits", "settings", "signin", "activity")
 
 
 NOT_SIGNED_IN = "the app is not signed in: it made no authorised request to the sim after start"

@@ -160,7 +160,7 @@ async fn quit(mut app: App, item: &tray::TrayItem) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resume_network_and_a_shown_calls_window_find_a_new_call_at_once() {
+async fn resume_network_and_a_shown_activity_window_find_a_new_call_at_once() {
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let rig = Rig::new("wake", Seed::Empty).await;
     let (app, item) = rig.signed_in_app("wake").await;
@@ -187,10 +187,11 @@ async fn resume_network_and_a_shown_calls_window_find_a_new_call_at_once() {
     // A window that shows live calls is on screen: the watcher reads them at its live cadence.
     rig.live_calls_read(reads).await;
     let call = rig.ring("Grace Hopper").await;
+    // (`calls`: the Activity window's old name, still accepted.)
     let shown = app.second_launch(&["--show", "calls"]).await;
     assert!(shown.status.success(), "--show calls: {shown:?}");
-    wait::until_sync("the Recent calls window on screen", Duration::from_secs(15), || {
-        x11::window_viewable("Recent calls").then_some(())
+    wait::until_sync("the Activity window on screen", Duration::from_secs(15), || {
+        x11::window_viewable("Activity").then_some(())
     })
     .await;
     let ringing = rig.ringing("Grace Hopper").await;

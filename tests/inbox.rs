@@ -10,38 +10,35 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
+use common::demo::{self, Demo};
 use common::launcher::Launched;
 use common::notification_bus::{self as notices, BusMonitor};
-use common::signed_in_app;
-use common::{output_dir, profile, readme_screenshot, require_desktop, tray, wait, x11, ONE_APP_AT_A_TIME};
-use kallyai_sim::client::{self, Control};
-use kallyai_sim::SimServer;
+use common::{a11y, readme_screenshot, signed_in_app, tray, wait, x11, ONE_APP_AT_A_TIME};
 use serde_json::{json, Value};
 
 const SOON: Duration = Duration::from_secs(20);
 const INBOX_TITLE: &str = "Inbox";
 
+/// The demo sim and the notification bus, watched from before the app starts.
 struct Rig {
-    sim: SimServer,
-    ctl: Control,
-    url: String,
-    out: PathBuf,
+    demo: Demo,
     bus: BusMonitor,
+}
+
+impl std::ops::Deref for Rig {
+    type Target = Demo;
+    fn deref(&self) -> &Demo {
+        &self.demo
+    }
 }
 
 impl Rig {
     async fn new(name: &str) -> Rig {
-        require_desktop();
-        let out = output_dir(name);
-        let _ = std::fs::remove_file(signed_in_app::browser_log(&out));
-        signed_in_app::forget_settings();
+        let demo = Demo::new(name).await;
         notices::close_all();
-        let sim = client::start_local(profile::sim_config(kallyai_sim::Seed::Demo)).await;
-        let bus = BusMonitor::start().await;
-        Rig { ctl: sim.control(), url: sim.url(), sim, out, bus }
+        Rig { demo, bus: BusMonitor::start().await }
     }
 
     /// What the server counts as pending now.
@@ -60,8 +57,7 @@ impl Rig {
     }
 
     async fn finish(self, app: Launched) {
-        app.quit().await;
-        self.sim.shutdown().await;
+        self.demo.finish(app).await;
     }
 }
 
@@ -79,14 +75,7 @@ fn id_of(item: &Value) -> String {
 
 /// Runs `script` in the inbox window until it returns something truthy.
 async fn in_inbox(app: &Launched, what: &str, script: &str) -> Value {
-    let session = app.session();
-    assert!(session.switch_to_page("inbox.html").await, "the inbox window exists");
-    wait::until(what, SOON, || async {
-        let value = session.execute(script).await;
-        let truthy = !(value.is_null() || value == json!(false) || value == json!("") || value == json!(0));
-        truthy.then_some(value)
-    })
-    .await
+    demo::in_page(app, "inbox.html", what, script).await
 }
 
 async fn item_gone(app: &Launched, id: &str) {
@@ -285,67 +274,28 @@ async fn every_kind_is_handled_where_the_user_is() {
 /// tab order, every field and item has a name a screen reader reads (in `lang`: the language
 /// file's strings), and what an action did is announced (a live region).
 async fn keyboard_and_labels(app: &Launched, lang: &str, title: &str) {
-    let strings: Value = serde_json::from_str(
-        &std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("ui/i18n/{lang}.json")))
-            .expect("the language file"),
-    )
-    .expect("the language file parses");
-    let page = in_inbox(
-        app,
-        "the inbox's controls",
-        r#"const visible = (el) => el.offsetParent !== null && !el.disabled;
-           const controls = [...document.querySelectorAll("button, input, textarea, select, a[href]")].filter(visible);
-           controls.forEach((c, i) => (c.dataset.tabTest = String(i)));
-           const named = (el) => (el.getAttribute("aria-labelledby") || "").split(" ").map((id) => document.getElementById(id))
-             .filter(Boolean).map((l) => l.textContent.trim()).join(" ");
-           return controls.length && {
-             controls: controls.length,
-             removed_from_tab_order: [...document.querySelectorAll("[tabindex]")].filter((el) => el.tabIndex < 0).map((el) => el.outerHTML),
-             unlabelled: [...document.querySelectorAll("input, textarea, select")].filter((f) => f.labels.length === 0
-               && !f.getAttribute("aria-label") && !f.getAttribute("aria-labelledby")).map((f) => f.outerHTML),
-             unnamed_buttons: [...document.querySelectorAll("button")].filter((b) => !b.textContent.trim()).map((b) => b.outerHTML),
-             unnamed_items: [...document.querySelectorAll(".list > li")].filter((li) => !named(li)).map((li) => li.id),
-             groups: [...document.querySelectorAll("section.group")].filter((g) => !g.hidden).map(named),
-             answer_label: document.querySelector(".answer-input")?.getAttribute("aria-label") ?? null,
-             live: document.getElementById("notice").getAttribute("aria-live"),
-             lang: document.documentElement.lang,
-           };"#,
-    )
-    .await;
-    assert_eq!(page["removed_from_tab_order"], json!([]), "{page:#}");
-    assert_eq!(page["unlabelled"], json!([]), "{page:#}");
-    assert_eq!(page["unnamed_buttons"], json!([]), "{page:#}");
-    assert_eq!(page["unnamed_items"], json!([]), "{page:#}");
-    assert_eq!(page["live"], "polite", "what an action did is announced: {page:#}");
-    assert_eq!(page["lang"], lang, "{page:#}");
-    for group in page["groups"].as_array().expect("groups") {
+    let strings = a11y::strings(lang);
+    let page = a11y::keyboard_and_labels(app, "inbox.html", title, lang).await;
+    let details = app
+        .session()
+        .execute(
+            r#"const named = (el) => (el.getAttribute("aria-labelledby") || "").split(" ").map((id) => document.getElementById(id))
+                 .filter(Boolean).map((l) => l.textContent.trim()).join(" ");
+               return {
+                 groups: [...document.querySelectorAll("section.group")].filter((g) => !g.hidden).map(named),
+                 answer_label: document.querySelector(".answer-input")?.getAttribute("aria-label") ?? null,
+                 live: document.getElementById("notice").getAttribute("aria-live"),
+               };"#,
+        )
+        .await;
+    assert_eq!(details["live"], "polite", "what an action did is announced: {details:#}");
+    for group in details["groups"].as_array().expect("groups") {
         let known = ["inbox.group.approval", "inbox.group.goal", "inbox.group.message"].map(|k| &strings[k]);
         assert!(known.contains(&group), "a group named in {lang}: {group} ({page:#})");
     }
-    if !page["answer_label"].is_null() {
-        assert_eq!(page["answer_label"], strings["inbox.goal.answer_label"], "{page:#}");
+    if !details["answer_label"].is_null() {
+        assert_eq!(details["answer_label"], strings["inbox.goal.answer_label"], "{details:#}");
     }
-
-    // Real Tab presses from the first control: the focus visits every other one once, in order.
-    let controls = page["controls"].as_u64().expect("controls") as usize;
-    // The keyboard goes to the inbox window, as it does when the user clicks into it.
-    common::run("xdotool", &["search", "--name", &format!("^{title}$"), "windowfocus", "--sync"]);
-    app.session().execute("document.querySelector('[data-tab-test=\"0\"]').focus(); return true;").await;
-    let focused = "const el = document.activeElement; return el ? (el.dataset.tabTest ?? el.id) : null;";
-    let mut reached = Vec::new();
-    let mut previous = json!("0");
-    for _ in 1..controls {
-        common::ask_box::keys(&["Tab"]);
-        let now = wait::until("the focus to move on with Tab", SOON, || async {
-            let now = app.session().execute(focused).await;
-            (now != previous).then_some(now)
-        })
-        .await;
-        reached.push(now.clone());
-        previous = now;
-    }
-    let expected: Vec<Value> = (1..controls).map(|i| json!(i.to_string())).collect();
-    assert_eq!(reached, expected, "Tab order over the inbox's controls");
 }
 
 // Keyboard-only use and screen-reader names in Spanish (the English run is part of the test
@@ -354,14 +304,7 @@ async fn keyboard_and_labels(app: &Launched, lang: &str, title: &str) {
 async fn the_inbox_works_by_keyboard_in_spanish() {
     let _turn = ONE_APP_AT_A_TIME.lock().await;
     let rig = Rig::new("inbox-es").await;
-    signed_in_app::use_settings(json!({"language": "es"}));
-    let app = signed_in_app::start(&rig.out, "app", &rig.url).await;
-    let item = app.tray().await;
-    wait::until_sync("'Iniciar sesión…' in the tray menu", SOON, || {
-        item.labels().iter().any(|l| l == "Iniciar sesión…").then_some(())
-    })
-    .await;
-    common::browser_sign_in::sign_in_labelled(&item, "Iniciar sesión…", "Cerrar sesión").await;
+    let (app, item) = signed_in_app::start_signed_in_spanish(&rig.out, "app", &rig.url).await;
     let total = rig.pending_total().await;
     wait::until_sync("the tray's Spanish inbox entry", SOON, || {
         item.labels().contains(&format!("Bandeja de entrada ({total})")).then_some(())

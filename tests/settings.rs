@@ -327,10 +327,11 @@ async fn spanish_changes_every_window_and_the_tray_at_once() {
     assert!(app.session().window_handles().await.len() >= 5, "every window was checked");
 
     // The tray menu too: its fixed entries, its status line and the window titles.
-    let expected: Vec<&str> = ["tray.ask", "tray.calls", "tray.credits", "tray.settings", "tray.sign_out", "tray.quit"]
-        .iter()
-        .map(|k| strings[*k].as_str().expect("tray string"))
-        .collect();
+    let expected: Vec<&str> =
+        ["tray.ask", "tray.dialer", "tray.activity", "tray.credits", "tray.settings", "tray.sign_out", "tray.quit"]
+            .iter()
+            .map(|k| strings[*k].as_str().expect("tray string"))
+            .collect();
     wait::until_sync("the tray menu in Spanish", SOON, || {
         let labels = item.labels();
         expected.iter().all(|e| labels.iter().any(|l| l == e)).then_some(())

@@ -9,8 +9,18 @@ use std::time::Duration;
 use common::launcher::{process_alive, second_launch, App, Launched};
 use common::{output_dir, require_desktop, screenshot, tray, wait, x11, ONE_APP_AT_A_TIME};
 
-const MENU: [&str; 9] =
-    ["Not signed in", "Ask…", "Inbox", "Goals (0)", "Calls", "Credits", "Settings", "Sign in…", "Quit"];
+const MENU: [&str; 10] = [
+    "Not signed in",
+    "Ask…",
+    "Call someone…",
+    "Inbox",
+    "Goals (0)",
+    "Activity",
+    "Credits",
+    "Settings",
+    "Sign in…",
+    "Quit",
+];
 
 /// Waits until the window is mapped on the X server and its page reports a painted frame.
 async fn wait_shown(app: &App, title: &str, label: &str) {

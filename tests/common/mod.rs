@@ -3,9 +3,11 @@
 //! Everything waits on a condition with a deadline; nothing waits a fixed time.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod a11y;
 pub mod ask_box;
 pub mod browser_sign_in;
 pub mod credits_line;
+pub mod demo;
 pub mod keychain;
 pub mod launcher;
 pub mod notification_bus;

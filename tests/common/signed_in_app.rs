@@ -54,13 +54,30 @@ pub async fn start(out: &Path, name: &str, api_base: &str) -> Launched {
 
 /// Starts the app and signs it in through the tray; returns it with its tray item.
 pub async fn start_signed_in(out: &Path, name: &str, api_base: &str) -> (Launched, tray::TrayItem) {
+    start_signed_in_labelled(out, name, api_base, "Sign in…", "Sign out").await
+}
+
+/// As `start_signed_in`, with the app in Spanish (saved as the settings window saves it). The
+/// app writes its settings back as it quits: call `forget_settings` after quitting it.
+pub async fn start_signed_in_spanish(out: &Path, name: &str, api_base: &str) -> (Launched, tray::TrayItem) {
+    use_settings(serde_json::json!({"language": "es"}));
+    start_signed_in_labelled(out, name, api_base, "Iniciar sesión…", "Cerrar sesión").await
+}
+
+async fn start_signed_in_labelled(
+    out: &Path,
+    name: &str,
+    api_base: &str,
+    sign_in: &str,
+    sign_out: &str,
+) -> (Launched, tray::TrayItem) {
     let app = start(out, name, api_base).await;
     let item = app.tray().await;
-    wait::until_sync("'Sign in…' in the tray menu", Duration::from_secs(15), || {
-        item.labels().iter().any(|l| l == "Sign in…").then_some(())
+    wait::until_sync(&format!("'{sign_in}' in the tray menu"), Duration::from_secs(15), || {
+        item.labels().iter().any(|l| l == sign_in).then_some(())
     })
     .await;
-    browser_sign_in::sign_in(&item).await;
+    browser_sign_in::sign_in_labelled(&item, sign_in, sign_out).await;
     (app, item)
 }
 
@@ -97,13 +114,14 @@ pub async fn show(app: &Launched, panel: &str, title: &str) {
 
 /// The windows `--show` opens, with their English titles. The app creates a window when it is
 /// first shown (the quick-ask box aside), so a check of "every window" opens them first.
-pub const SHOWABLE: [(&str, &str); 6] = [
+pub const SHOWABLE: [(&str, &str); 7] = [
     ("ask", "Ask KallyAI"),
     ("credits", "Credits"),
     ("settings", "Settings"),
     ("signin", "Sign in to KallyAI"),
-    ("calls", "Recent calls"),
+    ("activity", "Activity"),
     ("inbox", "Inbox"),
+    ("dialer", "Call someone"),
 ];
 
 /// Shows every window `--show` opens, each ready (English titles).
