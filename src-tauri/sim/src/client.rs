@@ -126,6 +126,11 @@ impl ControlRequest {
         Self::post("/assistant/next-reply", json!({"text": text}))
     }
 
+    /// A message from `from` arrives in the inbox (`channel`: email, sms or whatsapp).
+    pub fn receive_message(channel: &str, from: &str, subject: &str, body: &str) -> Self {
+        Self::post("/messages", json!({"channel": channel, "from": from, "subject": subject, "body": body}))
+    }
+
     /// The next answered ask is refused with `code`; `None` leaves the estimate to the sim.
     pub fn next_refusal(code: &str, credits_estimated: Option<f64>) -> Self {
         let mut body = json!({"code": code});
@@ -525,6 +530,12 @@ impl Control {
     /// The assistant's next reply is exactly `text`, whatever was asked.
     pub async fn next_reply(&self, text: &str) {
         self.call(ControlRequest::next_reply(text)).await;
+    }
+
+    /// A message arrives in the inbox, unread; returns its id.
+    pub async fn receive_message(&self, channel: &str, from: &str, subject: &str, body: &str) -> String {
+        let answer = self.call(ControlRequest::receive_message(channel, from, subject, body)).await;
+        answer["id"].as_str().expect("the message's id").to_string()
     }
 
     /// The next answered ask is refused with `code` (`budget_approval_required`,

@@ -144,7 +144,7 @@ Clínica Dental Sol",
 }
 
 /// The first line of a body, at most 80 characters.
-fn preview(body: &str) -> String {
+pub(crate) fn preview(body: &str) -> String {
     let first = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
     if first.chars().count() > 80 {
         format!("{}…", first.chars().take(79).collect::<String>())

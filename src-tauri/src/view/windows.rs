@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tauri::webview::PageLoadEvent;
+use tauri::webview::{NewWindowResponse, PageLoadEvent};
 use tauri::{AppHandle, Manager, PhysicalPosition, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 use super::i18n;
@@ -97,19 +97,27 @@ impl Panel {
 /// Creates the quick-ask box, hidden, at start-up: it must appear the moment the hotkey is
 /// pressed, so its page is loaded ahead. The other windows are created when first shown.
 pub fn create_at_start(app: &AppHandle) -> tauri::Result<()> {
-    build(app, Panel::Ask, false).map(drop)
+    build(app, Panel::Ask, None).map(drop)
+}
+
+/// How a window comes up: given the keyboard (the user asked for it), or only shown (it asks for
+/// the user's attention, e.g. a call being screened, while they may be typing elsewhere).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Raise {
+    Focused,
+    Unfocused,
 }
 
 /// Builds `panel`'s window, hidden; `show_when_loaded` brings it up once its page has loaded, so
 /// it never flashes empty.
-fn build(app: &AppHandle, panel: Panel, show_when_loaded: bool) -> tauri::Result<WebviewWindow> {
+fn build(app: &AppHandle, panel: Panel, show_when_loaded: Option<Raise>) -> tauri::Result<WebviewWindow> {
     let spec = panel.spec();
     let mut builder = WebviewWindowBuilder::new(app, panel.label(), WebviewUrl::App(spec.page.into()));
-    if show_when_loaded {
+    if let Some(raise) = show_when_loaded {
         let shown = std::sync::Once::new();
         builder = builder.on_page_load(move |window, payload| {
             if payload.event() == PageLoadEvent::Finished {
-                shown.call_once(|| bring_up(window.app_handle(), panel, &window));
+                shown.call_once(|| bring_up(window.app_handle(), panel, &window, raise));
             }
         });
     }
@@ -123,9 +131,33 @@ fn build(app: &AppHandle, panel: Panel, show_when_loaded: bool) -> tauri::Result
         .always_on_top(spec.floating && (panel != Panel::Call || CALL_ON_TOP.load(Ordering::Relaxed)))
         .skip_taskbar(spec.floating)
         .resizable(!spec.floating)
+        // The app's pages only: a link or a script in a page (server text gone wrong, a bug)
+        // never loads an outside page inside a KallyAI window, nor opens a window of its own.
+        // Links leave through the opener, which sends web links to the browser.
+        .on_navigation(move |url| {
+            let own = is_own_page(url);
+            if !own {
+                tracing::warn!(window = panel.label(), scheme = url.scheme(), "navigation away from the app refused");
+            }
+            own
+        })
+        .on_new_window(move |url, _features| {
+            tracing::warn!(window = panel.label(), scheme = url.scheme(), "new window refused");
+            NewWindowResponse::Deny
+        })
         .build()?;
     follow_window_events(app, panel, &window);
     Ok(window)
+}
+
+/// Whether `url` is one of the app's own pages: `tauri://localhost/…` (Linux, macOS) or
+/// `http(s)://tauri.localhost/…` (Windows).
+fn is_own_page(url: &url::Url) -> bool {
+    match url.scheme() {
+        "tauri" => url.host_str() == Some("localhost"),
+        "http" | "https" => url.host_str() == Some("tauri.localhost"),
+        _ => false,
+    }
 }
 
 fn title(app: &AppHandle, panel: Panel) -> String {
@@ -174,16 +206,22 @@ fn tell_watcher_what_is_open(app: &AppHandle, known: Option<(Panel, bool)>) {
 
 /// Shows a window and gives it focus, creating it first if it is not open.
 pub fn show(app: &AppHandle, panel: Panel) {
+    show_raised(app, panel, Raise::Focused)
+}
+
+/// Shows a window, creating it first if it is not open, giving it the keyboard only if `raise`
+/// says so: a window that comes up by itself never takes the keys from what the user types in.
+pub fn show_raised(app: &AppHandle, panel: Panel, raise: Raise) {
     if let Some(window) = app.get_webview_window(panel.label()) {
-        return bring_up(app, panel, &window);
+        return bring_up(app, panel, &window, raise);
     }
     let creator = app.clone();
     let created = app.run_on_main_thread(move || {
         // Shown twice before the main thread got here: the first one created it.
         if creator.get_webview_window(panel.label()).is_some() {
-            return show(&creator, panel);
+            return show_raised(&creator, panel, raise);
         }
-        if let Err(error) = build(&creator, panel, true) {
+        if let Err(error) = build(&creator, panel, Some(raise)) {
             tracing::warn!(window = panel.label(), %error, "could not create window");
         }
     });
@@ -193,7 +231,7 @@ pub fn show(app: &AppHandle, panel: Panel) {
 }
 
 /// Floating boxes appear on the monitor under the pointer, where the user is looking.
-fn bring_up(app: &AppHandle, panel: Panel, window: &WebviewWindow) {
+fn bring_up(app: &AppHandle, panel: Panel, window: &WebviewWindow, raise: Raise) {
     if panel.spec().floating {
         center_on_pointer_monitor(app, window);
     }
@@ -201,8 +239,10 @@ fn bring_up(app: &AppHandle, panel: Panel, window: &WebviewWindow) {
     if let Err(error) = window.show() {
         tracing::warn!(window = panel.label(), %error, "could not show window");
     }
-    let _ = window.set_focus();
-    tracing::info!(window = panel.label(), "window shown");
+    if raise == Raise::Focused {
+        let _ = window.set_focus();
+    }
+    tracing::info!(window = panel.label(), ?raise, "window shown");
     if Panel::SHOWING_CALLS.contains(&panel) {
         tell_watcher_what_is_open(app, Some((panel, true)));
     }
@@ -263,4 +303,20 @@ pub fn set_call_on_top(app: &AppHandle, on_top: bool) {
 #[tauri::command]
 pub fn window_painted(window: WebviewWindow) {
     tracing::info!(window = window.label(), "window painted");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_apps_own_pages_load() {
+        let own = |u: &str| is_own_page(&url::Url::parse(u).unwrap());
+        assert!(own("tauri://localhost/inbox.html") && own("http://tauri.localhost/ask.html"));
+        for outside in
+            ["https://evil.example/", "tauri://evil.example/x", "file:///etc/passwd", "about:blank", "data:text/html,x"]
+        {
+            assert!(!own(outside), "{outside}");
+        }
+    }
 }

@@ -20,7 +20,7 @@ use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::faults::KINDS;
 use crate::inbound_calls::{self, default_script, Ring};
 use crate::reqlog::entry_json;
-use crate::state::{Event, Fault, SharedSim, State as World, DEMO_USER};
+use crate::state::{Event, Fault, InboxMessage, SharedSim, State as World, DEMO_USER};
 use crate::{Profile, Seed};
 
 pub fn router() -> Router<SharedSim> {
@@ -40,6 +40,7 @@ pub fn router() -> Router<SharedSim> {
         .route("/stream", post(stream))
         .route("/events", delete(clear_events))
         .route("/assistant/next-reply", post(next_reply))
+        .route("/messages", post(receive_message))
         .route("/assistant/next-refusal", post(next_refusal))
         .layer(middleware::from_fn(loopback_only))
 }
@@ -339,6 +340,51 @@ async fn next_reply(State(sim): State<SharedSim>, JsonBody(b): JsonBody<NextRepl
     }
     sim.lock().next_reply = Some(b.text);
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ReceivedMessage {
+    from: String,
+    #[serde(default)]
+    subject: String,
+    body: String,
+    #[serde(default = "email")]
+    channel: String,
+}
+
+fn email() -> String {
+    "email".into()
+}
+
+/// A message arrives in the user's inbox, unread, in a thread of its own: text from outside, as
+/// the app meets it (a sender's name, a subject, a body), for tests of how clients show it.
+async fn receive_message(
+    State(sim): State<SharedSim>,
+    JsonBody(b): JsonBody<ReceivedMessage>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if b.from.trim().is_empty() || b.body.trim().is_empty() {
+        return Err(ApiError::validation("`from` and `body` must not be empty."));
+    }
+    if !["email", "sms", "whatsapp"].contains(&b.channel.as_str()) {
+        return Err(ApiError::validation("`channel` must be email, sms or whatsapp.").detail("field", "channel"));
+    }
+    let now = sim.now();
+    let message = InboxMessage {
+        id: Uuid::new_v4(),
+        conversation_id: Uuid::new_v4(),
+        outgoing: false,
+        from: b.from,
+        to: None,
+        subject: b.subject,
+        channel: b.channel,
+        preview: crate::seed::preview(&b.body),
+        body: b.body,
+        unread: true,
+        received_at: now,
+    };
+    let id = message.id.to_string();
+    sim.lock().inbox.push(message);
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }
 
 #[derive(Deserialize)]

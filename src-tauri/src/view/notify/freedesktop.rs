@@ -5,12 +5,29 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::OnceCell;
+
+use super::markup::{self, Markup};
 use super::notice::{Notice, Notifier, OnResponse, Response};
 
 /// freedesktop.org notifications (Linux, BSD), whose actions work without any window.
 #[derive(Default)]
 pub struct Freedesktop {
     shown: Arc<Mutex<HashMap<String, Shown>>>,
+    /// What the server reads as markup, asked once.
+    markup: Arc<OnceCell<Markup>>,
+}
+
+/// Asks the notification server what it reads as markup (blocking D-Bus calls, off the runtime).
+async fn server_markup() -> Markup {
+    let asked = tokio::task::spawn_blocking(|| {
+        let capabilities = notify_rust::get_capabilities().ok()?;
+        let name = notify_rust::get_server_information().map(|i| i.name).unwrap_or_default();
+        Some(Markup::of_server(&capabilities, &name))
+    });
+    let markup = asked.await.ok().flatten().unwrap_or(Markup::UNKNOWN);
+    tracing::debug!(?markup, "notification server markup");
+    markup
 }
 
 struct Shown {
@@ -26,9 +43,12 @@ impl Notifier for Freedesktop {
 
     fn show(&self, notice: Notice, on_response: OnResponse) {
         let shown = self.shown.clone();
+        let markup = self.markup.clone();
         tauri::async_runtime::spawn(async move {
+            let markup = *markup.get_or_init(server_markup).await;
+            let (summary, body) = markup::for_server(&notice.title, &notice.body, markup);
             let mut notification = notify_rust::Notification::new();
-            notification.appname("KallyAI").summary(&notice.title).body(&notice.body);
+            notification.appname("KallyAI").summary(&summary).body(&body);
             for (id, label) in &notice.actions {
                 notification.action(id, label);
             }

@@ -20,6 +20,8 @@ pub use notice::{Notice, Notifier, Response};
 
 #[cfg(all(unix, not(target_os = "macos")))]
 mod freedesktop;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod markup;
 // Compiled everywhere (it uses only API every platform has), so the Linux build checks it too.
 #[cfg_attr(all(unix, not(target_os = "macos")), allow(dead_code))]
 mod portable;
