@@ -13,9 +13,11 @@ use common::browser_sign_in::{self, test_browser};
 use common::launcher::{App, Launched};
 use common::notification_bus::{self as notices, BusMonitor, Notified};
 use common::{
-    output_dir, profile, readme_screenshot, require_desktop, screenshot, tray, tray_icon, wait, x11, ONE_APP_AT_A_TIME,
+    demo, output_dir, profile, readme_screenshot, require_desktop, screenshot, signed_in_app, tray, tray_icon, wait,
+    x11, ONE_APP_AT_A_TIME,
 };
 use kallyai_sim::client::{self, Control, Fault, Ring, Stream};
+use serde_json::json;
 
 /// How the watcher learns about calls.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -436,6 +438,76 @@ async fn pending_approval_from_the_notification(events: Events) {
     assert_eq!(for_goal.len(), 1, "the approval was notified once: {for_goal:?}");
     quit(app, &item).await;
     rig.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. A popup that comes up by itself (alert mode "popup") never takes the keyboard: the user
+//    typing in another window when a call arrives keeps typing there, and their `t` and `r`
+//    reach what they were typing in, never the call (issue 17, acceptance 3).
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_popup_never_takes_the_keyboard() {
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let rig = Rig::new("focus", Events::Stream).await;
+    // As on a user's desktop, a window manager decides who has the keyboard.
+    let _wm = x11::WindowManager::start().await;
+    signed_in_app::use_settings(json!({"call_alert": "popup"}));
+    let (key, browser) = test_browser();
+    let app = Launched::start(&rig.out, "app", &[(key, browser)], &["--api-base", &rig.url()]).await;
+    let item = app.tray().await;
+    browser_sign_in::sign_in(&item).await;
+
+    // The user is typing in the quick-ask box.
+    assert!(app.second_launch(&["--ask"]).await.status.success());
+    wait::until_sync("the box on screen", Duration::from_secs(15), || {
+        x11::window_viewable("Ask KallyAI").then_some(())
+    })
+    .await;
+    common::run("xdotool", &["search", "--name", "^Ask KallyAI$", "windowfocus", "--sync"]);
+    let session = app.session();
+    assert!(session.switch_to_page("ask.html").await, "the box exists");
+    session.execute("document.getElementById('ask-input').focus(); return true;").await;
+    common::ask_box::type_text("Book a ");
+
+    let first = rig.ctl.ring(&live_ring("Trent")).await;
+    wait::until_sync("the call popup on screen", NOTIFIED_WITHIN, || {
+        x11::window_viewable("Incoming call").then_some(())
+    })
+    .await;
+    assert_eq!(x11::focused_window_title(), "Ask KallyAI", "the popup came up without the keyboard");
+    // A second call while the popup is open: it switches to it, and still leaves the keyboard.
+    let call_id = rig.ctl.ring(&live_ring("Mallory")).await;
+    demo::in_page(
+        &app,
+        "call.html",
+        "the popup on the second call",
+        "return document.getElementById('caller').textContent.includes('Mallory')",
+    )
+    .await;
+    assert_eq!(x11::focused_window_title(), "Ask KallyAI", "the popup took the keyboard");
+    common::ask_box::type_text("table for tr");
+    assert!(session.switch_to_page("ask.html").await, "the box exists");
+    let typed = wait::until("the keys in the box", Duration::from_secs(10), || async {
+        let value = session.execute("return document.getElementById('ask-input').value").await;
+        (value == json!("Book a table for tr")).then_some(value)
+    })
+    .await;
+    assert_eq!(typed, json!("Book a table for tr"));
+    assert_eq!(x11::focused_window_title(), "Ask KallyAI");
+    for action in ["takeover", "reject"] {
+        let sent = rig.ctl.requests_to("POST", &format!("/v1/inbound/calls/{call_id}/{action}")).await;
+        assert!(sent.is_empty(), "a key typed elsewhere acted on the call: {action} {sent:?}");
+    }
+    // The call goes on, and the popup still offers what it offers.
+    assert!(session.switch_to_page("call.html").await, "the popup exists");
+    let offered = session.execute("return !document.getElementById('takeover').disabled").await;
+    assert_eq!(offered, json!(true));
+
+    rig.ctl.end_call(&call_id, Some("completed")).await;
+    rig.ctl.end_call(&first, Some("completed")).await;
+    app.quit().await;
+    rig.finish().await;
+    signed_in_app::forget_settings();
 }
 
 /// Each scenario with the event stream and with polling (the stream off in the sim).

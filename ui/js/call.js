@@ -28,6 +28,7 @@ async function load(callId) {
     showFace("face-idle");
     return;
   }
+  if (details.call.id !== current?.callId) shownAt = performance.now();
   current = { callId: details.call.id, live: details.live };
   $("caller").textContent = (details.call.is_vip ? "★ " : "") + details.caller;
   $("number").textContent = details.call.caller_number ?? "";
@@ -92,8 +93,14 @@ $("transfer-form").addEventListener("submit", (event) => {
   event.preventDefault();
   act({ action: "transfer", number: $("transfer-number").value.trim() });
 });
+// Single keys act on a live call only once the user has come to the popup: it never takes the
+// keyboard by itself (the shell shows it unfocused), and a key pressed within a moment of a call
+// appearing was meant for what the user was doing, not for a call they have not read yet.
+const SETTLE_MS = 1000;
+let shownAt = 0;
 document.addEventListener("keydown", (event) => {
   if (event.target instanceof HTMLInputElement || event.ctrlKey || event.altKey || event.metaKey) return;
+  if (!document.hasFocus() || performance.now() - shownAt < SETTLE_MS) return;
   const key = event.key.toLowerCase();
   if (key === "t") act({ action: "takeover" });
   else if (key === "r") $("reject").click();

@@ -26,7 +26,7 @@ use crate::error::CommandError;
 use crate::view::i18n::{self, t, text};
 use crate::view::notify::{notifier, Notice, Response};
 use crate::view::tray::{self, CallEntry};
-use crate::view::windows::{self, Panel};
+use crate::view::windows::{self, Panel, Raise};
 
 /// What the popup shows: the call, its transcript so far, and whether it is still live.
 #[derive(Clone, Debug, Serialize)]
@@ -130,7 +130,8 @@ fn announce(app: &AppHandle, call: &Ringing) {
         notify_ringing(app, call);
     }
     if announcement.popup {
-        show_call(app.clone(), call.call_id.to_string());
+        // The call comes to the user; the keyboard stays where they are typing.
+        open_popup(app, call.call_id.to_string(), Raise::Unfocused);
     }
 }
 
@@ -246,12 +247,16 @@ fn current(app: &AppHandle) -> Option<String> {
     }
 }
 
-/// Opens the call popup on one call (from the tray, a new call).
+/// Opens the call popup on one call, focused: the user asked for it (the tray, a window).
 #[tauri::command]
 pub fn show_call(app: AppHandle, call_id: String) {
+    open_popup(&app, call_id, Raise::Focused);
+}
+
+fn open_popup(app: &AppHandle, call_id: String, raise: Raise) {
     *app.state::<Calls>().chosen.lock().expect("calls lock") = Some(call_id.clone());
     let _ = app.emit_to(Panel::Call.label(), "call://select", call_id);
-    windows::show(&app, Panel::Call);
+    windows::show_raised(app, Panel::Call, raise);
 }
 
 #[cfg(test)]
