@@ -244,6 +244,26 @@ async fn ask_flag_and_link_open_the_box_prefilled() {
     let opened = tokio::time::timeout(Duration::from_secs(20), opener.wait()).await.expect("xdg-open returns");
     assert!(opened.expect("xdg-open status").success());
     assert_eq!(world.asks().await.len(), 0, "prefilled, not sent");
+
+    // The user makes it theirs; a later link never replaces what they typed, never selects it
+    // (a key would replace it), never sends: it is offered beside it.
+    ask_box::keys(&["End", "space"]);
+    ask_box::type_text("at 9");
+    let typed = format!("{linked} at 9");
+    ask.until("the user's text in the box", |s| (s["input"] == typed.as_str()).then_some(())).await;
+    let later = app.second_launch(&["kallyai://ask?q=Order%20flowers%20for%20Mum"]).await;
+    assert!(later.status.success(), "{later:?}");
+    let offered = ask
+        .until("the link's text offered beside the user's", |s| {
+            let shown = s["suggestion"].as_str().unwrap_or("");
+            shown.contains("Order flowers for Mum").then_some(s.clone())
+        })
+        .await;
+    assert_eq!(offered["input"], typed.as_str(), "what the user typed is kept: {offered:#}");
+    let selection =
+        ask.execute("const i = document.getElementById('ask-input'); return i.selectionEnd - i.selectionStart").await;
+    assert_eq!(selection, json!(0), "nothing selected");
+    assert_eq!(world.asks().await.len(), 0, "a link never sends");
     app.quit().await;
     world.end().await;
 }

@@ -63,6 +63,7 @@ return {
   reply_markup: $("reply").querySelectorAll("img, script, iframe, object, embed").length,
   credits_used: text("credits-used"),
   suggestions: [...$("suggestions").querySelectorAll("button")].map((b) => b.textContent),
+  suggestion: text("suggestion"),
   queue: [...$("queue").querySelectorAll("li")].map((li) => ({
     text: li.querySelector("p").textContent,
     kind: li.classList.contains("failed") ? "failed" : li.classList.contains("sending") ? "sending" : "queued",

@@ -332,10 +332,30 @@ await listen("core://event", ({ payload }) => {
   if (shownGoal && ["pending_item", "pending_item_resolved", "notifications_changed", "credits_changed"].includes(payload.type)) loadGoal(shownGoal);
 });
 
+// What a flag or a link suggested last: text the user has not changed since can be replaced by
+// the next suggestion; anything the user typed is kept, and the suggestion offered beside it.
+let lastPrefill = "";
 function prefill(text) {
-  if (text) input.value = text;
+  const suggestion = $("suggestion");
+  if (text) {
+    const untouched = !input.value.trim() || input.value === lastPrefill;
+    if (untouched) {
+      input.value = text;
+      lastPrefill = text;
+      suggestion.replaceChildren();
+    } else if (text !== input.value) {
+      const use = button(t("ask.suggestion.use"), () => {
+        input.value = text;
+        lastPrefill = text;
+        suggestion.replaceChildren();
+        input.focus();
+      });
+      suggestion.replaceChildren(document.createTextNode(t("ask.suggestion.kept", { text })), " ", use);
+    }
+  }
   input.focus();
-  input.select();
+  // The caret at the end, nothing selected: a key pressed next adds to the text, never replaces it.
+  input.setSelectionRange(input.value.length, input.value.length);
 }
 
 await startWindow((s) => {
