@@ -130,6 +130,27 @@ async fn markup_from_outside_is_shown_as_text_everywhere() {
     .await;
     assert_eq!(session.execute("return window.__opened ?? null").await, json!(null), "window.open got no window");
     assert_eq!(session.window_handles().await.len(), windows, "no window was opened");
+
+    // -- the log (at debug) records events by type: no caller, summary or message text in it,
+    //    in the stderr copy or in the file, which only the user can read
+    let logs = std::path::PathBuf::from(std::env::var("XDG_DATA_HOME").expect("the rig's data home"))
+        .join("ai.kally.desktop/logs");
+    let file_log: String = std::fs::read_dir(&logs)
+        .expect("the log directory")
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+        .collect();
+    for log in [app.log_text(), file_log] {
+        assert!(log.contains("kind=\"call_ringing\"") || log.contains("kind=call_ringing"), "events by type");
+        for private in ["Eve", "click here", "Verify now", "Invoice"] {
+            assert!(!log.contains(private), "{private:?} in the log");
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&logs).expect("the log directory").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the log directory is the user's alone");
+    }
     rig.finish(app).await;
     signed_in_app::forget_settings();
 }

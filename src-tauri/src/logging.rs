@@ -12,7 +12,22 @@ use tracing_subscriber::EnvFilter;
 /// Keeps the file writer alive; dropping it flushes the last lines.
 static FILE_GUARD: Mutex<Option<WorkerGuard>> = Mutex::new(None);
 
+/// The log files' name; each day's file ends with its date (`kallyai-desktop.log.2026-12-06`).
 pub const LOG_FILE: &str = "kallyai-desktop.log";
+/// Days of log kept.
+const KEPT_DAYS: usize = 7;
+
+/// The log directory, readable by the user only (0700 on Unix): the log names who called and
+/// what was asked of the app, and the appender creates its files with the default permissions.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
 
 /// `KALLYAI_LOG` sets the filter (e.g. `debug`, `kallyai_core=trace`); `info` by default.
 pub fn init(log_dir: Option<&Path>) {
@@ -22,8 +37,15 @@ pub fn init(log_dir: Option<&Path>) {
         .with_writer(std::io::stderr)
         .with_filter(filter());
     let file = log_dir.and_then(|dir| {
-        std::fs::create_dir_all(dir).ok()?;
-        let (writer, guard) = tracing_appender::non_blocking(tracing_appender::rolling::never(dir, LOG_FILE));
+        create_private_dir(dir).ok()?;
+        // A new file each day, the last few kept: the log never grows without bound.
+        let appender = tracing_appender::rolling::RollingFileAppender::builder()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix(LOG_FILE)
+            .max_log_files(KEPT_DAYS)
+            .build(dir)
+            .ok()?;
+        let (writer, guard) = tracing_appender::non_blocking(appender);
         *FILE_GUARD.lock().ok()? = Some(guard);
         Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer).with_filter(filter()))
     });

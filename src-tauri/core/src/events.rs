@@ -103,6 +103,38 @@ pub enum Event {
     CallPlacing { local_id: String, settled: bool },
 }
 
+impl Event {
+    /// The event's type as the windows see it (`call_ringing`, ...): what the log records. The
+    /// rest (numbers, names, transcripts) stays out of the log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::CallRinging { .. } => "call_ringing",
+            Event::CallStillLive { .. } => "call_still_live",
+            Event::PendingItem { .. } => "pending_item",
+            Event::PendingItemResolved { .. } => "pending_item_resolved",
+            Event::CallUpdated { .. } => "call_updated",
+            Event::CallEnded { .. } => "call_ended",
+            Event::TranscriptLine { .. } => "transcript_line",
+            Event::NotificationsChanged { .. } => "notifications_changed",
+            Event::CreditsChanged { .. } => "credits_changed",
+            Event::AuthChanged { .. } => "auth_changed",
+            Event::SessionEnded => "session_ended",
+            Event::ConnectivityChanged { .. } => "connectivity_changed",
+            Event::AskQueued { .. } => "ask_queued",
+            Event::AskSending { .. } => "ask_sending",
+            Event::AskWaiting { .. } => "ask_waiting",
+            Event::AskSent { .. } => "ask_sent",
+            Event::AskChecking { .. } => "ask_checking",
+            Event::AskMaybeSent { .. } => "ask_maybe_sent",
+            Event::AskFailed { .. } => "ask_failed",
+            Event::AskDiscarded { .. } => "ask_discarded",
+            Event::GoalDecided { .. } => "goal_decided",
+            Event::PendingHandled { .. } => "pending_handled",
+            Event::CallPlacing { .. } => "call_placing",
+        }
+    }
+}
+
 /// A cheap-to-clone broadcast bus. Slow subscribers lose the oldest events (they see
 /// `RecvError::Lagged`) rather than blocking publishers.
 #[derive(Clone, Debug)]
@@ -122,7 +154,7 @@ impl EventBus {
 
     /// Publishes to current subscribers; with none, the event is dropped.
     pub fn publish(&self, event: Event) {
-        tracing::debug!(?event, "event");
+        tracing::debug!(kind = event.kind(), "event");
         let _ = self.tx.send(event);
     }
 }
@@ -151,5 +183,17 @@ mod tests {
         assert_eq!(v, serde_json::json!({"type": "call_ended", "call_id": "c1", "outcome": "missed"}));
         let v = serde_json::to_value(Event::ConnectivityChanged { online: true }).unwrap();
         assert_eq!(v["type"], "connectivity_changed");
+    }
+
+    #[test]
+    fn the_logged_kind_is_the_type_tag_and_nothing_else() {
+        for event in [
+            Event::CallEnded { call_id: "c1".into(), outcome: "missed".into() },
+            Event::TranscriptLine { call_id: "c1".into(), speaker: "HUMAN".into(), content: "My card is 4111".into() },
+            Event::CallPlacing { local_id: "l1".into(), settled: true },
+            Event::PendingHandled { id: "p1".into() },
+        ] {
+            assert_eq!(serde_json::to_value(&event).unwrap()["type"], event.kind());
+        }
     }
 }
