@@ -132,13 +132,17 @@ impl EventStream {
     /// `idle_timeout`: without a byte (message or heartbeat comment) for this long, the stream
     /// counts as dead. Measured on the bytes because the parser drops comments.
     pub(crate) fn new(resp: reqwest::Response, resume_from: Option<String>, idle_timeout: Duration) -> Self {
-        let chunks: Chunks = Box::pin(stream::unfold(Some(resp), move |resp| async move {
-            let mut resp = resp?;
+        // The parser keeps a line until it ends: a line that never ends would grow without bound,
+        // so the bytes since the last line end are counted across chunks.
+        let start = Some((resp, LineLength::default()));
+        let chunks: Chunks = Box::pin(stream::unfold(start, move |state| async move {
+            let (mut resp, mut line) = state?;
             match tokio::time::timeout(idle_timeout, resp.chunk()).await {
                 Err(_) => Some((Err(quiet(idle_timeout)), None)),
                 Ok(Err(e)) => Some((Err(transport_error(e)), None)),
                 Ok(Ok(None)) => None,
-                Ok(Ok(Some(bytes))) => Some((Ok(bytes), Some(resp))),
+                Ok(Ok(Some(bytes))) if !line.fits(&bytes) => Some((Err(line_too_long()), None)),
+                Ok(Ok(Some(bytes))) => Some((Ok(bytes), Some((resp, line)))),
             }
         }));
         let mut events = chunks.eventsource();
@@ -175,6 +179,28 @@ impl EventStream {
     }
 }
 
+/// The longest event-stream line read: an event is a few hundred bytes.
+const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// Bytes since the last line end, across chunks.
+#[derive(Default, Clone, Copy)]
+struct LineLength(usize);
+
+impl LineLength {
+    /// Counts `chunk` in; false once a line is longer than [`MAX_LINE_BYTES`].
+    fn fits(&mut self, chunk: &[u8]) -> bool {
+        self.0 = match chunk.iter().rposition(|b| matches!(b, b'\n' | b'\r')) {
+            Some(end) => chunk.len() - end - 1,
+            None => self.0 + chunk.len(),
+        };
+        self.0 <= MAX_LINE_BYTES
+    }
+}
+
+fn line_too_long() -> ApiError {
+    ApiError::client(codes::DECODE, format!("the event stream sent a line longer than {} MiB", MAX_LINE_BYTES >> 20))
+}
+
 fn quiet(idle_timeout: Duration) -> ApiError {
     ApiError::client(
         codes::TIMEOUT,
@@ -201,6 +227,20 @@ impl Inbound<'_> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_line_is_counted_across_chunks_and_ends_at_a_line_end() {
+        let mut line = LineLength::default();
+        assert!(line.fits(b"data: {\"a\":1}\n\n"));
+        assert_eq!(line.0, 0);
+        let half = vec![b'x'; MAX_LINE_BYTES / 2];
+        assert!(line.fits(&half) && line.fits(&half));
+        assert!(!line.fits(b"x"), "one byte over");
+        let mut ended = LineLength(MAX_LINE_BYTES);
+        assert!(ended.fits(b"\r\nid: 7"));
+        assert_eq!(ended.0, 5);
+    }
+
     use super::*;
     use serde_json::json;
 

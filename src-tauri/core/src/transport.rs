@@ -196,11 +196,33 @@ impl Transport {
     }
 }
 
-/// Reads a response to the end.
-pub(crate) async fn read_whole(resp: reqwest::Response) -> Result<RawResponse, ApiError> {
+/// The most of an answer that is read: far above anything KallyAI sends (a page of calls is a few
+/// KiB), low enough that a broken or hostile server cannot fill the memory of a tray app.
+pub(crate) const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Reads a response to the end, at most [`MAX_BODY_BYTES`]. A success that is longer is refused
+/// (`decode`); an error answer is cut there (its status says what happened; the envelope, if it
+/// was readable, is at its start).
+pub(crate) async fn read_whole(mut resp: reqwest::Response) -> Result<RawResponse, ApiError> {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
-    let body = resp.bytes().await.map_err(transport_error)?.to_vec();
+    let too_large =
+        || ApiError::client(codes::DECODE, format!("the answer is larger than {} MiB", MAX_BODY_BYTES >> 20));
+    let success = (200..300).contains(&status);
+    if success && resp.content_length().is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            if success {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk[..MAX_BODY_BYTES - body.len()]);
+            break;
+        }
+        body.extend_from_slice(&chunk);
+    }
     Ok(RawResponse {
         status,
         etag: header_str(&headers, ETAG),
