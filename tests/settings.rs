@@ -390,3 +390,40 @@ async fn bad_api_base_is_refused_and_the_store_holds_no_token() {
     }
     world.end(app).await;
 }
+
+// A hand-edited settings file whose server the app cannot use (plain http to another machine)
+// does not stop every start: the app starts with its usual server, moves the file aside (kept,
+// not deleted) and a notice names both paths and says why (issue 17).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_settings_file_is_set_aside_and_named() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let out = output_dir("settings-set-aside");
+    common::notification_bus::close_all();
+    let bus = common::notification_bus::BusMonitor::start().await;
+    signed_in_app::use_settings(serde_json::json!({"api_base": "http://evil.example"}));
+    let config =
+        PathBuf::from(std::env::var("XDG_CONFIG_HOME").expect("the rig's config home")).join("ai.kally.desktop");
+
+    // No --api-base and no KALLYAI_API_BASE: the settings file is what picks the server.
+    let app = Launched::start(&out, "app", &[("KALLYAI_LOG", "debug".to_string())], &[]).await;
+    let item = app.tray().await;
+    let notice = bus
+        .wait_for("the notice about the settings file", SOON, |n| n.summary == "KallyAI started with its usual server")
+        .await;
+    let settings = config.join("settings.json").display().to_string();
+    assert!(notice.body.contains(&settings), "the file is named: {notice:?}");
+    assert!(notice.body.contains("uses plain http"), "why: {notice:?}");
+    let aside: Vec<PathBuf> = std::fs::read_dir(&config)
+        .expect("the config dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("settings.json.unusable-")))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert!(notice.body.contains(&aside[0].display().to_string()), "where it went: {notice:?}");
+    assert!(std::fs::read_to_string(&aside[0]).expect("kept").contains("http://evil.example"), "kept as written");
+    assert!(item.labels().iter().any(|l| l == "Sign in…"), "the app runs: {:?}", item.labels());
+    app.quit().await;
+    signed_in_app::forget_settings();
+    let _ = std::fs::remove_file(&aside[0]);
+}

@@ -42,10 +42,31 @@ macro_rules! invoke_handler {
 /// Starts the app, or hands `launch` to the instance that is already running and returns.
 pub fn run(launch: Launch) -> ExitCode {
     // The flag and the environment win over the server chosen in settings.
+    let asked = launch.api_base.clone().or(std::env::var(kallyai_core::config::API_BASE_ENV).ok());
     let saved_base = config_dir().and_then(|dir| features::settings::saved_api_base(&dir));
-    let base = launch.api_base.clone().or(std::env::var(kallyai_core::config::API_BASE_ENV).ok()).or(saved_base);
+    let from_settings = asked.is_none() && saved_base.is_some();
+    let base = asked.or(saved_base);
+    let mut set_aside = None;
     let config = match Config::from_env_or(base.as_deref()) {
         Ok(config) => config,
+        // A hand-edited settings file must not stop every start: it is moved aside, named, and
+        // the app starts with its usual server.
+        Err(error) if from_settings => {
+            let moved = config_dir().and_then(|dir| features::settings::set_aside(&dir));
+            let Some((file, aside)) = moved else {
+                eprintln!("kallyai-desktop: {error} (in the settings file, which could not be moved aside)");
+                return ExitCode::from(2);
+            };
+            eprintln!("kallyai-desktop: {error} (in {}); moved it to {}", file.display(), aside.display());
+            set_aside = Some(SetAside { file, aside, reason: error.to_string() });
+            match Config::from_env_or(None) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("kallyai-desktop: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
         Err(error) => {
             eprintln!("kallyai-desktop: {error}");
             return ExitCode::from(2);
@@ -78,6 +99,9 @@ pub fn run(launch: Launch) -> ExitCode {
         .invoke_handler(with_commands!(invoke_handler))
         .setup(move |app| {
             setup(app.handle(), connection, startup_actions, startup_links)?;
+            if let Some(set_aside) = &set_aside {
+                tell_settings_set_aside(app.handle(), set_aside);
+            }
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -96,6 +120,36 @@ pub fn run(launch: Launch) -> ExitCode {
         }
     });
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// A settings file the app could not start with, moved aside.
+struct SetAside {
+    file: std::path::PathBuf,
+    aside: std::path::PathBuf,
+    reason: String,
+}
+
+/// Says which file was set aside, where it went and why: the user who edited it finds it.
+fn tell_settings_set_aside(app: &AppHandle, set_aside: &SetAside) {
+    tracing::warn!(file = %set_aside.file.display(), aside = %set_aside.aside.display(), "settings file set aside");
+    let lang = view::i18n::lang(app);
+    let notice = view::notify::Notice {
+        key: "settings:set-aside".into(),
+        title: view::i18n::text(lang, "settings.set_aside.title"),
+        body: view::i18n::t(
+            lang,
+            "settings.set_aside.body",
+            &[
+                ("file", &set_aside.file.display().to_string()),
+                ("aside", &set_aside.aside.display().to_string()),
+                ("reason", &set_aside.reason),
+            ],
+        ),
+        actions: Vec::new(),
+        clickable: false,
+        sticky: true,
+    };
+    view::notify::notifier(app).show(notice, Box::new(|_| {}));
 }
 
 /// Where tauri-plugin-store keeps settings.json (the app config dir), found before the app is

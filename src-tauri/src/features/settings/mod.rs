@@ -137,6 +137,16 @@ fn save(app: &AppHandle, settings: &Settings) -> Result<(), String> {
     store.save().map_err(|e| e.to_string())
 }
 
+/// Moves a settings file the app cannot start with aside (`settings.json.unusable-<ms>`, kept:
+/// it is what the user wrote), so the next start uses the defaults. Returns both paths.
+pub fn set_aside(config_dir: &std::path::Path) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let file = config_dir.join(STORE_FILE);
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let aside = config_dir.join(format!("{STORE_FILE}.unusable-{ms}"));
+    std::fs::rename(&file, &aside).ok()?;
+    Some((file, aside))
+}
+
 /// The API base saved in settings, read before the app is built (the flag and the environment
 /// win over it). Reads the store's JSON file directly: the plugin is not running yet.
 pub fn saved_api_base(config_dir: &std::path::Path) -> Option<String> {
