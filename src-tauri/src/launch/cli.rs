@@ -121,7 +121,28 @@ where
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy;
+
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2000, ..Default::default() })]
+
+        /// Any command line: a launch, a printout or one sentence of error; never a panic.
+        #[test]
+        fn any_command_line_is_parsed_or_refused(args in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(vec!["--ask", "--call", "--show", "--quit", "--api-base", "--help", "-h", "kallyai://ask"])
+                    .prop_map(String::from),
+                "\\PC{0,40}",
+            ],
+            0..6,
+        )) {
+            if let Err(error) = parse(args) {
+                proptest::prop_assert!(!error.0.is_empty());
+            }
+        }
+    }
 
     fn run(args: &[&str]) -> Launch {
         match parse(args.iter().copied()) {

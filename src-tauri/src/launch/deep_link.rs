@@ -178,6 +178,34 @@ mod tests {
         assert!(parse(&long_ask).is_err());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 2000, ..Default::default() })]
+
+        /// Any text: parsed or refused, never a panic.
+        #[test]
+        fn any_text_is_parsed_or_refused(link in "\\PC{0,300}") {
+            let _ = parse(&link);
+        }
+
+        /// Link-shaped noise after each known host: what is accepted stays within its bounds,
+        /// and only the callback is handed on whole.
+        #[test]
+        fn link_shaped_noise_stays_within_bounds(
+            host in proptest::sample::select(vec!["ask", "show", "call", "auth", "ASK", ""]),
+            rest in "[a-zA-Z0-9/?&=%#+:@._~-]{0,200}",
+        ) {
+            let link = format!("kallyai://{host}{rest}");
+            match parse(&link) {
+                Ok(Action::Ask(Some(text))) => proptest::prop_assert!(text.chars().count() <= MAX_ASK_CHARS),
+                Ok(Action::Call(prefill)) => {
+                    proptest::prop_assert!(prefill.number.is_none_or(|n| n.chars().count() <= MAX_NUMBER_CHARS));
+                }
+                Ok(Action::AuthCallback(whole)) => proptest::prop_assert_eq!(whole, link),
+                _ => {}
+            }
+        }
+    }
+
     #[test]
     fn invalid_percent_encoding_does_not_panic() {
         // url decodes lossily; the point is a clean result, never a panic.
