@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::clock::Millis;
 use crate::error::ApiError;
-use crate::state::{AccessToken, RefreshToken, SharedSim, State, DEMO_USER};
+use crate::state::{secs_ms, AccessToken, RefreshToken, SharedSim, State, Tokens, DEMO_USER};
 
 /// How long a rotated refresh token keeps working, so refreshers racing each other all succeed.
 pub const REFRESH_GRACE_MS: Millis = 30_000;
@@ -53,19 +53,22 @@ fn secret(prefix: &str) -> String {
 pub fn mint_pair(state: &mut State, ttl_secs: u64, now: Millis) -> (String, String) {
     let access = secret("sim_at_");
     let refresh = secret("sim_rt_");
-    state.tokens.access.insert(
+    let tokens = &mut state.tokens;
+    tokens.access.insert(
         access.clone(),
-        AccessToken { user: DEMO_USER, expires_at: now + ttl_secs as i64 * 1000, revoked: false },
+        AccessToken { user: DEMO_USER, expires_at: now.saturating_add(secs_ms(ttl_secs)), revoked: false },
     );
-    state.tokens.refresh.insert(refresh.clone(), RefreshToken { grace_until: None, revoked: false });
-    state.tokens.issued_access.push(access.clone());
-    state.tokens.issued_refresh.push(refresh.clone());
+    tokens.refresh.insert(refresh.clone(), RefreshToken { grace_until: None, revoked_at: None });
+    let cap = tokens.issued_cap();
+    Tokens::log_issued(&mut tokens.issued_access, cap, &access);
+    Tokens::log_issued(&mut tokens.issued_refresh, cap, &refresh);
     (access, refresh)
 }
 
 pub fn mint_code(state: &mut State) -> String {
     let code = secret("sim_code_");
-    state.tokens.issued_codes.push(code.clone());
+    let cap = state.tokens.issued_cap();
+    Tokens::log_issued(&mut state.tokens.issued_codes, cap, &code);
     code
 }
 
@@ -76,7 +79,7 @@ pub fn triple_json(access: &str, refresh: &str, ttl_secs: u64) -> Value {
 /// Rotates a refresh token: the old one is still accepted for `REFRESH_GRACE_MS`.
 pub fn rotate(state: &mut State, refresh: &str, ttl_secs: u64, now: Millis) -> Result<(String, String), ApiError> {
     let usable = match state.tokens.refresh.get(refresh) {
-        Some(t) if !t.revoked => t.grace_until.is_none_or(|g| now < g),
+        Some(t) if t.revoked_at.is_none() => t.grace_until.is_none_or(|g| now < g),
         _ => false,
     };
     if !usable {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use kallyai_sim::client::{ControlRequest, Credits, Fault, Ring, Stream};
-use kallyai_sim::{Profile, Seed, SimConfig};
+use kallyai_sim::{check_bind_addr, Profile, Seed, SimConfig};
 use serde_json::{Map, Value};
 
 pub enum Command {
@@ -27,10 +27,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     while i < args.len() {
         let a = args[i].as_str();
         match a {
-            "--addr" => {
-                addr =
-                    value(args, &mut i, a)?.parse().map_err(|_| "--addr must look like 127.0.0.1:8080.".to_string())?
-            }
+            "--addr" => addr = parse_addr(value(args, &mut i, a)?)?,
+            "--allow-remote" => config.allow_remote = true,
             "--seed" => config.seed = Seed::parse(value(args, &mut i, a)?).ok_or("--seed must be demo or empty.")?,
             "--profile" => {
                 config.profile =
@@ -57,13 +55,24 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         }
         i += 1;
     }
+    check_bind_addr(addr, config.allow_remote)?;
     Ok(Command::Serve { addr, config })
 }
 
-pub const USAGE: &str = "usage: kallyai-sim [--addr 127.0.0.1:0] [--seed demo|empty] \
+/// `IP:PORT` (`[::1]:PORT` for IPv6), or `localhost:PORT` for 127.0.0.1.
+fn parse_addr(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    let literal = match s.get(..10) {
+        Some(host) if host.eq_ignore_ascii_case("localhost:") => format!("127.0.0.1:{}", &s[10..]),
+        _ => s.to_string(),
+    };
+    literal.parse().map_err(|_| "--addr must look like 127.0.0.1:8080, [::1]:8080 or localhost:8080.".to_string())
+}
+
+pub const USAGE: &str = "usage: kallyai-sim [--addr 127.0.0.1:0] [--allow-remote] [--seed demo|empty] \
 [--profile default|production] [--token-ttl SECS] \
 [--auth-flows cli,oauth] [--auto-approve] | kallyai-sim ctl --url URL <ring|end|credits|expire-tokens|\
-revoke-tokens|fault|faults-clear|requests|reset|advance|stream|next-refusal> ...";
+revoke-tokens|fault|faults-clear|requests|retention|reset|advance|stream|next-refusal> ...";
 
 fn num(s: &str, what: &str) -> Result<f64, String> {
     s.parse::<f64>()
@@ -85,7 +94,7 @@ fn parse_ctl(args: &[String]) -> Result<Command, String> {
         i += 1;
     }
     let url = url.ok_or("ctl needs --url http://127.0.0.1:PORT (or KALLYAI_SIM_URL).")?;
-    let (cmd, rest) = rest.split_first().ok_or("ctl needs a command: ring, end, credits, expire-tokens, revoke-tokens, fault, faults-clear, requests, reset, advance, stream, next-refusal.")?;
+    let (cmd, rest) = rest.split_first().ok_or("ctl needs a command: ring, end, credits, expire-tokens, revoke-tokens, fault, faults-clear, requests, retention, reset, advance, stream, next-refusal.")?;
     // Flags after the command: --name value, or --flag alone for booleans.
     let mut positional: Vec<&str> = Vec::new();
     let mut flags: Map<String, Value> = Map::new();
@@ -146,6 +155,7 @@ fn parse_ctl(args: &[String]) -> Result<Command, String> {
         }
         "faults-clear" => ControlRequest::clear_faults(),
         "requests" => ControlRequest::requests(),
+        "retention" => ControlRequest::retention(),
         "reset" => ControlRequest::reset(
             Some(&flag("seed").unwrap_or_else(|| Seed::Demo.name().into())),
             flag("profile").as_deref(),

@@ -60,6 +60,11 @@ impl ControlRequest {
         Self::new(Method::GET, "/tokens", None)
     }
 
+    /// What the sim holds now of what expires or is capped, and its limits.
+    pub fn retention() -> Self {
+        Self::new(Method::GET, "/retention", None)
+    }
+
     pub fn expire_tokens() -> Self {
         Self::new(Method::POST, "/tokens/expire", None)
     }
@@ -402,7 +407,8 @@ impl Control {
         &self.base
     }
 
-    /// Sends one control request: the sim's answer if it is a success, else why not.
+    /// Sends one control request: the sim's answer if it is a success, else why not. A body
+    /// goes as JSON with `Content-Type: application/json` (the sim refuses any other).
     pub async fn send(&self, request: &ControlRequest) -> Result<Reply, ControlError> {
         let mut http = self.http.request(request.method.clone(), format!("{}/_sim{}", self.base, request.path));
         if let Some(body) = &request.body {
@@ -447,6 +453,12 @@ impl Control {
             .filter_map(|v| v.as_str().map(String::from))
             .filter(|s| !s.is_empty())
             .collect()
+    }
+
+    /// `{held: {pending_sign_ins, codes, access_tokens, refresh_tokens, idempotency_keys},
+    /// limits: {…}}`: what the sim keeps now (expired entries already dropped).
+    pub async fn retention(&self) -> Value {
+        self.call(ControlRequest::retention()).await
     }
 
     /// Every access token issued so far expires now (refresh still works).

@@ -3,7 +3,7 @@
 //! It follows the contract in `reference/kallyai-api.md` field by field, keeps its world in
 //! memory, and adds a `/_sim/` control API for tests and demos.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, watch};
 
 mod assistant;
 mod auth;
+mod bounded;
 mod budget_refusal;
 #[cfg(feature = "client")]
 pub mod client;
@@ -112,6 +113,66 @@ pub struct SimConfig {
     pub oauth_flow: bool,
     /// Sign-in pages answer with the redirect at once instead of showing a form.
     pub auto_approve: bool,
+    /// Listen on a non-loopback address when asked to (`--allow-remote`); without it `start`
+    /// refuses one. The `/_sim/` control API answers loopback clients only either way.
+    pub allow_remote: bool,
+    /// How much the sim keeps of what any client can make it keep, and for how long.
+    pub limits: Limits,
+}
+
+/// Bounds on what the sim keeps (docs/sim.md, "What the sim keeps"). Times are sim time, so
+/// `POST /_sim/clock/advance` moves them; a count beyond its cap evicts the oldest entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Sign-in pages awaiting a decision (CLI and OAuth), and unexchanged authorization codes.
+    pub pending_sign_ins: usize,
+    /// A sign-in page's request is refused this long after the page was shown.
+    pub pending_sign_in_ttl_secs: u64,
+    /// Access tokens held, refresh tokens held, and each list of `GET /_sim/tokens`.
+    pub tokens: usize,
+    /// How long a dead secret (an expired access token or code, a revoked refresh token, a
+    /// rotated one past its grace) is still recognised, for a precise message, before it is
+    /// dropped.
+    pub token_grace_secs: u64,
+    /// Stored answers to `Idempotency-Key`s.
+    pub idempotency_keys: usize,
+    /// A stored answer is replayed for this long after it was given.
+    pub idempotency_ttl_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            pending_sign_ins: 1000,
+            pending_sign_in_ttl_secs: 600,
+            tokens: 10_000,
+            token_grace_secs: 3600,
+            idempotency_keys: 10_000,
+            idempotency_ttl_secs: 86_400,
+        }
+    }
+}
+
+/// Loopback: 127.0.0.0/8 and ::1 (also written as the IPv4-mapped `::ffff:127.x.y.z`).
+pub fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    }
+}
+
+/// The sim mints tokens for anyone who reaches it, so it listens on a loopback address only,
+/// unless told otherwise (`--allow-remote`, `SimConfig::allow_remote`). The error is one
+/// sentence that names the flag.
+pub fn check_bind_addr(addr: SocketAddr, allow_remote: bool) -> Result<(), String> {
+    if allow_remote || is_loopback(addr.ip()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{addr} is not a loopback address; the sim mints tokens for anyone who reaches it, so it \
+             listens only on 127.0.0.1, ::1 or localhost unless --allow-remote is given."
+        ))
+    }
 }
 
 impl Default for SimConfig {
@@ -123,6 +184,8 @@ impl Default for SimConfig {
             cli_flow: true,
             oauth_flow: true,
             auto_approve: false,
+            allow_remote: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -156,6 +219,7 @@ impl SimServer {
 
 /// Advances everything that moves with time: goal steps and live inbound calls.
 pub(crate) fn tick(state: &mut State, now: clock::Millis) {
+    state.prune_if_due(now);
     goals::advance_all(state, now);
     let live_before = state.inbound.iter().filter(|c| c.is_live()).count();
     inbound_calls::advance_all(state, now);
@@ -166,14 +230,17 @@ pub(crate) fn tick(state: &mut State, now: clock::Millis) {
 
 const TICK: Duration = Duration::from_millis(100);
 
-/// Binds `addr` (use port 0 for an ephemeral port) and serves until shut down.
+/// Binds `addr` (use port 0 for an ephemeral port) and serves until shut down. A non-loopback
+/// `addr` is refused (`ErrorKind::PermissionDenied`) unless `config.allow_remote`.
 pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimServer> {
+    check_bind_addr(addr, config.allow_remote)
+        .map_err(|msg| std::io::Error::new(std::io::ErrorKind::PermissionDenied, msg))?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (events_tx, _) = broadcast::channel(1024);
     let clock = clock::Clock::new();
-    let state = State::new(config.seed, config.profile, clock.now(), events_tx);
+    let state = State::new(config.seed, config.profile, config.limits, clock.now(), events_tx);
     let sim = Arc::new(Sim { config, clock, state: Mutex::new(state), shutdown: shutdown_rx.clone() });
 
     let app = routes::api()

@@ -1,4 +1,4 @@
-//! `kallyai-sim [--addr A] [--seed demo|empty] [--profile default|production] [--token-ttl SECS] [--auth-flows cli,oauth] [--auto-approve]`
+//! `kallyai-sim [--addr A] [--allow-remote] [--seed demo|empty] [--profile default|production] [--token-ttl SECS] [--auth-flows cli,oauth] [--auto-approve]`
 //! or `kallyai-sim ctl --url URL <command>`; see docs/sim.md.
 
 mod cli;
@@ -49,6 +49,9 @@ async fn serve(addr: std::net::SocketAddr, config: kallyai_sim::SimConfig) -> Ex
             return ExitCode::FAILURE;
         }
     };
+    if !kallyai_sim::is_loopback(addr.ip()) {
+        tracing::warn!(%addr, "listening beyond loopback (--allow-remote): anyone who reaches it can sign in as the demo user");
+    }
     let mut out = std::io::stdout();
     let _ = writeln!(out, "listening on {}", sim.url());
     let _ = out.flush();

@@ -1,15 +1,16 @@
 //! The sim's in-memory world: one `State` behind a mutex. Handlers lock it briefly, never across
 //! an `.await`. Model types render themselves to the wire shapes of the reference.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
+use crate::bounded::Bounded;
 use crate::clock::{iso, month_bounds, offset_hms, Clock, Millis};
-use crate::{Profile, Seed, SimConfig};
+use crate::{Limits, Profile, Seed, SimConfig};
 
 /// The seeded user every token belongs to.
 pub const DEMO_USER: Uuid = Uuid::from_u128(0x0a1e_0000_4000_8000_0000_0000_0000_0001);
@@ -68,7 +69,15 @@ pub struct AccessToken {
 pub struct RefreshToken {
     /// Set when rotated: the token stays usable until this instant (grace for racing refreshers).
     pub grace_until: Option<Millis>,
-    pub revoked: bool,
+    /// Set when revoked (by RFC 7009 revocation or `/_sim/tokens/revoke`).
+    pub revoked_at: Option<Millis>,
+}
+
+impl RefreshToken {
+    /// When it stopped working for good (revoked, or rotated and past its grace), if it has.
+    pub fn dead_since(&self) -> Option<Millis> {
+        self.revoked_at.into_iter().chain(self.grace_until).min()
+    }
 }
 
 pub struct AuthCode {
@@ -79,8 +88,14 @@ pub struct AuthCode {
     pub expires_at: Millis,
 }
 
-/// A sign-in page that was shown and awaits the user's decision (CSRF-safe: the form posts only
-/// this id back, everything else stays server-side).
+/// A sign-in page that was shown and awaits the user's decision until `expires_at`.
+pub struct Pending {
+    pub login: PendingLogin,
+    pub expires_at: Millis,
+}
+
+/// What a sign-in page was shown for (CSRF-safe: the form posts only its id back, everything
+/// else stays server-side).
 #[derive(Clone)]
 pub enum PendingLogin {
     Cli {
@@ -96,18 +111,59 @@ pub enum PendingLogin {
     },
 }
 
-#[derive(Default)]
+/// Every map here is bounded (`Limits`): the oldest entry is evicted beyond the cap, and
+/// `State::prune` drops what has expired.
 pub struct Tokens {
-    pub access: HashMap<String, AccessToken>,
-    pub refresh: HashMap<String, RefreshToken>,
-    pub codes: HashMap<String, AuthCode>,
-    pub issued_access: Vec<String>,
-    pub issued_refresh: Vec<String>,
-    pub issued_codes: Vec<String>,
-    pub pending: HashMap<String, PendingLogin>,
+    pub access: Bounded<String, AccessToken>,
+    pub refresh: Bounded<String, RefreshToken>,
+    pub codes: Bounded<String, AuthCode>,
+    /// The secrets issued, newest last (`GET /_sim/tokens`), each list capped at `Limits::tokens`.
+    pub issued_access: VecDeque<String>,
+    pub issued_refresh: VecDeque<String>,
+    pub issued_codes: VecDeque<String>,
+    issued_cap: usize,
+    pub pending: Bounded<String, Pending>,
     pub pkce_method: Option<String>,
     pub challenge_seen: bool,
     pub verifier_seen: bool,
+}
+
+impl Tokens {
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            access: Bounded::new(limits.tokens),
+            refresh: Bounded::new(limits.tokens),
+            codes: Bounded::new(limits.pending_sign_ins),
+            issued_access: VecDeque::new(),
+            issued_refresh: VecDeque::new(),
+            issued_codes: VecDeque::new(),
+            issued_cap: limits.tokens.max(1),
+            pending: Bounded::new(limits.pending_sign_ins),
+            pkce_method: None,
+            challenge_seen: false,
+            verifier_seen: false,
+        }
+    }
+
+    /// Appends to one of the `issued_*` lists, dropping its oldest entry beyond the cap.
+    pub fn log_issued(list: &mut VecDeque<String>, cap: usize, secret: &str) {
+        list.push_back(secret.to_string());
+        while list.len() > cap {
+            list.pop_front();
+        }
+    }
+
+    pub fn issued_cap(&self) -> usize {
+        self.issued_cap
+    }
+}
+
+/// An answer stored for an `Idempotency-Key`, replayed until `Limits::idempotency_ttl_secs`
+/// after `at`.
+pub struct StoredAnswer {
+    pub status: u16,
+    pub body: Value,
+    pub at: Millis,
 }
 
 pub struct Credits {
@@ -481,8 +537,11 @@ pub struct State {
     /// Inbox messages and the user's own messages in their threads.
     pub inbox: Vec<InboxMessage>,
     pub action_log: Vec<LoggedAction>,
-    /// (route, Idempotency-Key) -> (status, body) of the first answer.
-    pub idempotency: HashMap<(String, String), (u16, Value)>,
+    /// (route, Idempotency-Key) -> the first answer; see `idempotent_answer`.
+    pub idempotency: Bounded<(String, String), StoredAnswer>,
+    pub limits: Limits,
+    /// Sim time of the next `prune` from `tick`.
+    pub next_prune_at: Millis,
     pub faults: Vec<Fault>,
     pub requests: Vec<LoggedRequest>,
     pub next_request_seq: u64,
@@ -509,10 +568,15 @@ pub struct State {
 }
 
 const EVENT_LOG_CAP: usize = 2000;
+
+/// Seconds as milliseconds, saturating (a huge configured lifetime means "never").
+pub fn secs_ms(secs: u64) -> Millis {
+    i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000)
+}
 const REQUEST_LOG_CAP: usize = 10_000;
 
 impl State {
-    pub fn new(seed: Seed, profile: Profile, now: Millis, events_tx: broadcast::Sender<Event>) -> Self {
+    pub fn new(seed: Seed, profile: Profile, limits: Limits, now: Millis, events_tx: broadcast::Sender<Event>) -> Self {
         let (period_start, period_end) = month_bounds(now);
         let mut s = State {
             seed,
@@ -526,7 +590,7 @@ impl State {
                 period_end,
             },
             credit_history: Vec::new(),
-            tokens: Tokens::default(),
+            tokens: Tokens::new(&limits),
             conversations: Vec::new(),
             goals: Vec::new(),
             calls: Vec::new(),
@@ -534,7 +598,9 @@ impl State {
             emails: Vec::new(),
             inbox: Vec::new(),
             action_log: Vec::new(),
-            idempotency: HashMap::new(),
+            idempotency: Bounded::new(limits.idempotency_keys),
+            limits,
+            next_prune_at: now,
             faults: Vec::new(),
             requests: Vec::new(),
             next_request_seq: 1,
@@ -558,6 +624,52 @@ impl State {
 
     pub fn production(&self) -> bool {
         self.profile == Profile::Production
+    }
+
+    /// Keeps a sign-in page's request for `Limits::pending_sign_in_ttl_secs`.
+    pub fn add_pending(&mut self, id: String, login: PendingLogin, now: Millis) {
+        let expires_at = now.saturating_add(secs_ms(self.limits.pending_sign_in_ttl_secs));
+        self.tokens.pending.insert(id, Pending { login, expires_at });
+    }
+
+    /// Takes a sign-in request (used once); `None` if unknown, used, evicted or expired.
+    pub fn take_pending(&mut self, id: &str, now: Millis) -> Option<PendingLogin> {
+        self.tokens.pending.remove(id).filter(|p| p.expires_at > now).map(|p| p.login)
+    }
+
+    /// The stored answer to `key` on `route`, if one was given within the idempotency window.
+    pub fn idempotent_answer(&self, route: &str, key: &str, now: Millis) -> Option<(u16, Value)> {
+        let ttl = secs_ms(self.limits.idempotency_ttl_secs);
+        self.idempotency
+            .get(&(route.to_string(), key.to_string()))
+            .filter(|a| a.at.saturating_add(ttl) > now)
+            .map(|a| (a.status, a.body.clone()))
+    }
+
+    /// Stores the first answer to `key` on `route`.
+    pub fn remember_answer(&mut self, route: &str, key: String, status: u16, body: Value, now: Millis) {
+        self.idempotency.insert((route.to_string(), key), StoredAnswer { status, body, at: now });
+    }
+
+    /// Runs `prune` at most once a second of sim time (from the ticker and the clock advance).
+    pub fn prune_if_due(&mut self, now: Millis) {
+        if now >= self.next_prune_at {
+            self.prune(now);
+            self.next_prune_at = now + 1000;
+        }
+    }
+
+    /// Drops what has expired: sign-in requests past their lifetime, idempotent answers past
+    /// theirs, and dead secrets past `Limits::token_grace_secs`.
+    pub fn prune(&mut self, now: Millis) {
+        let grace = secs_ms(self.limits.token_grace_secs);
+        let alive = |since: Millis| since.saturating_add(grace) > now;
+        self.tokens.pending.retain(|p| p.expires_at > now);
+        self.tokens.codes.retain(|c| alive(c.expires_at));
+        self.tokens.access.retain(|t| alive(t.expires_at));
+        self.tokens.refresh.retain(|t| t.dead_since().is_none_or(alive));
+        let ttl = secs_ms(self.limits.idempotency_ttl_secs);
+        self.idempotency.retain(|a| a.at.saturating_add(ttl) > now);
     }
 
     /// Open event streams keep running: switched on, and not told to answer JSON instead.

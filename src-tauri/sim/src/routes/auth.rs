@@ -135,7 +135,7 @@ async fn cli_page(State(sim): State<SharedSim>, headers: HeaderMap, Query(q): Qu
     let request_id = Uuid::new_v4().to_string();
     let user = {
         let mut st = sim.lock();
-        st.tokens.pending.insert(request_id.clone(), PendingLogin::Cli { redirect_uri, state });
+        st.add_pending(request_id.clone(), PendingLogin::Cli { redirect_uri, state }, sim.now());
         st.user_name.clone()
     };
     sign_in_page("/v1/auth/cli", &request_id, "The KallyAI command-line app", &user)
@@ -145,7 +145,8 @@ async fn cli_decide(State(sim): State<SharedSim>, headers: HeaderMap, FormBody(f
     if !sim.config.cli_flow {
         return ApiError::not_found("not_found", "The CLI sign-in flow is turned off on this server.").into_response();
     }
-    let pending = form.get("request_id").and_then(|id| sim.lock().tokens.pending.remove(id));
+    let now = sim.now();
+    let pending = form.get("request_id").and_then(|id| sim.lock().take_pending(id, now));
     let Some(PendingLogin::Cli { redirect_uri, state }) = pending else {
         return bad_request_page(
             &headers,

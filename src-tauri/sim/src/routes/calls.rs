@@ -142,8 +142,8 @@ async fn create(
 ) -> ApiResult<Response> {
     let key = idempotency::key(&sim, &headers)?;
     if let Some(key) = &key {
-        if let Some((status, body)) = sim.lock().idempotency.get(&("calls".to_string(), key.clone())) {
-            return Ok(replayed(*status, body.clone()));
+        if let Some((status, body)) = sim.lock().idempotent_answer("calls", key, sim.now()) {
+            return Ok(replayed(status, body));
         }
     }
     let sub: Submission = serde_json::from_value(req.submission.clone())
@@ -157,8 +157,8 @@ async fn create(
     let mut st = sim.lock();
     if let Some(key) = &key {
         // A racing duplicate may have finished while we validated.
-        if let Some((status, body)) = st.idempotency.get(&("calls".to_string(), key.clone())) {
-            return Ok(replayed(*status, body.clone()));
+        if let Some((status, body)) = st.idempotent_answer("calls", key, now) {
+            return Ok(replayed(status, body));
         }
     }
     if st.credits.remaining <= 0.0 || st.credits.remaining < cost {
@@ -213,7 +213,7 @@ async fn create(
     st.calls.push(call);
     st.charge(cost, "call", &format!("Call to {business}"), None, now);
     if let Some(key) = key {
-        st.idempotency.insert(("calls".into(), key), (201, body.clone()));
+        st.remember_answer("calls", key, 201, body.clone(), now);
     }
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }

@@ -1,9 +1,16 @@
 //! The `/_sim/` control API (loopback only): reset, sessions, tokens, faults, request log,
 //! ringing calls, the clock, credits and the event stream switch. See docs/sim.md.
 //! It works the same under every profile.
+//!
+//! It mints tokens and rewrites the world, so `guard` lets through only requests that come from
+//! a loopback peer, are addressed to a loopback `Host` (a page that rebinds its own name to
+//! 127.0.0.1 still sends that name), carry no foreign `Origin` (a web page posting across
+//! origins without a body) and, when they have a body, say `Content-Type: application/json`
+//! (a browser cannot send that across origins without a preflight the sim never answers).
 
+use axum::body::HttpBody;
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -19,6 +26,7 @@ use crate::conn::ConnHandle;
 use crate::error::{ApiError, ApiResult, JsonBody};
 use crate::faults::KINDS;
 use crate::inbound_calls::{self, default_script, Ring};
+use crate::is_loopback;
 use crate::reqlog::entry_json;
 use crate::state::{Event, Fault, InboxMessage, SharedSim, State as World, DEMO_USER};
 use crate::{Profile, Seed};
@@ -28,6 +36,7 @@ pub fn router() -> Router<SharedSim> {
         .route("/reset", post(reset))
         .route("/session", post(session))
         .route("/tokens", get(tokens))
+        .route("/retention", get(retention))
         .route("/tokens/expire", post(expire_tokens))
         .route("/tokens/revoke", post(revoke_tokens))
         .route("/oauth", get(oauth))
@@ -42,16 +51,76 @@ pub fn router() -> Router<SharedSim> {
         .route("/assistant/next-reply", post(next_reply))
         .route("/messages", post(receive_message))
         .route("/assistant/next-refusal", post(next_refusal))
-        .layer(middleware::from_fn(loopback_only))
+        .layer(middleware::from_fn(guard))
 }
 
-async fn loopback_only(req: Request, next: Next) -> Response {
-    let remote_ok = req.extensions().get::<ConnectInfo<ConnHandle>>().is_none_or(|c| c.0.remote.ip().is_loopback());
+fn forbidden(message: &str) -> Response {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message).into_response()
+}
+
+/// See the module's doc: peer, `Host`, `Origin`, then `Content-Type`.
+async fn guard(req: Request, next: Next) -> Response {
+    let remote_ok = req.extensions().get::<ConnectInfo<ConnHandle>>().is_none_or(|c| is_loopback(c.0.remote.ip()));
     if !remote_ok {
-        return ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The control API answers loopback clients only.")
-            .into_response();
+        return forbidden("The control API answers loopback clients only.");
+    }
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string);
+    let host = host.or_else(|| req.uri().authority().map(|a| a.as_str().to_string()));
+    if !host.as_deref().is_some_and(is_loopback_host) {
+        return forbidden("The control API answers requests addressed to 127.0.0.1, localhost or [::1] only.");
+    }
+    if !origin_ok(req.headers()) {
+        return forbidden("The control API does not answer web pages of other origins.");
+    }
+    let has_body = req.body().size_hint().exact() != Some(0);
+    if has_body && !is_json(req.headers()) {
+        return ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "The control API takes JSON bodies only: send them with Content-Type: application/json.",
+        )
+        .into_response();
     }
     next.run(req).await
+}
+
+/// `127.0.0.1`, `localhost` or `[::1]` (any 127.0.0.0/8 address too), each with an optional
+/// port: the names a loopback client addresses the sim by.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    let (name, port, bracketed) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, after)) => (v6, after, true),
+            None => return false,
+        },
+        None => match host.find(':') {
+            Some(i) => (&host[..i], &host[i..], false),
+            None => (host.as_str(), "", false),
+        },
+    };
+    let port_ok = port.is_empty()
+        || port.strip_prefix(':').is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok());
+    let name_ok = if bracketed {
+        name.parse::<std::net::Ipv6Addr>().is_ok_and(|ip| is_loopback(ip.into()))
+    } else {
+        name == "localhost" || name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+    };
+    port_ok && name_ok
+}
+
+/// No `Origin` (every non-browser client), or a loopback `http` one.
+fn origin_ok(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ORIGIN).iter().all(|o| {
+        o.to_str().is_ok_and(|o| o.strip_prefix("http://").is_some_and(|h| !h.contains('/') && is_loopback_host(h)))
+    })
+}
+
+/// `application/json`, in any case, with or without parameters (`; charset=utf-8`).
+fn is_json(headers: &HeaderMap) -> bool {
+    let mut types = headers.get_all(header::CONTENT_TYPE).iter();
+    let first = types.next().and_then(|v| v.to_str().ok());
+    types.next().is_none()
+        && first.is_some_and(|t| t.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
 }
 
 #[derive(Deserialize)]
@@ -79,7 +148,7 @@ async fn reset(State(sim): State<SharedSim>, JsonBody(b): JsonBody<ResetBody>) -
     // Keep the event channel (live SSE subscribers) and the sequence, so event ids never repeat.
     let tx = st.events_tx.clone();
     let next_seq = st.next_event_seq;
-    *st = World::new(seed, profile, now, tx);
+    *st = World::new(seed, profile, sim.config.limits, now, tx);
     st.next_event_seq = next_seq;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -105,10 +174,29 @@ async fn expire_tokens(State(sim): State<SharedSim>) -> StatusCode {
 }
 
 async fn revoke_tokens(State(sim): State<SharedSim>) -> StatusCode {
+    let now = sim.now();
     let mut st = sim.lock();
     st.tokens.access.values_mut().for_each(|t| t.revoked = true);
-    st.tokens.refresh.values_mut().for_each(|t| t.revoked = true);
+    st.tokens.refresh.values_mut().for_each(|t| {
+        t.revoked_at.get_or_insert(now);
+    });
     StatusCode::NO_CONTENT
+}
+
+/// What the sim keeps now (after dropping what has expired) and its limits.
+async fn retention(State(sim): State<SharedSim>) -> Json<Value> {
+    let now = sim.now();
+    let mut st = sim.lock();
+    st.prune(now);
+    let l = st.limits;
+    Json(json!({
+        "held": {"pending_sign_ins": st.tokens.pending.len(), "codes": st.tokens.codes.len(),
+                 "access_tokens": st.tokens.access.len(), "refresh_tokens": st.tokens.refresh.len(),
+                 "idempotency_keys": st.idempotency.len()},
+        "limits": {"pending_sign_ins": l.pending_sign_ins, "pending_sign_in_ttl_secs": l.pending_sign_in_ttl_secs,
+                   "tokens": l.tokens, "token_grace_secs": l.token_grace_secs,
+                   "idempotency_keys": l.idempotency_keys, "idempotency_ttl_secs": l.idempotency_ttl_secs},
+    }))
 }
 
 async fn oauth(State(sim): State<SharedSim>) -> Json<Value> {
@@ -408,4 +496,34 @@ async fn next_refusal(State(sim): State<SharedSim>, JsonBody(b): JsonBody<NextRe
     }
     sim.lock().next_refusal = Some(budget_refusal::Refusal { code, credits_estimated });
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_host;
+
+    #[test]
+    fn loopback_hosts() {
+        for ok in ["127.0.0.1", "127.0.0.1:8080", "localhost", "LOCALHOST:1", "[::1]", "[::1]:9", "127.1.2.3:80"] {
+            assert!(is_loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8080",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example:80",
+            "0.0.0.0:80",
+            "192.168.1.2",
+            "[::2]:80",
+            "[::1",
+            "127.0.0.1:",
+            "127.0.0.1:+80",
+            "127.0.0.1:99999",
+            "localhost:80:80",
+            "",
+            "[127.0.0.1]",
+        ] {
+            assert!(!is_loopback_host(bad), "{bad}");
+        }
+    }
 }

@@ -69,8 +69,8 @@ async fn message(
     let now = sim.now();
     let mut st = sim.lock();
     if let Some(key) = &key {
-        if let Some((status, body)) = st.idempotency.get(&("message".to_string(), key.clone())) {
-            return Ok(replayed(*status, body.clone()));
+        if let Some((status, body)) = st.idempotent_answer("message", key, now) {
+            return Ok(replayed(status, body));
         }
     }
     let conversation_id = match req.conversation_id.as_deref().filter(|c| !c.is_empty()) {
@@ -87,7 +87,7 @@ async fn message(
     if let Some(goal) = crate::goals::asking_in(&st, user, conversation_id) {
         let body = answer(&mut st, goal, conversation_id, text, now);
         if let Some(key) = key {
-            st.idempotency.insert(("message".into(), key), (200, body.clone()));
+            st.remember_answer("message", key, 200, body.clone(), now);
         }
         return Ok(Json(body).into_response());
     }
@@ -175,7 +175,7 @@ async fn message(
         "goal_completed": goal_completed,
     });
     if let Some(key) = key {
-        st.idempotency.insert(("message".into(), key), (200, body.clone()));
+        st.remember_answer("message", key, 200, body.clone(), now);
     }
     Ok(Json(body).into_response())
 }

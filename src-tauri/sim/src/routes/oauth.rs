@@ -158,7 +158,7 @@ async fn authorize_page(State(sim): State<SharedSim>, headers: HeaderMap, Query(
     let request_id = Uuid::new_v4().to_string();
     let user = {
         let mut st = sim.lock();
-        st.tokens.pending.insert(request_id.clone(), pending);
+        st.add_pending(request_id.clone(), pending, sim.now());
         st.user_name.clone()
     };
     let app = if client_id == DESKTOP_CLIENT { "KallyAI Desktop" } else { "A KallyAI integration" };
@@ -196,7 +196,8 @@ async fn authorize_decide(State(sim): State<SharedSim>, headers: HeaderMap, Form
     if !sim.config.oauth_flow {
         return off().into_response();
     }
-    let pending = form.get("request_id").and_then(|id| sim.lock().tokens.pending.remove(id));
+    let now = sim.now();
+    let pending = form.get("request_id").and_then(|id| sim.lock().take_pending(id, now));
     let Some(PendingLogin::OAuth { redirect_uri, state, .. }) = pending.clone() else {
         return bad_request_page(
             &headers,

@@ -179,6 +179,7 @@ fn revoke_token(sim: &SharedSim, body: Result<Bytes, BytesRejection>) -> Result<
     let form = parse_form(body)?;
     let token = required(&form, "token")?;
     authenticate(sim, &form)?;
+    let now = sim.now();
     let mut st = sim.lock();
     if st.tokens.codes.contains_key(token) {
         return Err(oauth_error("unsupported_token_type", "Authorization codes cannot be revoked; they expire."));
@@ -187,7 +188,7 @@ fn revoke_token(sim: &SharedSim, body: Result<Bytes, BytesRejection>) -> Result<
         t.revoked = true;
     }
     if let Some(t) = st.tokens.refresh.get_mut(token) {
-        t.revoked = true;
+        t.revoked_at.get_or_insert(now);
     }
     Ok(())
 }
