@@ -487,6 +487,61 @@ async fn sign_out_revokes_where_offered_and_removes_the_keychain_entry() {
 
 // 6. No Secret Service at all: sign-in works for this run, the window says it is not saved, and
 // no token reaches the disk. The app runs on a private bus where nothing can be activated.
+// A keyring that does not answer at start (frozen, as one stuck behind an unlock prompt): the app
+// starts and takes a link at once (a second launch never touches the keyring), says the sign-in
+// is not saved, signs in into memory, and saves the session in the keyring once it answers
+// (issue 17, acceptance 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyring_that_does_not_answer_holds_nothing_up() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("signin-frozen-keyring", SimConfig::default()).await;
+    let frozen = kallyai_testkit::keyring::FrozenKeyring::freeze();
+    let quick = [("KALLYAI_KEYRING_TIMEOUT_SECS", "1".to_string()), ("KALLYAI_KEYRING_REPROBE_SECS", "1".to_string())];
+    let app = world.start_app("app", &quick, &[]).await;
+    let item = app.tray().await;
+
+    // A link handed over while the keyring is silent opens its window.
+    let link = app.second_launch(&["kallyai://show/settings"]).await;
+    assert!(link.status.success(), "{link:?}");
+    wait::until_sync("the settings window from the link", Duration::from_secs(20), || {
+        x11::window_viewable("Settings").then_some(())
+    })
+    .await;
+    wait::until_sync("the app to say the keyring did not answer", Duration::from_secs(20), || {
+        app.log_text().contains("the keyring did not answer").then_some(())
+    })
+    .await;
+
+    wait_for_link_handler().await;
+    wait_for_entry(&item, SIGN_IN, Duration::from_secs(10)).await;
+    browser_sign_in::sign_in(&item).await;
+    let note = in_signin_window(
+        &app,
+        "the window to say the sign-in is not saved",
+        "const n = document.getElementById('not-saved');
+         return !n.hidden && getComputedStyle(n).display !== 'none' ? n.textContent : '';",
+    )
+    .await;
+    assert!(note.contains("not saved"), "{note}");
+
+    // The keyring answers again: the session is saved in it, and the note goes.
+    drop(frozen);
+    wait::until_sync("the session saved in the keyring", Duration::from_secs(30), || {
+        keychain::has_entry(&world.url).then_some(())
+    })
+    .await;
+    in_signin_window(
+        &app,
+        "the note gone",
+        "const n = document.getElementById('not-saved');
+         return n.hidden || getComputedStyle(n).display === 'none' ? 'gone' : '';",
+    )
+    .await;
+    app.quit().await;
+    world.end().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_secret_service_the_session_lives_in_memory_only() {
     require_desktop();

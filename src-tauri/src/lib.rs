@@ -20,7 +20,7 @@ mod view;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use kallyai_core::auth::{KeychainStore, MemoryStore, TokenStore};
+use kallyai_core::auth::{KeychainStore, ProbedKeychain};
 use kallyai_core::config::Config;
 use kallyai_core::settings::Lang;
 use tauri::{AppHandle, Manager, RunEvent};
@@ -72,7 +72,8 @@ pub fn run(launch: Launch) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (store, session_saved) = token_store(&config);
+    let store = token_store(&config);
+    let probed = store.clone();
     let connection = match Connection::new(config, store) {
         Ok(connection) => connection,
         Err(error) => {
@@ -94,11 +95,12 @@ pub fn run(launch: Launch) -> ExitCode {
         .plugin(features::settings::hotkey::plugin())
         .manage(Background::default())
         .manage(Language::new(Lang::from_environment()))
-        .manage(Status::new(session_saved))
+        .manage(Status::new())
         .manage(Notices::default())
         .invoke_handler(with_commands!(invoke_handler))
         .setup(move |app| {
             setup(app.handle(), connection, startup_actions, startup_links)?;
+            watch_keychain(app.handle(), probed.clone());
             if let Some(set_aside) = &set_aside {
                 tell_settings_set_aside(app.handle(), set_aside);
             }
@@ -158,15 +160,39 @@ fn config_dir() -> Option<std::path::PathBuf> {
     kallyai_core::paths::config_dir()
 }
 
-/// The keychain when one is usable; otherwise memory, and the UI says the sign-in is not kept.
-fn token_store(config: &Config) -> (Arc<dyn TokenStore>, bool) {
-    match tauri::async_runtime::block_on(KeychainStore::probe()) {
-        Ok(()) => (Arc::new(KeychainStore::new(config)), true),
-        Err(error) => {
-            eprintln!("kallyai-desktop: no usable keychain ({error}); the sign-in will last until the app quits");
-            (Arc::new(MemoryStore::new()), false)
-        }
+/// The keychain, probed when tokens are first needed (never before the single-instance hand-off:
+/// a second launch only forwards its arguments), memory while it is not usable; the UI learns
+/// which from `watch_keychain`.
+/// `KALLYAI_KEYRING_TIMEOUT_SECS` and `KALLYAI_KEYRING_REPROBE_SECS` shorten the waits (tests).
+fn token_store(config: &Config) -> Arc<ProbedKeychain> {
+    let secs = |name: &str| {
+        let value = std::env::var(name).ok()?.trim().parse::<f64>().ok()?;
+        (value > 0.0 && value < 3600.0).then(|| std::time::Duration::from_secs_f64(value))
+    };
+    let mut keychain = KeychainStore::new(config);
+    if let Some(timeout) = secs("KALLYAI_KEYRING_TIMEOUT_SECS") {
+        keychain = keychain.with_timeout(timeout);
     }
+    let mut store = ProbedKeychain::new(keychain);
+    if let Some(after) = secs("KALLYAI_KEYRING_REPROBE_SECS") {
+        store = store.reprobe_after(after);
+    }
+    Arc::new(store)
+}
+
+/// Tells the windows whether the sign-in is kept (the keychain answered), once known, and again
+/// when a keychain that was locked at start answers.
+fn watch_keychain(app: &AppHandle, store: Arc<ProbedKeychain>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut saved = store.usable().await;
+        view::status::set_session_saved(&app, saved);
+        while !saved {
+            tokio::time::sleep(store.reprobe_interval()).await;
+            saved = store.usable().await;
+            view::status::set_session_saved(&app, saved);
+        }
+    });
 }
 
 fn setup(

@@ -4,6 +4,7 @@
 //! windows (`core://event`). The sign-in feature tells it the sign-in window's phase and who is
 //! signed in; the credits line comes from core's credit watch.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use kallyai_core::credit_watch::{CreditStatus, CreditWatch};
@@ -55,7 +56,8 @@ pub struct SignInView {
 }
 
 pub struct Status {
-    session_saved: bool,
+    /// Whether the sign-in is kept in the keychain (until the probe says otherwise, it is).
+    session_saved: AtomicBool,
     inner: Mutex<Inner>,
     /// Held while the tray is redrawn and the windows told: two refreshes racing must show the
     /// state in the order they read it, or an older "idle" could be drawn over a newer
@@ -112,9 +114,9 @@ impl Inner {
 }
 
 impl Status {
-    pub fn new(session_saved: bool) -> Status {
+    pub fn new() -> Status {
         let inner = Inner { online: true, ..Inner::default() };
-        Status { session_saved, inner: Mutex::new(inner), redraw: Mutex::new(0) }
+        Status { session_saved: AtomicBool::new(true), inner: Mutex::new(inner), redraw: Mutex::new(0) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -134,7 +136,7 @@ fn state_at(app: &AppHandle, revision: u64) -> AppState {
         signed_in: inner.signed_in,
         online: inner.online,
         account_name: inner.account_name,
-        session_saved: status.session_saved,
+        session_saved: status.session_saved.load(Ordering::Relaxed),
         signin: inner.signin,
     }
 }
@@ -154,6 +156,14 @@ pub async fn app_state(app: AppHandle) -> AppState {
 }
 
 /// Redraws the tray and tells every window the app state.
+/// Whether the keychain keeps the sign-in; the windows are told when it changes.
+pub fn set_session_saved(app: &AppHandle, saved: bool) {
+    let was = app.state::<Status>().session_saved.swap(saved, Ordering::Relaxed);
+    if was != saved {
+        refresh(app);
+    }
+}
+
 pub fn refresh(app: &AppHandle) {
     let status = app.state::<Status>();
     let mut revision = status.redraw.lock().expect("redraw lock");

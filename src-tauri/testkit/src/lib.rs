@@ -4,9 +4,11 @@
 //!
 //! - [`wait`]: wait on a condition with a deadline (never a fixed sleep);
 //! - [`leaks`]: look for secrets where they must never be (files, text);
+//! - [`keyring`]: the desktop's keyring made to stop answering, for as long as a test needs;
 //! - [`trace_capture`]: every `tracing` event and span field a process emits, as text;
 //! - [`require_desktop`]: a clear failure for a test run outside the headless desktop.
 
+pub mod keyring;
 pub mod leaks;
 pub mod trace_capture;
 pub mod wait;

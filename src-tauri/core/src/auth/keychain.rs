@@ -3,8 +3,12 @@
 //! service `ai.kally.desktop`, user = the API base URL, secret = the `TokenSet` as JSON.
 //!
 //! keyring calls block (D-Bus round trips, possibly an unlock prompt), so each runs on tokio's
-//! blocking pool. Errors are fixed sentences chosen by error kind: a keyring error can carry the
-//! secret's bytes (`BadEncoding`), so it is never formatted.
+//! blocking pool, and is given up after a timeout: a keyring that does not answer (locked behind
+//! a prompt nobody sees, a stuck daemon) must not stall sign-in, every request waiting on the
+//! session, or the app's start. Errors are fixed sentences chosen by error kind: a keyring error
+//! can carry the secret's bytes (`BadEncoding`), so it is never formatted.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -15,12 +19,20 @@ use crate::config::Config;
 /// The keychain service name every entry of the app is filed under.
 pub const KEYCHAIN_SERVICE: &str = "ai.kally.desktop";
 
+/// How long a keychain call may take before it counts as "did not answer". A keyring that shows
+/// an unlock prompt answers when the user does; this is the wait for one that never will.
+pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The sentence for a keychain that did not answer in time.
+pub const DID_NOT_ANSWER: &str = "the keyring did not answer";
+
 /// Keeps tokens in the system keychain. Check `probe()` first and fall back to `MemoryStore`
 /// (telling the user they will need to sign in again next time) when it fails.
 #[derive(Clone, Debug)]
 pub struct KeychainStore {
     service: String,
     account: String,
+    timeout: Duration,
 }
 
 /// The JSON inside the secret.
@@ -38,7 +50,17 @@ impl KeychainStore {
     }
 
     pub fn for_api_base(api_base: &str) -> Self {
-        Self { service: KEYCHAIN_SERVICE.to_string(), account: api_base.trim_end_matches('/').to_string() }
+        Self {
+            service: KEYCHAIN_SERVICE.to_string(),
+            account: api_base.trim_end_matches('/').to_string(),
+            timeout: KEYCHAIN_TIMEOUT,
+        }
+    }
+
+    /// The same entry, each call given up after `timeout` instead of [`KEYCHAIN_TIMEOUT`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The keychain user name of the entry (the API base).
@@ -49,7 +71,17 @@ impl KeychainStore {
     /// Whether a keychain is usable now: the platform store initialised and an entry can be
     /// written and deleted. Writes a throw-away entry (user `probe`), never a token.
     pub async fn probe() -> Result<(), StoreError> {
-        blocking(|| {
+        Self::probe_within(KEYCHAIN_TIMEOUT).await
+    }
+
+    /// `probe`, given up after this store's timeout.
+    pub async fn probe_store(&self) -> Result<(), StoreError> {
+        Self::probe_within(self.timeout).await
+    }
+
+    /// `probe`, given up after `timeout`.
+    pub async fn probe_within(timeout: Duration) -> Result<(), StoreError> {
+        blocking(timeout, || {
             if let Err(e) = keyring::Entry::store_status() {
                 return Err(store_error(e));
             }
@@ -72,7 +104,7 @@ impl KeychainStore {
 impl TokenStore for KeychainStore {
     async fn load(&self) -> Result<Option<TokenSet>, StoreError> {
         let (service, account) = (self.service.clone(), self.account.clone());
-        blocking(move || match Self::entry(&service, &account)?.get_password() {
+        blocking(self.timeout, move || match Self::entry(&service, &account)?.get_password() {
             Ok(json) => Ok(decode(&json)),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(store_error(&e)),
@@ -83,12 +115,15 @@ impl TokenStore for KeychainStore {
     async fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
         let (service, account) = (self.service.clone(), self.account.clone());
         let json = encode(tokens);
-        blocking(move || Self::entry(&service, &account)?.set_password(&json).map_err(|e| store_error(&e))).await
+        blocking(self.timeout, move || {
+            Self::entry(&service, &account)?.set_password(&json).map_err(|e| store_error(&e))
+        })
+        .await
     }
 
     async fn clear(&self) -> Result<(), StoreError> {
         let (service, account) = (self.service.clone(), self.account.clone());
-        blocking(move || match Self::entry(&service, &account)?.delete_credential() {
+        blocking(self.timeout, move || match Self::entry(&service, &account)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(store_error(&e)),
         })
@@ -121,12 +156,19 @@ fn decode(json: &str) -> Option<TokenSet> {
     })
 }
 
+/// Runs a keyring call on the blocking pool, for at most `timeout`. A call given up keeps its
+/// thread until the keyring answers (a blocking call cannot be cancelled); the caller goes on.
 async fn blocking<T: Send + 'static>(
+    timeout: Duration,
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .unwrap_or_else(|_| Err(StoreError("the keychain call stopped unexpectedly".to_string())))
+    match tokio::time::timeout(timeout, tokio::task::spawn_blocking(f)).await {
+        Ok(done) => done.unwrap_or_else(|_| Err(StoreError("the keychain call stopped unexpectedly".to_string()))),
+        Err(_) => {
+            tracing::warn!(timeout_s = timeout.as_secs_f64(), "the keyring did not answer");
+            Err(StoreError(DID_NOT_ANSWER.to_string()))
+        }
+    }
 }
 
 fn store_error(e: &keyring::Error) -> StoreError {

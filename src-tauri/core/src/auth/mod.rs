@@ -3,6 +3,7 @@
 
 mod api;
 mod keychain;
+mod probed;
 mod session;
 mod source;
 mod store;
@@ -10,7 +11,8 @@ mod tokens;
 
 pub use crate::secret::{AccessToken, RefreshToken, Secret};
 pub use api::AuthApi;
-pub use keychain::{KeychainStore, KEYCHAIN_SERVICE};
+pub use keychain::{KeychainStore, DID_NOT_ANSWER, KEYCHAIN_SERVICE, KEYCHAIN_TIMEOUT};
+pub use probed::{ProbedKeychain, REPROBE_AFTER};
 pub use session::Session;
 pub use source::{SignedOut, StaticToken, TokenSource};
 pub use store::{MemoryStore, StoreError, TokenStore};

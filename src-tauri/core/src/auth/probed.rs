@@ -1,0 +1,105 @@
+//! `ProbedKeychain`: the keychain when it proves usable, else memory, decided when tokens are
+//! first needed rather than before the app starts. A second launch (a link click, `--show`) only
+//! hands its arguments over and never touches the keychain; a keyring locked or not answering at
+//! start is asked again later, and the sign-in held in memory meanwhile is saved to it once it
+//! answers.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+
+use super::keychain::KeychainStore;
+use super::{MemoryStore, StoreError, TokenSet, TokenStore};
+
+/// How long a failed probe stands before the keychain is asked again.
+pub const REPROBE_AFTER: Duration = Duration::from_secs(60);
+
+pub struct ProbedKeychain {
+    keychain: KeychainStore,
+    memory: MemoryStore,
+    /// The last probe: whether the keychain was usable, and when it was asked.
+    last: Mutex<Option<(bool, Instant)>>,
+    reprobe_after: Duration,
+}
+
+impl ProbedKeychain {
+    pub fn new(keychain: KeychainStore) -> Self {
+        Self { keychain, memory: MemoryStore::new(), last: Mutex::new(None), reprobe_after: REPROBE_AFTER }
+    }
+
+    /// Asks a keychain that failed again after `after` instead of [`REPROBE_AFTER`].
+    pub fn reprobe_after(mut self, after: Duration) -> Self {
+        self.reprobe_after = after;
+        self
+    }
+
+    /// How long a failed probe stands before the keychain is asked again.
+    pub fn reprobe_interval(&self) -> Duration {
+        self.reprobe_after
+    }
+
+    /// Whether tokens go to the keychain now: probed on first use, and again once a failed probe
+    /// is older than the re-probe interval. When the keychain starts answering, what memory held
+    /// is moved into it.
+    pub async fn usable(&self) -> bool {
+        let mut last = self.last.lock().await;
+        match *last {
+            Some((true, _)) => return true,
+            Some((false, at)) if at.elapsed() < self.reprobe_after => return false,
+            _ => {}
+        }
+        let was_tried = last.is_some();
+        let usable = match self.keychain.probe_store().await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "no usable keychain; the sign-in is kept in memory for now");
+                false
+            }
+        };
+        *last = Some((usable, Instant::now()));
+        if usable && was_tried {
+            self.move_memory_to_keychain().await;
+        }
+        usable
+    }
+
+    async fn move_memory_to_keychain(&self) {
+        let Ok(Some(tokens)) = self.memory.load().await else { return };
+        match self.keychain.save(&tokens).await {
+            Ok(()) => {
+                let _ = self.memory.clear().await;
+                tracing::info!("the keychain answers again; the sign-in is saved in it");
+            }
+            Err(error) => tracing::warn!(%error, "could not move the sign-in into the keychain"),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for ProbedKeychain {
+    async fn load(&self) -> Result<Option<TokenSet>, StoreError> {
+        if self.usable().await {
+            self.keychain.load().await
+        } else {
+            self.memory.load().await
+        }
+    }
+
+    async fn save(&self, tokens: &TokenSet) -> Result<(), StoreError> {
+        if self.usable().await {
+            self.keychain.save(tokens).await
+        } else {
+            self.memory.save(tokens).await
+        }
+    }
+
+    async fn clear(&self) -> Result<(), StoreError> {
+        // Both: a sign-out must leave nothing behind wherever the tokens were.
+        let memory = self.memory.clear().await;
+        if self.usable().await {
+            self.keychain.clear().await?;
+        }
+        memory
+    }
+}
