@@ -206,6 +206,13 @@ async fn hotkey_ask_reply_escape_and_conversations() {
     // The hotkey toggles: a second press puts it away.
     hotkey();
     ask.wait_on_screen(false).await;
+
+    // Signed out, the earlier asks are no one's to walk through: gone from the box's storage.
+    let item = app.tray().await;
+    item.click("Sign out");
+    ask.until("the box to know it is signed out", |s| s["signed_out_shown"].as_bool().filter(|b| *b).map(drop)).await;
+    let stored = ask.execute("return localStorage.getItem('ask.history')").await;
+    assert_eq!(stored, Value::Null, "the ask history left with the account");
     app.quit().await;
     world.end().await;
 }

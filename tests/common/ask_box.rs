@@ -64,6 +64,7 @@ return {
   credits_used: text("credits-used"),
   suggestions: [...$("suggestions").querySelectorAll("button")].map((b) => b.textContent),
   suggestion: text("suggestion"),
+  signed_out_shown: !$("face-signed-out").hidden,
   queue: [...$("queue").querySelectorAll("li")].map((li) => ({
     text: li.querySelector("p").textContent,
     kind: li.classList.contains("failed") ? "failed" : li.classList.contains("sending") ? "sending" : "queued",

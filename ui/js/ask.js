@@ -20,6 +20,12 @@ function remember(text) {
   localStorage.setItem(HISTORY_KEY, JSON.stringify(history));
   historyIndex = history.length;
 }
+// Signed out, what the last account asked is no longer anyone's to walk through.
+function forgetHistory() {
+  history.length = 0;
+  historyIndex = 0;
+  localStorage.removeItem(HISTORY_KEY);
+}
 
 // ---- an ask its goal's budget stopped: the goal, its estimate, and what lets it go on
 const UNBLOCK = { budget_approval_required: "approve_budget", budget_exceeded: "approve_budget", soft_cap_reached: "acknowledge_soft_cap" };
@@ -361,6 +367,10 @@ function prefill(text) {
 await startWindow((s) => {
   state = s;
   $("face-signed-out").hidden = s.signed_in;
+  if (!s.signed_in) {
+    forgetHistory();
+    $("answer").hidden = true;
+  }
 });
 await listen("ask://prefill", (event) => prefill(event.payload));
 await listen("ask://goal", (event) => loadGoal(event.payload));

@@ -1009,3 +1009,60 @@ async fn an_ask_written_once_is_still_read_back_after_a_stop_mid_send() {
     assert!(outbox.entries().await.is_empty());
     outbox.shutdown().await;
 }
+
+// Issue 17, acceptance 2: asks written under one sign-in are never sent as the next. Queued while
+// the service fails, then a sign-out: they are held (kept, with one sentence), not sent when
+// someone signs in again; the new sign-in's own ask goes at once, the held one only when the user
+// sends it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asks_written_before_a_sign_out_are_held_not_sent_as_the_next_account() {
+    for profile in [Profile::Default, Profile::Production] {
+        let sim = sim_with(profile).await;
+        let events = EventBus::default();
+        let mut rx = events.subscribe();
+        let (client, session) = sim.session_client(&events).await;
+        let dir = TempDir::new();
+        // Rate limited: the ask surely did not run, so it stays queued and waits.
+        sim.ctl.fault(&Fault::new(MESSAGE, "rate_limit").retry_after_secs(1)).await;
+        let outbox = Outbox::open(dir.file(), client, events.clone(), fast_settings()).await.unwrap();
+        let typed = "Book the usual table for Friday";
+        let held = outbox.ask(typed).await.unwrap();
+        next_event(
+            &mut rx,
+            "a failed try",
+            |e| matches!(e, Event::AskWaiting { local_id, .. } if *local_id == held.local_id),
+        )
+        .await;
+
+        session.sign_out().await.unwrap();
+        let failed = next_event(
+            &mut rx,
+            "the ask held",
+            |e| matches!(e, Event::AskFailed { local_id, .. } if *local_id == held.local_id),
+        )
+        .await;
+        let Event::AskFailed { code, message, .. } = failed else { unreachable!() };
+        assert_eq!(code, "held_signed_out");
+        assert!(message.contains("sign-out"), "{message}");
+
+        // Someone signs in; the service is back.
+        sim.ctl.clear_faults().await;
+        sim.ctl.clear_requests().await;
+        session.sign_in(sim.tokens().await).await.unwrap();
+        let own = outbox.ask("What is on my calendar today?").await.unwrap();
+        reply_to(&mut rx, &own.local_id).await;
+        let sent = message_requests(&sim).await;
+        assert_eq!(sent.len(), 1, "only the new sign-in's own ask went: {sent:#?}");
+        assert_eq!(times_asked(&sim, typed).await, 0, "the held ask was not sent");
+        let kept = outbox.entries().await;
+        let entry = kept.iter().find(|e| e.local_id == held.local_id).expect("the held ask is kept");
+        assert!(matches!(&entry.state, AskState::Failed { code, .. } if code == "held_signed_out"), "{entry:?}");
+        assert_eq!(entry.text, typed);
+
+        // With the user's say-so it goes, once.
+        outbox.resend(&held.local_id, None).await.unwrap();
+        reply_to(&mut rx, &held.local_id).await;
+        assert_eq!(times_asked(&sim, typed).await, 1);
+        outbox.shutdown().await;
+    }
+}

@@ -56,6 +56,7 @@ impl Outbox {
             data: Mutex::new(data),
             store: Arc::new(std::sync::Mutex::new(store)),
             wake: Notify::new(),
+            signed_out_at: Default::default(),
         });
         let (stop, stop_rx) = watch::channel(false);
         let tasks = vec![

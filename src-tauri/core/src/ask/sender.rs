@@ -3,6 +3,7 @@
 //! conversation back first (the outcome is unknown: `reconcile.rs`), or to hand the ask back
 //! to the user.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -219,6 +220,12 @@ async fn check(shared: &Shared, entry: OutboxEntry, pause: &mut Pause, stop: &mu
 /// A failure where the ask surely did not run (or the server recognises its key): wait and
 /// retry, or hand it back to the user.
 async fn failed(shared: &Shared, entry: &OutboxEntry, err: &ApiError, pause: &mut Pause) {
+    // Written under an account that has since signed out (it was in flight as that happened,
+    // so the sign-out could not hold it): it waits for the user, never for whoever signs in
+    // next. An ask typed while signed out waits for the sign-in, as before.
+    if entry.queued_at <= shared.signed_out_at.load(Ordering::Relaxed) {
+        return hold(shared, std::slice::from_ref(&entry.local_id)).await;
+    }
     match err.when_to_retry() {
         // Unreachable, overloaded, rate limiting, a server fault or a signed-out user: it stays
         // queued and goes again later.
@@ -238,6 +245,16 @@ pub(crate) async fn listen(shared: Arc<Shared>, mut rx: broadcast::Receiver<Even
             ev = rx.recv() => match ev {
                 Ok(Event::ConnectivityChanged { online: true }) | Ok(Event::AuthChanged { signed_in: true }) => {
                     shared.wake.notify_one();
+                }
+                // Signed out (by the user, or the server ended the session): what was typed
+                // under that account is held, not sent as whoever signs in next.
+                Ok(Event::AuthChanged { signed_in: false }) => {
+                    shared.signed_out_at.store(unix_ms(), Ordering::Relaxed);
+                    let queued: Vec<String> = {
+                        let data = shared.data.lock().await;
+                        data.entries.iter().filter(|e| e.state == AskState::Queued).map(|e| e.local_id.clone()).collect()
+                    };
+                    hold(&shared, &queued).await;
                 }
                 // Missed events might have included one of the above.
                 Err(broadcast::error::RecvError::Lagged(_)) => shared.wake.notify_one(),
@@ -397,6 +414,48 @@ async fn requeue(shared: &Shared, entry: &OutboxEntry, err: &ApiError, wait: Dur
         retry_in_ms: wait.as_millis() as u64,
     });
 }
+
+/// Asks written under an account that is no longer signed in: kept for the user (Send again /
+/// Discard in the box), never sent by themselves. The sentence says why.
+pub(crate) const HELD_MESSAGE: &str =
+    "Written before a sign-out: it was not sent. Send it now as the account signed in, or discard it.";
+
+async fn hold(shared: &Shared, local_ids: &[String]) {
+    if local_ids.is_empty() {
+        return;
+    }
+    let state = AskState::Failed {
+        code: HELD.to_string(),
+        message: HELD_MESSAGE.to_string(),
+        server_message: None,
+        manage_plan: false,
+        budget: None,
+    };
+    let mut data = shared.data.lock().await;
+    let mut held = Vec::new();
+    for e in data.entries.iter_mut().filter(|e| local_ids.contains(&e.local_id) && e.state != AskState::Sending) {
+        e.state = state.clone();
+        e.last_error = None;
+        e.armed = false;
+        held.push(e.local_id.clone());
+    }
+    save_or_warn(shared, &data, Durability::Durable).await;
+    drop(data);
+    tracing::info!(held = held.len(), "asks held: nobody they were written for is signed in");
+    for local_id in held {
+        shared.events.publish(Event::AskFailed {
+            local_id,
+            code: HELD.to_string(),
+            message: HELD_MESSAGE.to_string(),
+            server_message: None,
+            manage_plan: false,
+            budget: None,
+        });
+    }
+}
+
+/// The code of a held ask.
+pub(crate) const HELD: &str = "held_signed_out";
 
 async fn refuse(shared: &Shared, entry: &OutboxEntry, err: &ApiError) {
     let state = AskState::Failed {

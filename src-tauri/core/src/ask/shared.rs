@@ -95,6 +95,9 @@ pub(crate) struct Shared {
     pub store: Arc<std::sync::Mutex<Store>>,
     /// "Try now": a new ask, back online, signed in, or the shell's `wake()`.
     pub wake: Notify,
+    /// When the last sign-out (or ended session) was heard, epoch ms: an ask queued before it
+    /// was written under an account no longer signed in, and is held, never sent as the next.
+    pub signed_out_at: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
