@@ -94,8 +94,11 @@ impl Rig {
     async fn signed_in_app(&self, name: &str) -> (App, tray::TrayItem) {
         let app = self.start_app(name);
         let item = tray::wait_for_item(app.pid()).await;
-        wait::until_sync("the tray to offer Sign in… or Sign out", Duration::from_secs(30), || {
-            item.labels().iter().any(|l| l == "Sign in…" || l == "Sign out").then_some(())
+        // Until the saved sign-in is read (the keychain is probed first) the tray offers Sign in…
+        // even when a session is saved: wait for the answer, not for the first label.
+        wait::until_sync("the saved sign-in read", Duration::from_secs(30), || {
+            let read = browser_sign_in::signed_in(&item) || app.log_text().contains("features::signin: not signed in");
+            read.then_some(())
         })
         .await;
         if !browser_sign_in::signed_in(&item) {

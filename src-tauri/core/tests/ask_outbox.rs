@@ -1066,3 +1066,37 @@ async fn asks_written_before_a_sign_out_are_held_not_sent_as_the_next_account() 
         outbox.shutdown().await;
     }
 }
+
+// Issue 17: asks written for one KallyAI server are never sent to another. An outbox left with a
+// queued ask for server A is opened against server B (another API base): the ask is held with a
+// sentence naming A, B never receives it, B's own asks go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asks_written_for_another_server_are_held_not_sent_there() {
+    let (a, b) = (Sim::start().await, Sim::start().await);
+    let events = EventBus::default();
+    let mut rx = events.subscribe();
+    let dir = TempDir::new();
+    a.ctl.fault(&Fault::new(MESSAGE, "rate_limit").retry_after_secs(30)).await;
+    let outbox = open_outbox(&a, &events, &dir).await;
+    let typed = "Cancel my Thursday dentist appointment";
+    let queued = outbox.ask(typed).await.unwrap();
+    next_event(
+        &mut rx,
+        "a failed try",
+        |e| matches!(e, Event::AskWaiting { local_id, .. } if *local_id == queued.local_id),
+    )
+    .await;
+    outbox.shutdown().await;
+
+    let on_b = open_outbox(&b, &events, &dir).await;
+    let kept = on_b.entries().await;
+    let entry = kept.iter().find(|e| e.local_id == queued.local_id).expect("kept");
+    let AskState::Failed { code, message, .. } = &entry.state else { panic!("{entry:?}") };
+    assert_eq!(code, "held_other_server");
+    assert!(message.contains(&a.url), "names the server it was written for: {message}");
+    let own = on_b.ask("What is on my calendar today?").await.unwrap();
+    reply_to(&mut rx, &own.local_id).await;
+    assert_eq!(message_requests(&b).await.len(), 1, "only B's own ask reached B");
+    assert_eq!(times_asked(&b, typed).await, 0);
+    on_b.shutdown().await;
+}

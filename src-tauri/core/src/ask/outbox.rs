@@ -44,10 +44,11 @@ impl Outbox {
     ) -> Result<Self, OutboxError> {
         let path = path.into();
         let load_path = path.clone();
-        let (store, data) = tokio::task::spawn_blocking(move || Store::open(&load_path, unix_ms()))
+        let (store, mut data) = tokio::task::spawn_blocking(move || Store::open(&load_path, unix_ms()))
             .await
             .map_err(|e| OutboxError::Storage(e.to_string()))?
             .map_err(|e| OutboxError::Storage(e.to_string()))?;
+        hold_for_another_server(&mut data, client.config().api_base());
         let shared = Arc::new(Shared {
             path,
             client,
@@ -92,6 +93,7 @@ impl Outbox {
             last_error: None,
             mark: None,
             armed: false,
+            api_base: Some(self.shared.client.config().api_base().to_string()),
         };
         arm(&mut entry, &data);
         data.entries.push(entry.clone());
@@ -256,3 +258,29 @@ impl Drop for Outbox {
         }
     }
 }
+
+/// Asks written for another KallyAI server than this outbox talks to now (the API base changed
+/// by a flag, the environment or settings) are held for the user, never sent here.
+fn hold_for_another_server(data: &mut OutboxData, api_base: &str) {
+    for entry in &mut data.entries {
+        let Some(written_for) = entry.api_base.as_deref().filter(|b| *b != api_base) else { continue };
+        if !matches!(entry.state, AskState::Queued | AskState::Sending | AskState::Checking) {
+            continue;
+        }
+        tracing::info!("an ask written for another server is held");
+        entry.state = AskState::Failed {
+            code: HELD_OTHER_SERVER.to_string(),
+            message: format!(
+                "Written for another KallyAI server ({written_for}): it was not sent to this one. Send it here, or discard it."
+            ),
+            server_message: None,
+            manage_plan: false,
+            budget: None,
+        };
+        entry.last_error = None;
+        entry.armed = false;
+    }
+}
+
+/// The code of an ask held because it was written for another server.
+pub(crate) const HELD_OTHER_SERVER: &str = "held_other_server";

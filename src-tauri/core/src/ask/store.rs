@@ -61,6 +61,10 @@ pub struct OutboxEntry {
     /// conversation before it is ever sent again. Cleared by any other change of state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub armed: bool,
+    /// The KallyAI server it was written for: an outbox opened against another one holds it
+    /// rather than send it there. None in files written before this was kept (the server then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_base: Option<String>,
 }
 
 /// Where an ask is. Serialized as `{"kind": "failed", "code": ..., ...}`.
@@ -319,6 +323,7 @@ mod tests {
             last_error: None,
             mark: None,
             armed: false,
+            api_base: None,
         }
     }
 
