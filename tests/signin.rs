@@ -111,6 +111,18 @@ async fn sign_in_from_the_tray(app: &Launched) -> tray::TrayItem {
     item
 }
 
+/// Waits until the sign-in window says the sign-in is not saved (no usable keychain).
+async fn assert_not_saved_shown(app: &Launched) {
+    let note = in_signin_window(
+        app,
+        "the window to say the sign-in is not saved",
+        "const n = document.getElementById('not-saved');
+         return !n.hidden && getComputedStyle(n).display !== 'none' ? n.textContent : '';",
+    )
+    .await;
+    assert!(note.contains("not saved"), "{note}");
+}
+
 /// Runs `script` in the sign-in window until it returns a non-empty string. On timeout the
 /// failure shows what the window said instead.
 async fn in_signin_window(app: &Launched, what: &str, script: &str) -> String {
@@ -516,14 +528,7 @@ async fn a_keyring_that_does_not_answer_holds_nothing_up() {
     wait_for_link_handler().await;
     wait_for_entry(&item, SIGN_IN, Duration::from_secs(10)).await;
     browser_sign_in::sign_in(&item).await;
-    let note = in_signin_window(
-        &app,
-        "the window to say the sign-in is not saved",
-        "const n = document.getElementById('not-saved');
-         return !n.hidden && getComputedStyle(n).display !== 'none' ? n.textContent : '';",
-    )
-    .await;
-    assert!(note.contains("not saved"), "{note}");
+    assert_not_saved_shown(&app).await;
 
     // The keyring answers again: the session is saved in it, and the note goes.
     drop(frozen);
@@ -566,14 +571,7 @@ async fn without_a_secret_service_the_session_lives_in_memory_only() {
     )
     .await;
     assert_name_shown(&app).await;
-    let note = in_signin_window(
-        &app,
-        "the window to say the sign-in is not saved",
-        "const n = document.getElementById('not-saved');
-         return !n.hidden && getComputedStyle(n).display !== 'none' ? n.textContent : '';",
-    )
-    .await;
-    assert!(note.contains("not saved"), "{note}");
+    assert_not_saved_shown(&app).await;
     assert_eq!(world.opened().len(), 1);
 
     let secrets = world.ctl.issued_secrets().await;
