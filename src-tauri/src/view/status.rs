@@ -155,7 +155,6 @@ pub async fn app_state(app: AppHandle) -> AppState {
     state(&app)
 }
 
-/// Redraws the tray and tells every window the app state.
 /// Whether the keychain keeps the sign-in; the windows are told when it changes.
 pub fn set_session_saved(app: &AppHandle, saved: bool) {
     let was = app.state::<Status>().session_saved.swap(saved, Ordering::Relaxed);
@@ -164,6 +163,11 @@ pub fn set_session_saved(app: &AppHandle, saved: bool) {
     }
 }
 
+/// Redraws the tray and tells every window the app state. The tray is redrawn on the main thread
+/// by a task queued under the redraw lock (so redraws keep their order), never waited for: a
+/// refresh that held the lock while waiting for the main thread deadlocked against anything on
+/// the main thread that refreshes too (a sync command, a menu click). Fresh-clone CI caught it
+/// once: the tray kept its old credits line while the app stood still.
 pub fn refresh(app: &AppHandle) {
     let status = app.state::<Status>();
     let mut revision = status.redraw.lock().expect("redraw lock");
@@ -171,8 +175,15 @@ pub fn refresh(app: &AppHandle) {
     let state = state_at(app, *revision);
     let tray_state = status.lock().tray_state();
     let status_line = credits_status(app).and_then(|credits| credits_line(state.lang, &credits));
-    if let Some(tray) = tray::tray(app) {
-        tray.show_state(state.lang, tray_state, status_line.as_deref().filter(|_| state.signed_in && state.online));
+    let status_line = status_line.filter(|_| state.signed_in && state.online);
+    let (drawer, lang) = (app.clone(), state.lang);
+    let queued = app.run_on_main_thread(move || {
+        if let Some(tray) = tray::tray(&drawer) {
+            tray.show_state(lang, tray_state, status_line.as_deref());
+        }
+    });
+    if let Err(error) = queued {
+        tracing::warn!(%error, "could not redraw the tray");
     }
     let _ = app.emit("app://state", &state);
     drop(revision);
