@@ -21,7 +21,9 @@ pub struct Freedesktop {
 /// Asks the notification server what it reads as markup (blocking D-Bus calls, off the runtime).
 async fn server_markup() -> Markup {
     let asked = tokio::task::spawn_blocking(|| {
-        notify_rust::get_capabilities().ok().map(|capabilities| Markup::of_server(&capabilities))
+        let capabilities = notify_rust::get_capabilities().ok()?;
+        let name = notify_rust::get_server_information().map(|i| i.name).unwrap_or_default();
+        Some(Markup::of_server(&capabilities, &name))
     });
     let markup = asked.await.ok().flatten().unwrap_or(Markup::UNKNOWN);
     tracing::debug!(?markup, "notification server markup");
