@@ -21,9 +21,7 @@ pub struct Freedesktop {
 /// Asks the notification server what it reads as markup (blocking D-Bus calls, off the runtime).
 async fn server_markup() -> Markup {
     let asked = tokio::task::spawn_blocking(|| {
-        let capabilities = notify_rust::get_capabilities().ok()?;
-        let name = notify_rust::get_server_information().map(|i| i.name).unwrap_or_default();
-        Some(Markup::of_server(&capabilities, &name))
+        notify_rust::get_capabilities().ok().map(|capabilities| Markup::of_server(&capabilities))
     });
     let markup = asked.await.ok().flatten().unwrap_or(Markup::UNKNOWN);
     tracing::debug!(?markup, "notification server markup");

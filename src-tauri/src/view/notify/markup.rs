@@ -1,9 +1,10 @@
 //! Notification text as the server will read it. Caller names, call summaries, email subjects and
 //! message previews come from outside; a freedesktop server that advertises `body-markup` renders
-//! `<a href>`, `<img>` and `<b>` in the body (dunst and mako in the summary too, through their
-//! format strings), so an outside sender could put a link inside a trusted-looking KallyAI notice,
-//! and a stray `&` or `<` blanks the text. Where the server reads markup, the text is escaped so it
-//! shows literally; where it does not, it goes as it is (escaping would show `&amp;`).
+//! `<a href>`, `<img>` and `<b>` in the body, so an outside sender could put a link inside a
+//! trusted-looking KallyAI notice, and a stray `&` or `<` blanks the text. Where the server reads
+//! markup, the body is escaped so it shows literally; where it does not, it goes as it is
+//! (escaping would show `&amp;`). The summary is plain text by the specification, and servers
+//! treat it so (dunst escapes it itself: an escaped summary shows `&lt;b&gt;`), so it goes as it is.
 
 use std::borrow::Cow;
 
@@ -15,13 +16,9 @@ pub struct Markup {
 }
 
 impl Markup {
-    /// From the server's capabilities and name (`GetCapabilities`, `GetServerInformation`).
-    /// Servers that interpolate the summary into a markup format string read it as markup too.
-    pub fn of_server(capabilities: &[String], server_name: &str) -> Self {
-        let body = capabilities.iter().any(|c| c == "body-markup");
-        let name = server_name.to_ascii_lowercase();
-        let summary = body && ["dunst", "mako"].iter().any(|s| name.contains(s));
-        Self { body, summary }
+    /// From the server's capabilities (`GetCapabilities`).
+    pub fn of_server(capabilities: &[String]) -> Self {
+        Self { body: capabilities.iter().any(|c| c == "body-markup"), summary: false }
     }
 
     /// When the server cannot be asked: escaping a body that is plain at worst shows an entity,
@@ -68,13 +65,11 @@ mod tests {
     #[test]
     fn what_is_escaped_follows_the_server() {
         let caps = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let dunst = Markup::of_server(&caps(&["actions", "body", "body-markup"]), "dunst");
-        assert_eq!(dunst, Markup { body: true, summary: true });
-        let gnome = Markup::of_server(&caps(&["actions", "body", "body-markup"]), "gnome-shell");
-        assert_eq!(gnome, Markup { body: true, summary: false });
-        let plain = Markup::of_server(&caps(&["actions", "body"]), "dunst");
+        let markup = Markup::of_server(&caps(&["actions", "body", "body-markup"]));
+        assert_eq!(markup, Markup { body: true, summary: false });
+        let plain = Markup::of_server(&caps(&["actions", "body"]));
         assert_eq!(plain, Markup { body: false, summary: false });
-        let (summary, body) = for_server("A & B", "<b>x</b>", gnome);
+        let (summary, body) = for_server("A & B", "<b>x</b>", markup);
         assert_eq!((summary.as_ref(), body.as_ref()), ("A & B", "&lt;b&gt;x&lt;/b&gt;"));
     }
 }
