@@ -414,6 +414,9 @@ async fn an_unusable_settings_file_is_set_aside_and_named() {
     let settings = config.join("settings.json").display().to_string();
     assert!(notice.body.contains(&settings), "the file is named: {notice:?}");
     assert!(notice.body.contains("uses plain http"), "why: {notice:?}");
+    common::wait::until_sync("dunst to show it", SOON, || (common::notification_bus::displayed() >= 1).then_some(()))
+        .await;
+    common::screenshot(&out.join("notice.png"));
     let aside: Vec<PathBuf> = std::fs::read_dir(&config)
         .expect("the config dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
