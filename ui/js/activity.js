@@ -1,7 +1,7 @@
 // The Activity window: calls either way, goals, the action log, newest first, a page at a time.
 // The filter reads the kind again from the app; the search narrows what is loaded. A call's
 // transcript and a goal's cost are read when asked; Undo asks the app, which re-reads the log.
-import { startWindow, showFace, invoke, listen, t, button, linkified } from "./common.js";
+import { startWindow, showFace, invoke, listen, t, button, linkified, serverWord } from "./common.js";
 import { formatCredits, formatDateTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,19 +18,12 @@ const errors = new Map();
 
 const keyOf = (item) => `${item.kind}-${item.id}`;
 
-/** A translated word for a server value (`activity.status.no_answer`), else the value itself. */
-function word(prefix, value) {
-  if (!value) return "";
-  const key = `${prefix}.${value}`;
-  const known = t(key);
-  return known === key ? value.replace(/_/g, " ") : known;
-}
 
 /** An item's status in words: the kind's own word where it has one (a call is "completada", a
  * goal "completado" in Spanish), else the common one. */
 function statusWord(item) {
   const own = `activity.status.${item.kind}.${item.status}`;
-  return item.status && t(own) !== own ? t(own) : word("activity.status", item.status);
+  return item.status && t(own) !== own ? t(own) : serverWord("activity.status", item.status);
 }
 
 // Who speaks in a transcript: KallyAI's side by name, the other side as the call names them.
@@ -192,7 +185,7 @@ function goalItem(item) {
     table.className = "cost-items";
     for (const charge of cost.items) {
       const dt = document.createElement("dt");
-      dt.textContent = [word("activity.type", charge.action), formatDateTime(charge.timestamp)].filter(Boolean).join(" · ");
+      dt.textContent = [serverWord("activity.type", charge.action), formatDateTime(charge.timestamp)].filter(Boolean).join(" · ");
       const dd = document.createElement("dd");
       dd.textContent = t("activity.goal.cost_item", { credits: formatCredits(charge.credits) });
       table.append(dt, dd);
@@ -204,9 +197,9 @@ function goalItem(item) {
 
 // ---- actions: what KallyAI did; Undo where the log says it can be undone
 function actionItem(item) {
-  const li = shell(item, item.description || word("activity.type", item.action_type), [
+  const li = shell(item, item.description || serverWord("activity.type", item.action_type), [
     t("activity.kind.action"),
-    word("activity.type", item.action_type),
+    serverWord("activity.type", item.action_type),
     statusWord(item),
   ]);
   if (!item.undoable) return finish(li, item, []);
@@ -245,7 +238,7 @@ function replace(item) {
 
 const searchable = (item) =>
   [item.who, item.number, item.task, item.summary, item.highlights, ...(item.next_steps ?? []), item.title, item.description,
-    item.action_type, item.status, statusWord(item), word("activity.type", item.action_type)]
+    item.action_type, item.status, statusWord(item), serverWord("activity.type", item.action_type)]
     .filter(Boolean)
     .join("\n")
     .toLocaleLowerCase();

@@ -1,4 +1,4 @@
-import { startWindow, listen, invoke, t, linkified, button, GOAL_ACTIONS } from "./common.js";
+import { startWindow, listen, invoke, t, linkified, button, serverWord, GOAL_ACTIONS } from "./common.js";
 import { formatCredits } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -177,8 +177,7 @@ function showReply(localId, reply) {
 // ---- goals the reply created or touched
 // Server statuses are codes (needs_input, awaiting_approval…): shown in words, unknown ones readable.
 function statusLabel(status) {
-  const key = `goal.status.${status}`;
-  return t(key) === key ? status.replaceAll("_", " ") : t(key);
+  return serverWord("goal.status", status);
 }
 
 function renderGoal(goal) {

@@ -32,6 +32,15 @@ async function loadStrings(lang) {
   applyStrings();
 }
 
+/** A server code in words (`<prefix>.<value>`, e.g. `goal.status.needs_input`); a code the app
+ *  has no words for is shown as the server names it, readable. */
+export function serverWord(prefix, value) {
+  if (!value) return "";
+  const key = `${prefix}.${value}`;
+  const known = t(key);
+  return known === key ? value.replaceAll("_", " ") : known;
+}
+
 /** A button that runs `onClick`; never a form's submit button. */
 export function button(label, onClick, className = "") {
   const b = document.createElement("button");

@@ -1,7 +1,7 @@
 // "Call someone…": a form that checks the number as it is typed, shows what the call would cost,
 // and places it only on the user's click; then the call's live status and, in place, its result.
 // What a link suggested fills only empty fields: nothing the user typed is replaced.
-import { startWindow, showFace, invoke, listen, t } from "./common.js";
+import { startWindow, showFace, invoke, listen, t, serverWord } from "./common.js";
 import { formatCredits } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -48,7 +48,11 @@ async function checkNumber() {
     $("number-hint").textContent = t("dialer.number.checked", { number: number.international });
     return number;
   } catch (error) {
-    if (fields.number.value === typed) fieldError("number", error.message ?? String(error));
+    if (fields.number.value === typed) {
+      fieldError("number", error.message ?? String(error));
+      // The number last checked is not the one in the field any more.
+      $("number-hint").textContent = t("dialer.number.hint");
+    }
     return null;
   }
 }
@@ -144,11 +148,7 @@ const elapsed = (ms) => {
 };
 
 /** A call status in words; one the app does not know is shown as the server names it. */
-function statusName(status) {
-  const key = `dialer.call_status.${status || "unknown"}`;
-  const name = t(key);
-  return name === key ? status.replaceAll("_", " ") : name;
-}
+const statusName = (status) => serverWord("dialer.call_status", status || "unknown");
 
 function statusLine(call) {
   switch (call.phase) {

@@ -110,8 +110,10 @@ pub struct DialerState {
     available: bool,
 }
 
+// The dialer's commands are async, so they run off the main thread: the first number check loads
+// libphonenumber's metadata, and the journal's lock may be held by a write being flushed.
 #[tauri::command]
-pub fn dialer_state(app: AppHandle) -> DialerState {
+pub async fn dialer_state(app: AppHandle) -> DialerState {
     let placer = core(&app).placer.clone();
     DialerState {
         prefill: app.state::<Suggested>().0.lock().expect("dialer lock").take(),
@@ -123,13 +125,13 @@ pub fn dialer_state(app: AppHandle) -> DialerState {
 
 /// One placed call as it is now (after a `call_placing` event).
 #[tauri::command]
-pub fn dialer_call(app: AppHandle, local_id: String) -> Option<PlacedView> {
+pub async fn dialer_call(app: AppHandle, local_id: String) -> Option<PlacedView> {
     core(&app).placer.as_ref().and_then(|p| p.call(&local_id))
 }
 
 /// Checks a typed number: the E.164 form to send and the international form to show.
 #[tauri::command]
-pub fn dialer_check_number(app: AppHandle, number: String) -> Result<CheckedNumber, CommandError> {
+pub async fn dialer_check_number(app: AppHandle, number: String) -> Result<CheckedNumber, CommandError> {
     checked(&app, &number)
 }
 
