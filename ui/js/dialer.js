@@ -80,6 +80,8 @@ fields.number.addEventListener("input", debounce(checkNumber, 250));
 fields.number.addEventListener("blur", checkNumber);
 fields.task.addEventListener("input", () => {
   fieldError("task", "");
+  // A cost shown for other words is not this task's cost: it goes until the new one comes.
+  if (estimate.task !== fields.task.value.trim()) $("estimate").textContent = "";
   debounceEstimate();
 });
 const debounceEstimate = debounce(loadEstimate, 500);

@@ -25,6 +25,18 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// `write_private` from code that runs on the async runtime but must not go on before the file
+/// is on disk (the watcher writes what it announced before announcing it). On tokio's
+/// multi-threaded runtime the worker hands its other tasks to the rest of the pool while it
+/// waits on the disk, so a slow fsync never stalls them; elsewhere it simply writes.
+pub(crate) fn write_private_in_place(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(|| write_private(path, bytes)),
+        _ => write_private(path, bytes),
+    }
+}
+
 /// Reads the JSON file at `path`: `None` when there is none. A file that does not parse is moved
 /// aside as `<name>.unreadable-<now_ms>` (never deleted: it may hold what someone typed, and it
 /// says what went wrong) and also reads as `None`, so the caller starts afresh.
@@ -177,6 +189,26 @@ mod tests {
         std::fs::create_dir(sibling(&path, "tmp")).unwrap();
         assert!(write_private(&path, b"new").is_err());
         assert_eq!(std::fs::read(&path).unwrap(), b"old");
+    }
+
+    #[test]
+    fn writes_in_place_from_either_runtime_and_outside_one() {
+        let dir = TempDir::new();
+        let path = dir.0.join("seen-events.json");
+        for runtime in [
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap(),
+            tokio::runtime::Builder::new_current_thread().build().unwrap(),
+        ] {
+            let in_task = path.clone();
+            runtime
+                .block_on(async move { tokio::spawn(async move { write_private_in_place(&in_task, b"[]") }).await })
+                .unwrap()
+                .unwrap();
+        }
+        write_private_in_place(&path, b"[1]").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"[1]");
+        #[cfg(unix)]
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]

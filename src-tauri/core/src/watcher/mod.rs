@@ -97,6 +97,7 @@ use crate::events::EventBus;
 
 use control::Control;
 pub use live::{caller_label, LiveCall, LiveCalls};
+use seen::Seen;
 pub use settings::WatcherSettings;
 
 /// Watches inbound calls and pending work and publishes them on the `EventBus`. Cheap to clone;
@@ -137,9 +138,12 @@ impl Watcher {
             tracing::warn!("watcher already running");
             return;
         }
-        let seen_path = self.seen_path.clone();
+        let (seen_path, capacity) = (self.seen_path.clone(), self.settings.seen_capacity);
+        let seen = tokio::task::spawn_blocking(move || Seen::load(seen_path, capacity))
+            .await
+            .unwrap_or_else(|_| Seen::load(None, capacity));
         let live = self.live.clone();
-        runner::Runner::new(&self.client, &self.events, seen_path, &self.settings, self.control.clone(), live)
+        runner::Runner::new(&self.client, &self.events, seen, &self.settings, self.control.clone(), live)
             .run(&cancel)
             .await;
         self.control.running.store(false, Ordering::SeqCst);

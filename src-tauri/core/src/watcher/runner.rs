@@ -2,7 +2,6 @@
 //! is the ground state; the stream is probed beside it and left at its first failure.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,7 +170,7 @@ impl Runner {
     pub fn new(
         client: &Client,
         events: &EventBus,
-        seen_path: Option<PathBuf>,
+        seen: Seen,
         settings: &WatcherSettings,
         control: Arc<Control>,
         live: LiveCalls,
@@ -183,7 +182,7 @@ impl Runner {
             rx: events.subscribe(),
             settings: settings.clone(),
             control,
-            tracker: Tracker::new(events.clone(), Seen::load(seen_path, settings.seen_capacity), live),
+            tracker: Tracker::new(events.clone(), seen, live),
             signed_in: true,
             sign_outs: 0,
             session_sign_outs: 0,

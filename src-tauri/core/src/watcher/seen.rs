@@ -1,7 +1,9 @@
 //! What the watcher has already published, kept across restarts: a bounded list of keys
 //! (`ring:<call>`, `end:<call>`, `pending:<item>`) and, per live call, how many transcript lines
 //! went out. Stored as JSON at `seen_path` with `fsio`: private, written atomically so a crash
-//! mid-write leaves the previous file intact, an unreadable file moved aside.
+//! mid-write leaves the previous file intact, an unreadable file moved aside. `flush` writes in
+//! place (`fsio::write_private_in_place`) so nothing is announced before it is on disk; `load`
+//! reads the disk, so the watcher calls it from a blocking task.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -37,14 +39,14 @@ impl Seen {
     /// moved aside), so a corrupt file costs at most one repeated notification per id.
     pub fn load(path: Option<PathBuf>, capacity: usize) -> Self {
         let mut seen = Self {
-            path,
+            path: path.clone(),
             capacity: capacity.max(1),
             order: VecDeque::new(),
             set: HashSet::new(),
             cursors: BTreeMap::new(),
             dirty: false,
         };
-        if let Some(p) = seen.path.clone() {
+        if let Some(p) = path {
             let now_ms = crate::clock::unix_ms();
             match fsio::read_json::<SeenFile>(&p, now_ms) {
                 Ok(Some(file)) => {
@@ -119,7 +121,7 @@ impl Seen {
             ids: self.order.iter().cloned().collect(),
             transcript_cursors: self.cursors.clone(),
         };
-        match fsio::write_private(&path, &serde_json::to_vec(&file).unwrap_or_default()) {
+        match fsio::write_private_in_place(&path, &serde_json::to_vec(&file).unwrap_or_default()) {
             Ok(()) => self.dirty = false,
             Err(e) => tracing::warn!(path = %path.display(), "cannot write seen-ids file: {e}"),
         }
