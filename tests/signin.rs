@@ -30,6 +30,8 @@ const OFFLINE: &str = "Offline: KallyAI cannot be reached";
 const SIGNED_IN_AS: &str = "Signed in as Alex Demo.";
 const SIGNED_IN: &str = "You are signed in.";
 const SIGNIN_WINDOW_TITLE: &str = "Sign in to KallyAI";
+/// The tray's first line while a keyring locked at start keeps the saved sign-in unread.
+const KEYRING_LOCKED: &str = "Keyring locked: your sign-in is read once it is unlocked";
 
 /// One test's world: its sim and where its files go.
 struct World {
@@ -543,6 +545,54 @@ async fn a_keyring_that_does_not_answer_holds_nothing_up() {
          return n.hidden || getComputedStyle(n).display === 'none' ? 'gone' : '';",
     )
     .await;
+    app.quit().await;
+    world.end().await;
+}
+
+// A keyring locked when the app starts (frozen, as one waiting on an unlock prompt): the tray says
+// so instead of offering a sign-in as if nobody had signed in, what the box remembers is kept,
+// and the saved sign-in is read, with no browser, once the keyring answers (issue 17,
+// acceptance 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_sign_in_is_read_once_the_keyring_answers() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("signin-locked-at-start", SimConfig::default()).await;
+    let (app, _) = world.signed_in_app("first-run").await;
+    let remembered = "return localStorage.getItem('ask.history')";
+    common::demo::in_page(
+        &app,
+        "ask.html",
+        "an earlier ask remembered",
+        "localStorage.setItem('ask.history', JSON.stringify(['Book the dentist'])); return 'set';",
+    )
+    .await;
+    app.quit().await;
+    assert!(keychain::has_entry(&world.url), "the sign-in is saved");
+
+    let frozen = kallyai_testkit::keyring::FrozenKeyring::freeze();
+    let quick = [("KALLYAI_KEYRING_TIMEOUT_SECS", "1".to_string()), ("KALLYAI_KEYRING_REPROBE_SECS", "1".to_string())];
+    let app = world.start_app("locked-run", &quick, &[]).await;
+    let item = app.tray().await;
+    wait_for_entry(&item, KEYRING_LOCKED, Duration::from_secs(20)).await;
+    let kept = common::demo::in_page(&app, "ask.html", "the ask history while locked", remembered).await;
+    assert_eq!(kept, "[\"Book the dentist\"]", "nothing is forgotten before the sign-in is read");
+    assert!(app.second_launch(&["--show", "signin"]).await.status.success());
+    in_signin_window(
+        &app,
+        "the sign-in window to say the keyring is locked",
+        "const n = document.getElementById('keyring-locked');
+         return n.offsetParent !== null ? n.textContent : '';",
+    )
+    .await;
+    std::fs::write(world.out.join("keyring-locked.png"), app.session().screenshot().await).expect("screenshot");
+
+    drop(frozen);
+    wait_for_entry(&item, SIGN_OUT, Duration::from_secs(30)).await;
+    assert!(!item.labels().iter().any(|l| l == KEYRING_LOCKED), "the note goes: {:?}", item.labels());
+    let kept = common::demo::in_page(&app, "ask.html", "the ask history once signed in", remembered).await;
+    assert_eq!(kept, "[\"Book the dentist\"]");
+    assert_eq!(world.opened().len(), 1, "no browser when the keyring answers: {:?}", world.opened());
     app.quit().await;
     world.end().await;
 }

@@ -99,8 +99,8 @@ pub fn run(launch: Launch) -> ExitCode {
         .manage(Notices::default())
         .invoke_handler(with_commands!(invoke_handler))
         .setup(move |app| {
+            app.manage(probed.clone());
             setup(app.handle(), connection, startup_actions, startup_links)?;
-            watch_keychain(app.handle(), probed.clone());
             if let Some(set_aside) = &set_aside {
                 tell_settings_set_aside(app.handle(), set_aside);
             }
@@ -161,8 +161,8 @@ fn config_dir() -> Option<std::path::PathBuf> {
 }
 
 /// The keychain, probed when tokens are first needed (never before the single-instance hand-off:
-/// a second launch only forwards its arguments), memory while it is not usable; the UI learns
-/// which from `watch_keychain`.
+/// a second launch only forwards its arguments), memory while it is not usable; the sign-in
+/// feature follows it (`features::signin::start`).
 /// `KALLYAI_KEYRING_TIMEOUT_SECS` and `KALLYAI_KEYRING_REPROBE_SECS` shorten the waits (tests).
 fn token_store(config: &Config) -> Arc<ProbedKeychain> {
     let secs = |name: &str| {
@@ -178,21 +178,6 @@ fn token_store(config: &Config) -> Arc<ProbedKeychain> {
         store = store.reprobe_after(after);
     }
     Arc::new(store)
-}
-
-/// Tells the windows whether the sign-in is kept (the keychain answered), once known, and again
-/// when a keychain that was locked at start answers.
-fn watch_keychain(app: &AppHandle, store: Arc<ProbedKeychain>) {
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        let mut saved = store.usable().await;
-        view::status::set_session_saved(&app, saved);
-        while !saved {
-            tokio::time::sleep(store.reprobe_interval()).await;
-            saved = store.usable().await;
-            view::status::set_session_saved(&app, saved);
-        }
-    });
 }
 
 fn setup(

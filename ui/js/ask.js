@@ -367,7 +367,9 @@ await startWindow((s) => {
   state = s;
   $("face-signed-out").hidden = s.signed_in;
   if (!s.signed_in) {
-    forgetHistory();
+    // Only once the app knows nobody is signed in: at start, or while the keyring is locked, the
+    // saved sign-in may not have been read yet.
+    if (s.session_known) forgetHistory();
     $("answer").hidden = true;
   }
 });

@@ -29,6 +29,7 @@ await startWindow((state) => {
     document.getElementById("failure").textContent = signin.message ?? "";
     showFace("face-failed");
   } else {
+    document.getElementById("keyring-locked").hidden = !state.keyring_locked;
     showFace("face-idle");
   }
 });

@@ -5,9 +5,9 @@
 //! where it is.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use kallyai_core::auth::TokenSet;
+use kallyai_core::auth::{Keychain, ProbedKeychain, TokenSet};
 use kallyai_core::signin::{self, Flow, Redirect, SignIn, SignInError, SignInSlot};
 use kallyai_core::Event;
 use tauri::{AppHandle, Manager};
@@ -47,13 +47,41 @@ pub fn start(app: &AppHandle) {
         }
     });
     let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        match core(&app).session.restore().await {
-            Ok(true) => load_account(&app).await,
-            Ok(false) => tracing::info!("not signed in"),
-            Err(error) => tracing::warn!(%error, "could not read the saved sign-in"),
+    tauri::async_runtime::spawn(async move { follow_keychain(&app).await });
+}
+
+/// Signs back in from the keychain, and keeps asking a keychain that could not be used: the
+/// windows learn whether the sign-in is saved, and a keyring locked at start has its saved
+/// sign-in read once it answers (until then nothing that belongs to an account is forgotten).
+async fn follow_keychain(app: &AppHandle) {
+    let keychain = app.state::<Arc<ProbedKeychain>>().inner().clone();
+    let mut found = keychain.probe().await;
+    status::set_keychain(app, found);
+    restore(app).await;
+    loop {
+        if found != Keychain::Waiting {
+            status::set_session_known(app);
         }
-    });
+        if found == Keychain::Usable {
+            return;
+        }
+        tokio::time::sleep(keychain.reprobe_interval()).await;
+        let was = found;
+        found = keychain.probe().await;
+        status::set_keychain(app, found);
+        if found == Keychain::Usable && was == Keychain::Waiting && !core(app).session.is_signed_in().await {
+            tracing::info!("the keyring answers; reading the saved sign-in");
+            restore(app).await;
+        }
+    }
+}
+
+async fn restore(app: &AppHandle) {
+    match core(app).session.restore().await {
+        Ok(true) => load_account(app).await,
+        Ok(false) => tracing::info!("not signed in"),
+        Err(error) => tracing::warn!(%error, "could not read the saved sign-in"),
+    }
 }
 
 /// `kallyai://` links reach this app (registered at run time on Linux, by the package elsewhere).

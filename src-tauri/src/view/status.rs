@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use kallyai_core::auth::Keychain;
 use kallyai_core::credit_watch::{CreditStatus, CreditWatch};
 use kallyai_core::settings::{CurrentSettings, Lang};
 use kallyai_core::watcher::LiveCalls;
@@ -35,6 +36,11 @@ pub struct AppState {
     pub account_name: Option<String>,
     /// False when no keychain could be used: the sign-in lasts until the app quits.
     pub session_saved: bool,
+    /// The keyring is locked or not answering: a saved sign-in is read once it answers.
+    pub keyring_locked: bool,
+    /// Whether `signed_in` is the answer: false while a saved sign-in may still be read (at start,
+    /// and while the keyring is locked). Nothing that belongs to an account is forgotten before.
+    pub session_known: bool,
     pub signin: SignInView,
 }
 
@@ -56,8 +62,10 @@ pub struct SignInView {
 }
 
 pub struct Status {
-    /// Whether the sign-in is kept in the keychain (until the probe says otherwise, it is).
-    session_saved: AtomicBool,
+    /// What the keychain probe found (until it says otherwise, the keychain is usable).
+    keychain: Mutex<Keychain>,
+    /// Whether the saved sign-in has been read (see `AppState::session_known`).
+    session_known: AtomicBool,
     inner: Mutex<Inner>,
     /// Held while the tray is redrawn and the windows told: two refreshes racing must show the
     /// state in the order they read it, or an older "idle" could be drawn over a newer
@@ -116,7 +124,12 @@ impl Inner {
 impl Status {
     pub fn new() -> Status {
         let inner = Inner { online: true, ..Inner::default() };
-        Status { session_saved: AtomicBool::new(true), inner: Mutex::new(inner), redraw: Mutex::new(0) }
+        Status {
+            keychain: Mutex::new(Keychain::Usable),
+            session_known: AtomicBool::new(false),
+            inner: Mutex::new(inner),
+            redraw: Mutex::new(0),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -128,6 +141,7 @@ impl Status {
 fn state_at(app: &AppHandle, revision: u64) -> AppState {
     let status = app.state::<Status>();
     let inner = status.lock().clone();
+    let keychain = *status.keychain.lock().expect("keychain lock");
     AppState {
         revision,
         version: env!("CARGO_PKG_VERSION"),
@@ -136,7 +150,9 @@ fn state_at(app: &AppHandle, revision: u64) -> AppState {
         signed_in: inner.signed_in,
         online: inner.online,
         account_name: inner.account_name,
-        session_saved: status.session_saved.load(Ordering::Relaxed),
+        session_saved: keychain == Keychain::Usable,
+        keyring_locked: keychain == Keychain::Waiting,
+        session_known: status.session_known.load(Ordering::Relaxed),
         signin: inner.signin,
     }
 }
@@ -155,10 +171,17 @@ pub async fn app_state(app: AppHandle) -> AppState {
     state(&app)
 }
 
-/// Whether the keychain keeps the sign-in; the windows are told when it changes.
-pub fn set_session_saved(app: &AppHandle, saved: bool) {
-    let was = app.state::<Status>().session_saved.swap(saved, Ordering::Relaxed);
-    if was != saved {
+/// What the keychain probe found; the tray and the windows are told when it changes.
+pub fn set_keychain(app: &AppHandle, found: Keychain) {
+    let was = std::mem::replace(&mut *app.state::<Status>().keychain.lock().expect("keychain lock"), found);
+    if was != found {
+        refresh(app);
+    }
+}
+
+/// The saved sign-in has been read (or there is none to read): `signed_in` is the answer.
+pub fn set_session_known(app: &AppHandle) {
+    if !app.state::<Status>().session_known.swap(true, Ordering::Relaxed) {
         refresh(app);
     }
 }
@@ -176,6 +199,11 @@ pub fn refresh(app: &AppHandle) {
     let tray_state = status.lock().tray_state();
     let status_line = credits_status(app).and_then(|credits| credits_line(state.lang, &credits));
     let status_line = status_line.filter(|_| state.signed_in && state.online);
+    // Signed out because the keyring cannot be read yet, not because nobody signed in.
+    let status_line = match state.keyring_locked && !state.signed_in {
+        true => Some(text(state.lang, "tray.status.keyring_locked")),
+        false => status_line,
+    };
     let (drawer, lang) = (app.clone(), state.lang);
     let queued = app.run_on_main_thread(move || {
         if let Some(tray) = tray::tray(&drawer) {

@@ -25,6 +25,14 @@ pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The sentence for a keychain that did not answer in time.
 pub const DID_NOT_ANSWER: &str = "the keyring did not answer";
+/// The reason given when the keyring refuses access (typically: locked).
+const LOCKED: &str = "the keychain is locked or cannot be reached";
+
+/// Whether `error` is a keyring that may answer later (locked, or stuck behind an unlock
+/// prompt), as opposed to one that is missing or broken.
+pub fn is_waiting(error: &StoreError) -> bool {
+    error.0 == DID_NOT_ANSWER || error.0 == LOCKED
+}
 
 /// Keeps tokens in the system keychain. Check `probe()` first and fall back to `MemoryStore`
 /// (telling the user they will need to sign in again next time) when it fails.
@@ -173,7 +181,7 @@ async fn blocking<T: Send + 'static>(
 
 fn store_error(e: &keyring::Error) -> StoreError {
     let why = match e {
-        keyring::Error::NoStorageAccess(_) => "the keychain is locked or cannot be reached",
+        keyring::Error::NoStorageAccess(_) => LOCKED,
         keyring::Error::NoDefaultStore => "no keychain is available on this computer",
         keyring::Error::PlatformFailure(_) => "the keychain reported an error",
         keyring::Error::BadEncoding(_) | keyring::Error::BadDataFormat(..) => "the keychain entry is unreadable",

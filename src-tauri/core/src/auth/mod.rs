@@ -12,7 +12,7 @@ mod tokens;
 pub use crate::secret::{AccessToken, RefreshToken, Secret};
 pub use api::AuthApi;
 pub use keychain::{KeychainStore, DID_NOT_ANSWER, KEYCHAIN_SERVICE, KEYCHAIN_TIMEOUT};
-pub use probed::{ProbedKeychain, REPROBE_AFTER};
+pub use probed::{Keychain, ProbedKeychain, REPROBE_AFTER};
 pub use session::Session;
 pub use source::{SignedOut, StaticToken, TokenSource};
 pub use store::{MemoryStore, StoreError, TokenStore};

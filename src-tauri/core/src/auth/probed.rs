@@ -9,17 +9,29 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use tokio::sync::Mutex;
 
-use super::keychain::KeychainStore;
+use super::keychain::{self, KeychainStore};
 use super::{MemoryStore, StoreError, TokenSet, TokenStore};
 
 /// How long a failed probe stands before the keychain is asked again.
 pub const REPROBE_AFTER: Duration = Duration::from_secs(60);
 
+/// What the last probe found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keychain {
+    /// The sign-in is kept in the keychain.
+    Usable,
+    /// Locked, or not answering (stuck behind an unlock prompt): asked again later; a saved
+    /// sign-in may be read once it answers.
+    Waiting,
+    /// Missing or broken: the sign-in lives in memory until the app quits.
+    Unavailable,
+}
+
 pub struct ProbedKeychain {
     keychain: KeychainStore,
     memory: MemoryStore,
-    /// The last probe: whether the keychain was usable, and when it was asked.
-    last: Mutex<Option<(bool, Instant)>>,
+    /// The last probe: what it found, and when it was asked.
+    last: Mutex<Option<(Keychain, Instant)>>,
     reprobe_after: Duration,
 }
 
@@ -39,29 +51,37 @@ impl ProbedKeychain {
         self.reprobe_after
     }
 
-    /// Whether tokens go to the keychain now: probed on first use, and again once a failed probe
-    /// is older than the re-probe interval. When the keychain starts answering, what memory held
-    /// is moved into it.
+    /// Whether tokens go to the keychain now (see [`Self::probe`]).
     pub async fn usable(&self) -> bool {
+        self.probe().await == Keychain::Usable
+    }
+
+    /// Probed on first use, and again once a failed probe is older than the re-probe interval.
+    /// When the keychain starts answering, what memory held is moved into it.
+    pub async fn probe(&self) -> Keychain {
         let mut last = self.last.lock().await;
         match *last {
-            Some((true, _)) => return true,
-            Some((false, at)) if at.elapsed() < self.reprobe_after => return false,
+            Some((Keychain::Usable, _)) => return Keychain::Usable,
+            Some((found, at)) if at.elapsed() < self.reprobe_after => return found,
             _ => {}
         }
         let was_tried = last.is_some();
-        let usable = match self.keychain.probe_store().await {
-            Ok(()) => true,
+        let found = match self.keychain.probe_store().await {
+            Ok(()) => Keychain::Usable,
             Err(error) => {
                 tracing::warn!(%error, "no usable keychain; the sign-in is kept in memory for now");
-                false
+                if keychain::is_waiting(&error) {
+                    Keychain::Waiting
+                } else {
+                    Keychain::Unavailable
+                }
             }
         };
-        *last = Some((usable, Instant::now()));
-        if usable && was_tried {
+        *last = Some((found, Instant::now()));
+        if found == Keychain::Usable && was_tried {
             self.move_memory_to_keychain().await;
         }
-        usable
+        found
     }
 
     async fn move_memory_to_keychain(&self) {
