@@ -549,9 +549,9 @@ async fn a_keyring_that_does_not_answer_holds_nothing_up() {
     world.end().await;
 }
 
-// A keyring locked when the app starts (frozen, as one waiting on an unlock prompt): the tray says
-// so instead of offering a sign-in as if nobody had signed in, what the box remembers is kept,
-// and the saved sign-in is read, with no browser, once the keyring answers (issue 17,
+// A keyring locked when the app starts (locked for real through the Secret Service): the tray
+// says so instead of offering a sign-in as if nobody had signed in, what the box remembers is
+// kept, and the saved sign-in is read, with no browser, once the keyring is unlocked (issue 17,
 // acceptance 4).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_sign_in_is_read_once_the_keyring_answers() {
@@ -570,11 +570,16 @@ async fn a_saved_sign_in_is_read_once_the_keyring_answers() {
     app.quit().await;
     assert!(keychain::has_entry(&world.url), "the sign-in is saved");
 
-    let frozen = kallyai_testkit::keyring::FrozenKeyring::freeze();
+    let locked = kallyai_testkit::keyring::LockedKeyring::lock();
     let quick = [("KALLYAI_KEYRING_TIMEOUT_SECS", "1".to_string()), ("KALLYAI_KEYRING_REPROBE_SECS", "1".to_string())];
     let app = world.start_app("locked-run", &quick, &[]).await;
     let item = app.tray().await;
     wait_for_entry(&item, KEYRING_LOCKED, Duration::from_secs(20)).await;
+    // Asked again, the locked keyring is only looked at (its unlock prompt is not raised again).
+    wait::until_sync("a second look that sees the keyring locked", Duration::from_secs(20), || {
+        app.log_text().contains("the keychain is locked or cannot be reached").then_some(())
+    })
+    .await;
     let kept = common::demo::in_page(&app, "ask.html", "the ask history while locked", remembered).await;
     assert_eq!(kept, "[\"Book the dentist\"]", "nothing is forgotten before the sign-in is read");
     assert!(app.second_launch(&["--show", "signin"]).await.status.success());
@@ -587,7 +592,8 @@ async fn a_saved_sign_in_is_read_once_the_keyring_answers() {
     .await;
     std::fs::write(world.out.join("keyring-locked.png"), app.session().screenshot().await).expect("screenshot");
 
-    drop(frozen);
+    drop(locked);
+    assert!(!kallyai_testkit::keyring::is_locked(), "the keyring is unlocked again");
     wait_for_entry(&item, SIGN_OUT, Duration::from_secs(30)).await;
     assert!(!item.labels().iter().any(|l| l == KEYRING_LOCKED), "the note goes: {:?}", item.labels());
     let kept = common::demo::in_page(&app, "ask.html", "the ask history once signed in", remembered).await;

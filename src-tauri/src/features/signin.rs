@@ -69,7 +69,7 @@ async fn follow_keychain(app: &AppHandle) {
         let was = found;
         found = keychain.probe().await;
         status::set_keychain(app, found);
-        if found == Keychain::Usable && was == Keychain::Waiting && !core(app).session.is_signed_in().await {
+        if found == Keychain::Usable && was != Keychain::Usable && !core(app).session.is_signed_in().await {
             tracing::info!("the keyring answers; reading the saved sign-in");
             restore(app).await;
         }

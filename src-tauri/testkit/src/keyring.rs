@@ -1,6 +1,11 @@
-//! The headless desktop's keyring made to stop answering: its gnome-keyring-daemon frozen with
-//! SIGSTOP, as a daemon stuck behind an unlock prompt nobody sees would be. Only the daemon of
-//! this test's session (other sessions on the machine have their own) is touched.
+//! The headless desktop's keyring made to stop answering: locked for real (`LockedKeyring`), or
+//! its gnome-keyring-daemon frozen with SIGSTOP (`FrozenKeyring`), as a daemon stuck behind an
+//! unlock prompt nobody sees would be. Only the keyring of this test's session (other sessions
+//! on the machine have their own) is touched.
+//!
+//! A locked login keyring on this desktop behaves like a frozen one to a client: the read waits
+//! on an unlock prompt that never comes up (no prompter can reach the session bus here), so the
+//! app sees a keyring that does not answer, as it would while a user ignores the prompt.
 
 use std::process::Command;
 
@@ -20,6 +25,55 @@ impl Drop for FrozenKeyring {
     fn drop(&mut self) {
         signal(self.0, "-CONT");
     }
+}
+
+/// The login keyring locked through the Secret Service (`Lock`), as a screen lock or a timeout
+/// would. Dropped, it is unlocked the way a login does: a daemon started with the session's
+/// password (`scripts/with-desktop` exports it) replaces the locked one and unlocks the same
+/// keyring files.
+pub struct LockedKeyring(());
+
+const LOGIN: &str = "/org/freedesktop/secrets/collection/login";
+
+impl LockedKeyring {
+    pub fn lock() -> LockedKeyring {
+        let locked = Command::new("busctl")
+            .args(["--user", "call", "org.freedesktop.secrets", "/org/freedesktop/secrets"])
+            .args(["org.freedesktop.Secret.Service", "Lock", "ao", "1", LOGIN])
+            .status()
+            .expect("busctl");
+        assert!(locked.success(), "busctl could not lock the login keyring");
+        assert!(is_locked(), "the login keyring says it is locked");
+        LockedKeyring(())
+    }
+}
+
+impl Drop for LockedKeyring {
+    fn drop(&mut self) {
+        let password =
+            std::env::var("KALLYAI_TEST_KEYRING_PASSWORD").expect("the keyring's password (scripts/with-desktop)");
+        let mut daemon = Command::new("gnome-keyring-daemon")
+            .args(["--replace", "--unlock", "--components=secrets"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon");
+        if let Some(mut stdin) = daemon.stdin.take() {
+            use std::io::Write;
+            let _ = writeln!(stdin, "{password}");
+        }
+        let _ = daemon.wait();
+    }
+}
+
+/// Whether the login keyring says it is locked.
+pub fn is_locked() -> bool {
+    let out = Command::new("busctl")
+        .args(["--user", "get-property", "org.freedesktop.secrets", LOGIN])
+        .args(["org.freedesktop.Secret.Collection", "Locked"])
+        .output()
+        .expect("busctl");
+    String::from_utf8_lossy(&out.stdout).trim() == "b true"
 }
 
 /// The gnome-keyring-daemon whose environment names this process's session bus.

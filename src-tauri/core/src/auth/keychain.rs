@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{AccessToken, RefreshToken, StoreError, TokenSet, TokenStore};
+use super::{secret_service, AccessToken, RefreshToken, StoreError, TokenSet, TokenStore};
 use crate::config::Config;
 
 /// The keychain service name every entry of the app is filed under.
@@ -26,7 +26,9 @@ pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The sentence for a keychain that did not answer in time.
 pub const DID_NOT_ANSWER: &str = "the keyring did not answer";
 /// The reason given when the keyring refuses access (typically: locked).
-const LOCKED: &str = "the keychain is locked or cannot be reached";
+pub(crate) const LOCKED: &str = "the keychain is locked or cannot be reached";
+/// The reason given when the keyring's service fails.
+const PLATFORM_FAILURE: &str = "the keychain reported an error";
 
 /// Whether `error` is a keyring that may answer later (locked, or stuck behind an unlock
 /// prompt), as opposed to one that is missing or broken.
@@ -89,7 +91,21 @@ impl KeychainStore {
 
     /// `probe`, given up after `timeout`.
     pub async fn probe_within(timeout: Duration) -> Result<(), StoreError> {
-        blocking(timeout, || {
+        blocking(timeout, Self::probe_now).await
+    }
+
+    /// `probe_store` for a keychain that was not usable before: a locked keyring stays locked
+    /// (no unlock prompt shown again), only one the user has unlocked since is written to.
+    pub async fn reprobe_store(&self) -> Result<(), StoreError> {
+        blocking(self.timeout, || match secret_service::is_locked() {
+            true => Err(StoreError(LOCKED.to_string())),
+            false => Self::probe_now(),
+        })
+        .await
+    }
+
+    fn probe_now() -> Result<(), StoreError> {
+        {
             if let Err(e) = keyring::Entry::store_status() {
                 return Err(store_error(e));
             }
@@ -99,8 +115,7 @@ impl KeychainStore {
                 Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
                 Err(e) => Err(store_error(&e)),
             }
-        })
-        .await
+        }
     }
 
     fn entry(service: &str, account: &str) -> Result<keyring::Entry, StoreError> {
@@ -166,13 +181,24 @@ fn decode(json: &str) -> Option<TokenSet> {
 
 /// Runs a keyring call on the blocking pool, for at most `timeout`. A call given up keeps its
 /// thread until the keyring answers (a blocking call cannot be cancelled); the caller goes on.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     timeout: Duration,
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    match tokio::time::timeout(timeout, tokio::task::spawn_blocking(f)).await {
+    let call = move || {
+        secret_service::renew_if_stale()?;
+        let result = f();
+        // A failure of the service (not of the entry) may be a connection whose daemon went
+        // away (replaced when the keyring was unlocked): the next call starts a new one.
+        if matches!(&result, Err(e) if e.0 == PLATFORM_FAILURE || e.0 == LOCKED) {
+            secret_service::mark_stale();
+        }
+        result
+    };
+    match tokio::time::timeout(timeout, tokio::task::spawn_blocking(call)).await {
         Ok(done) => done.unwrap_or_else(|_| Err(StoreError("the keychain call stopped unexpectedly".to_string()))),
         Err(_) => {
+            secret_service::mark_stale();
             tracing::warn!(timeout_s = timeout.as_secs_f64(), "the keyring did not answer");
             Err(StoreError(DID_NOT_ANSWER.to_string()))
         }
@@ -183,7 +209,7 @@ fn store_error(e: &keyring::Error) -> StoreError {
     let why = match e {
         keyring::Error::NoStorageAccess(_) => LOCKED,
         keyring::Error::NoDefaultStore => "no keychain is available on this computer",
-        keyring::Error::PlatformFailure(_) => "the keychain reported an error",
+        keyring::Error::PlatformFailure(_) => PLATFORM_FAILURE,
         keyring::Error::BadEncoding(_) | keyring::Error::BadDataFormat(..) => "the keychain entry is unreadable",
         keyring::Error::TooLong(..) => "the sign-in is too large for the keychain",
         keyring::Error::Ambiguous(_) => "the keychain holds more than one entry for this server",

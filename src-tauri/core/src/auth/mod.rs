@@ -4,6 +4,7 @@
 mod api;
 mod keychain;
 mod probed;
+mod secret_service;
 mod session;
 mod source;
 mod store;
@@ -11,6 +12,7 @@ mod tokens;
 
 pub use crate::secret::{AccessToken, RefreshToken, Secret};
 pub use api::AuthApi;
+pub(crate) use keychain::blocking as keychain_call;
 pub use keychain::{KeychainStore, DID_NOT_ANSWER, KEYCHAIN_SERVICE, KEYCHAIN_TIMEOUT};
 pub use probed::{Keychain, ProbedKeychain, REPROBE_AFTER};
 pub use session::Session;

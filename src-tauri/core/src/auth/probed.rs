@@ -66,7 +66,12 @@ impl ProbedKeychain {
             _ => {}
         }
         let was_tried = last.is_some();
-        let found = match self.keychain.probe_store().await {
+        // Asked again, a locked keyring is only looked at: the user saw its unlock prompt once.
+        let probed = match was_tried {
+            true => self.keychain.reprobe_store().await,
+            false => self.keychain.probe_store().await,
+        };
+        let found = match probed {
             Ok(()) => Keychain::Usable,
             Err(error) => {
                 tracing::warn!(%error, "no usable keychain; the sign-in is kept in memory for now");

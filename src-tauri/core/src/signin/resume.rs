@@ -226,11 +226,9 @@ fn entry(account: &str) -> Option<keyring::Entry> {
 
 /// Runs a blocking keychain call on tokio's blocking pool, giving up after `KEYCHAIN_PATIENCE`.
 /// `None` when it failed, panicked or took too long.
+/// (The keychain store's own runner: a call given up also renews the keyring's connection.)
 async fn keychain<T: Send + 'static>(f: impl FnOnce() -> Option<T> + Send + 'static) -> Option<T> {
-    match tokio::time::timeout(KEYCHAIN_PATIENCE, tokio::task::spawn_blocking(f)).await {
-        Ok(Ok(result)) => result,
-        _ => None,
-    }
+    crate::auth::keychain_call(KEYCHAIN_PATIENCE, move || Ok(f())).await.ok().flatten()
 }
 
 #[cfg(test)]
