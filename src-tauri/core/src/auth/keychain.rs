@@ -26,7 +26,7 @@ pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The sentence for a keychain that did not answer in time.
 pub const DID_NOT_ANSWER: &str = "the keyring did not answer";
 /// The reason given when the keyring refuses access (typically: locked).
-pub(crate) const LOCKED: &str = "the keychain is locked or cannot be reached";
+const LOCKED: &str = "the keychain is locked or cannot be reached";
 /// The reason given when the keyring's service fails.
 const PLATFORM_FAILURE: &str = "the keychain reported an error";
 
@@ -186,7 +186,9 @@ pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     let call = move || {
-        secret_service::renew_if_stale()?;
+        if !secret_service::renew_if_stale() {
+            return Err(StoreError(LOCKED.to_string()));
+        }
         let result = f();
         // A failure of the service (not of the entry) may be a connection whose daemon went
         // away (replaced when the keyring was unlocked): the next call starts a new one.

@@ -15,8 +15,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::StoreError;
-
 /// Set when a keychain call was given up while the store's connection may still be held by it.
 static STALE: AtomicBool = AtomicBool::new(false);
 
@@ -25,11 +23,12 @@ pub(crate) fn mark_stale() {
     STALE.store(true, Ordering::SeqCst);
 }
 
-/// Starts from a new Secret Service store if a call was given up since the last one. Blocking:
-/// call it on the blocking pool, as every keychain call.
-pub(crate) fn renew_if_stale() -> Result<(), StoreError> {
+/// Starts from a new Secret Service store if a call was given up since the last one; false when
+/// no new store could be made (the keyring is then as good as locked). Blocking: call it on the
+/// blocking pool, as every keychain call.
+pub(crate) fn renew_if_stale() -> bool {
     if !STALE.swap(false, Ordering::SeqCst) {
-        return Ok(());
+        return true;
     }
     #[cfg(target_os = "linux")]
     match zbus_secret_service_keyring_store::Store::new() {
@@ -39,10 +38,10 @@ pub(crate) fn renew_if_stale() -> Result<(), StoreError> {
         }
         Err(_) => {
             STALE.store(true, Ordering::SeqCst);
-            return Err(StoreError(super::keychain::LOCKED.to_string()));
+            return false;
         }
     }
-    Ok(())
+    true
 }
 
 /// Whether the default collection is locked, asked without unlocking it. Blocking.
