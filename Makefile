@@ -39,6 +39,7 @@ SCREENSHOT_SUITES := --test credits --test inbound_calls --test quick_ask --test
   --test dialer
 SCREENSHOT_TESTS := balance_plan_and_period_follow_the_sim take_over_and_reject_from_the_notification::stream \
   popup_follows_the_call_until_it_ends::stream hotkey_ask_reply_escape_and_conversations \
+  hostile_markdown_in_a_reply_is_formatted_safely \
   a_goal_is_shown_and_its_step_approved_from_the_box spanish_changes_every_window_and_the_tray_at_once \
   every_kind_is_handled_where_the_user_is the_inbox_works_by_keyboard_in_spanish \
   activity_shows_what_kallyai_did_and_undoes_it activity_works_by_keyboard_in_spanish \

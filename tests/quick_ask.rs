@@ -489,28 +489,120 @@ fn on_disk_keys() -> Vec<String> {
         .collect()
 }
 
-// 5. Server text is text: markup in a reply is shown literally, never run.
+// 5. Server text is safe (issue 18, acceptance 3): a reply's markdown is formatted with allowed
+// elements only, built as DOM nodes; raw HTML stays literal text and runs nothing, a script link
+// is only its text, an image is its description and loads nothing, a list nested 300 deep is
+// flattened past a bound, and Copy gives the reply as plain text. A 1 MB reply is shown in part,
+// Copy takes all of it, and the box keeps taking asks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn markup_in_a_reply_is_shown_as_text() {
+async fn hostile_markdown_in_a_reply_is_formatted_safely() {
     require_desktop();
     let _turn = ONE_APP_AT_A_TIME.lock().await;
-    let world = World::new("quick-ask-markup").await;
+    let world = World::new("quick-ask-markdown").await;
     let app = world.signed_in_app("app").await;
-    let hostile = "<img src=x onerror=alert(1)> and <script>document.title='owned'</script> <b>bold</b>";
-    world.ctl.next_reply(hostile).await;
-
     let ask = AskBox::of(&app).await;
     hotkey();
-    let question = "What is the weather like?";
+
+    // A reply as the assistant writes them, for the README.
+    let day = "Here is your **Thursday**:\n\n1. **9:30** Dentist with Dr. Ruiz (*confirmed by phone*)\n\
+               2. **13:00** Lunch with Sam at `Casa Lucio`\n3. **18:00** Pick up the dry cleaning\n\n\
+               I moved the Acme call to Friday. [Open the calendar](https://calendar.example/thursday)";
+    world.ctl.next_reply(day).await;
+    let question = "What does Thursday look like?";
     ask.ask(question).await;
     let state = ask.wait_reply_to(question).await;
-    assert_eq!(state["reply"], hostile, "the reply's text is the server's text: {state:#}");
-    assert_eq!(state["reply_markup"], 0, "no img or script inside #reply: {state:#}");
-    assert_eq!(state["reply_elements"], 0, "no element at all inside #reply: {state:#}");
-    let title = ask.execute("return document.title").await;
-    assert_eq!(title, "KallyAI", "no script ran");
+    assert!(state["reply"].as_str().is_some_and(|r| r.starts_with("Here is your Thursday:")), "{state:#}");
+    ask.screenshot(&readme_screenshot("quick-ask-formatted.png")).await;
+
+    let deep: String = (0..300).map(|i| format!("{}- level {i}\n", "  ".repeat(i))).collect();
+    let hostile = format!(
+        "# Your plan\n\nSome **bold**, `code` and <b>raw</b> <img src=x onerror=alert(1)>\n\n\
+         <script>document.title='owned'</script>\n\n\
+         [click](javascript:alert(1)) ![tracker](https://evil.example/p.png) [site](https://kallyai.example/ok)\n\n{deep}"
+    );
+    world.ctl.next_reply(&hostile).await;
+    let question = "What is the plan?";
+    ask.ask(question).await;
+    ask.wait_reply_to(question).await;
+    let audit = ask
+        .execute(
+            "const reply = document.getElementById('reply');
+             const depth = (el) => Math.max(0, ...[...el.children].map((c) => 1 + depth(c)));
+             return {
+               tags: [...new Set([...reply.querySelectorAll('*')].map((e) => e.tagName))].sort(),
+               hrefs: [...reply.querySelectorAll('a')].map((a) => a.getAttribute('href')),
+               attributes: [...reply.querySelectorAll('*')].flatMap((e) => e.getAttributeNames()),
+               depth: depth(reply),
+               text: reply.textContent,
+               title: document.title,
+               outside: performance.getEntriesByType('resource').map((r) => r.name).filter((n) => !n.startsWith('tauri:') && !n.includes('localhost')),
+             };",
+        )
+        .await;
+    let allowed =
+        ["A", "BLOCKQUOTE", "BR", "CODE", "DEL", "EM", "H3", "H4", "HR", "LI", "OL", "P", "PRE", "STRONG", "UL"];
+    let tags: Vec<&str> = audit["tags"].as_array().expect("tags").iter().filter_map(Value::as_str).collect();
+    assert!(tags.iter().all(|t| allowed.contains(t)), "only allowed elements: {tags:?}");
+    for formatted in ["H3", "STRONG", "CODE", "UL", "LI", "P", "A"] {
+        assert!(tags.contains(&formatted), "{formatted} shown: {tags:?}");
+    }
+    assert_eq!(audit["hrefs"], json!(["https://kallyai.example/ok"]), "only the web link is a link");
+    assert!(
+        audit["attributes"].as_array().expect("attributes").iter().all(|a| a == "href"),
+        "{:#}",
+        audit["attributes"]
+    );
+    assert!(audit["depth"].as_u64().expect("depth") <= 32, "nesting is bounded: {}", audit["depth"]);
+    let text = audit["text"].as_str().expect("text");
+    for literal in [
+        "<b>raw</b>",
+        "<img src=x onerror=alert(1)>",
+        "<script>document.title='owned'</script>",
+        "tracker",
+        "level 299",
+    ] {
+        assert!(text.contains(literal), "'{literal}' shown as text");
+    }
+    assert!(!text.contains("**") && !text.contains("# Your plan"), "markdown is formatted, not shown raw");
+    assert_eq!(audit["title"], "KallyAI", "no script ran");
+    assert_eq!(audit["outside"], json!([]), "nothing loaded from outside");
+
+    // Copy: a real click (a user's gesture), then what the desktop's clipboard holds.
+    ask.wait_painted().await;
+    std::fs::write(world.out.join("hostile-markdown.png"), app.session().screenshot().await).expect("screenshot");
+    app.session().click("#copy-reply").await;
+    let copied = clipboard_once("the reply copied", |c| c.contains("Some bold, code and <b>raw</b>")).await;
+    assert!(copied.starts_with("Your plan"), "plain text, as it reads: {:?}", &copied[..80.min(copied.len())]);
+    assert!(!copied.contains("**"), "no markdown in the copy");
+
+    // 1 MB: shown in part (and said so), copied whole; the box still takes the next ask.
+    let line = "A long reply line, again and again, to fill a megabyte. ";
+    let times = (1 << 20) / line.len() + 1;
+    world.ctl.next_reply_repeated(line, times).await;
+    let long = "Tell me everything";
+    ask.ask(long).await;
+    ask.wait_reply_to(long).await;
+    let cut = ask.execute("return !document.getElementById('reply-cut').hidden").await;
+    assert_eq!(cut, json!(true), "the box says the reply is shown in part");
+    ask.execute("return true").await;
+    app.session().click("#copy-reply").await;
+    let copied = clipboard_once("the long reply copied", |c| c.len() >= line.len() * times).await;
+    assert_eq!(copied.len(), line.len() * times, "Copy takes all of it");
+    let after = "And the short version?";
+    ask.ask(after).await;
+    ask.wait_reply_to(after).await;
     app.quit().await;
     world.end().await;
+}
+
+/// What the desktop's clipboard holds, once `accept` takes it (read with xclip).
+async fn clipboard_once(what: &str, accept: impl Fn(&str) -> bool) -> String {
+    wait::until_sync(what, Duration::from_secs(15), || {
+        let out = std::process::Command::new("xclip").args(["-o", "-selection", "clipboard"]).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        accept(&text).then_some(text)
+    })
+    .await
 }
 
 // 6. 402 and 429 give their messages, and nothing typed is lost.

@@ -1,5 +1,6 @@
 import { startWindow, listen, invoke, t, linkified, button, serverWord, GOAL_ACTIONS } from "./common.js";
 import { formatCredits } from "./format.js";
+import { formattedNodes } from "./formatted.js";
 
 const $ = (id) => document.getElementById(id);
 const input = $("ask-input");
@@ -82,6 +83,9 @@ async function settleBudget(entry, action) {
 function showDecided(question, said) {
   $("question").textContent = question;
   $("reply").textContent = said;
+  $("reply").classList.remove("formatted");
+  $("reply-cut").hidden = true;
+  $("copy-reply").hidden = true;
   $("credits-used").textContent = "";
   $("suggestions").replaceChildren();
   $("answer").hidden = false;
@@ -152,6 +156,27 @@ function setEntry(localId, patch) {
   renderQueue();
 }
 
+// ---- Copy: the reply as plain text, as it reads on screen (the whole text when only part of a
+// very long reply is shown)
+let copyText = null;
+$("copy-reply").addEventListener("click", async () => {
+  const text = copyText ?? $("reply").innerText;
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // WebKit may refuse the async clipboard; the selection-based copy still works from a click.
+    const area = document.createElement("textarea");
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  $("copied").textContent = t("ask.copied");
+  // The box is for typing: after the copy, the next key goes to the input again.
+  input.focus();
+});
+
 function showReply(localId, reply) {
   const asked = entries.get(localId)?.text ?? "";
   if (!asked) answeredEarly.add(localId);
@@ -160,7 +185,13 @@ function showReply(localId, reply) {
   renderQueue();
   $("question").textContent = asked;
   // Read back from the conversation before its answer was stored: say where it will be.
-  $("reply").replaceChildren(...linkified(reply.text || t("ask.reply_in_conversation")));
+  const formatted = reply.text && reply.formatted?.nodes?.length ? formattedNodes(reply.formatted.nodes) : null;
+  $("reply").replaceChildren(...(formatted ?? linkified(reply.text || t("ask.reply_in_conversation"))));
+  $("reply").classList.toggle("formatted", Boolean(formatted));
+  $("reply-cut").hidden = !(formatted && reply.formatted.truncated);
+  copyText = reply.formatted?.truncated ? reply.text : null;
+  $("copy-reply").hidden = !reply.text;
+  $("copied").textContent = "";
   $("credits-used").textContent = reply.credits_used != null ? t("ask.credits_used", { credits: formatCredits(reply.credits_used) }) : "";
   $("suggestions").replaceChildren(
     ...reply.suggestions.map((s) =>

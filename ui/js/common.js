@@ -71,18 +71,27 @@ export function linkified(text) {
   let last = 0;
   for (const match of source.matchAll(/https?:\/\/[^\s<>"')]+/g)) {
     nodes.push(document.createTextNode(source.slice(last, match.index)));
-    const a = document.createElement("a");
-    a.href = match[0];
-    a.textContent = match[0];
-    a.addEventListener("click", (event) => {
-      event.preventDefault();
-      invoke("open_link", { url: match[0] });
-    });
-    nodes.push(a);
+    nodes.push(webLink(match[0], match[0]));
     last = match.index + match[0].length;
   }
   nodes.push(document.createTextNode(source.slice(last)));
   return nodes;
+}
+
+/**
+ * A link to a web address saying `text`, opened through the app's opener (which checks it), never
+ * by the webview; anything but an http(s) address is only its text.
+ */
+export function webLink(href, text) {
+  if (!/^https?:\/\//i.test(href)) return document.createTextNode(text);
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  a.addEventListener("click", (event) => {
+    event.preventDefault();
+    invoke("open_link", { url: href });
+  });
+  return a;
 }
 
 /** Shows exactly one of the elements with class "face" (empty, loading, error, signed out...). */

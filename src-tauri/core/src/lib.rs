@@ -31,6 +31,7 @@ mod fsio;
 mod idempotency;
 pub mod inbox;
 pub mod lenient;
+pub mod markdown;
 pub mod paths;
 pub mod pending;
 pub mod phone;

@@ -1,7 +1,10 @@
-//! What the box shows after an ask: the assistant's answer as plain text. Plain data, carried by
-//! `Event::AskSent`; it is read from the API's `Reply` in `api/coordination.rs`.
+//! What the box shows after an ask: the assistant's answer, as the server wrote it and formatted
+//! (`markdown::format`). Plain data, carried by `Event::AskSent`; it is read from the API's
+//! `Reply` in `api/coordination.rs`.
 
 use serde::{Deserialize, Serialize};
+
+use crate::markdown::{self, Formatted};
 
 /// The assistant's answer, as the UI needs it. `text` is the server's text verbatim: it is
 /// never HTML, so the UI must insert it as text (no markup processing happens here either).
@@ -9,6 +12,9 @@ use serde::{Deserialize, Serialize};
 pub struct AskReply {
     /// `response` ?? `message`.
     pub text: String,
+    /// `text` as allowed elements (see `markdown`); empty when made without `with_text`.
+    #[serde(default)]
+    pub formatted: Formatted,
     pub conversation_id: Option<String>,
     /// The goal this ask created or touched, if any (the box then shows a `GoalView`).
     pub goal_id: Option<String>,
@@ -20,4 +26,11 @@ pub struct AskReply {
     /// The answer's id in the conversation, when the server gives one.
     #[serde(skip)]
     pub message_id: Option<String>,
+}
+
+impl AskReply {
+    /// A reply saying `text`, formatted.
+    pub fn with_text(text: String) -> Self {
+        Self { formatted: markdown::format(&text), text, ..Self::default() }
+    }
 }

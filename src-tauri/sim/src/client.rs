@@ -131,6 +131,11 @@ impl ControlRequest {
         Self::post("/assistant/next-reply", json!({"text": text}))
     }
 
+    /// The next reply is `text` repeated `times` times (at most 4 MiB in all).
+    pub fn next_reply_repeated(text: &str, times: usize) -> Self {
+        Self::post("/assistant/next-reply", json!({"text": text, "repeat": times}))
+    }
+
     /// A message from `from` arrives in the inbox (`channel`: email, sms or whatsapp).
     pub fn receive_message(channel: &str, from: &str, subject: &str, body: &str) -> Self {
         Self::post("/messages", json!({"channel": channel, "from": from, "subject": subject, "body": body}))
@@ -542,6 +547,11 @@ impl Control {
     /// The assistant's next reply is exactly `text`, whatever was asked.
     pub async fn next_reply(&self, text: &str) {
         self.call(ControlRequest::next_reply(text)).await;
+    }
+
+    /// The assistant's next reply is `text` repeated `times` times.
+    pub async fn next_reply_repeated(&self, text: &str, times: usize) {
+        self.call(ControlRequest::next_reply_repeated(text, times)).await;
     }
 
     /// A message arrives in the inbox, unread; returns its id.

@@ -658,4 +658,17 @@ async fn a_canned_reply_is_the_next_answer_verbatim_once() {
     assert!(is_uuid(&booked["goal_id"]));
     let empty = h.client.post(format!("{}/_sim/assistant/next-reply", h.url)).json(&json!({"text": ""})).send().await;
     expect_error(empty.unwrap(), 422, "validation_error").await;
+    // Repeated: a reply longer than a control request may be, bounded.
+    h.ctl.next_reply_repeated("ab", 3).await;
+    let r = h.post_json("/v1/coordination/message", json!({"message": "Say it thrice"})).await;
+    assert_eq!(r["response"], "ababab");
+    for repeat in [json!(0), json!(3 * 1024 * 1024)] {
+        let refused = h
+            .client
+            .post(format!("{}/_sim/assistant/next-reply", h.url))
+            .json(&json!({"text": "ab", "repeat": repeat}))
+            .send()
+            .await;
+        expect_error(refused.unwrap(), 422, "validation_error").await;
+    }
 }

@@ -385,13 +385,13 @@ fn goals_request(q: &GoalQuery) -> Request {
 impl From<Reply> for AskReply {
     fn from(r: Reply) -> Self {
         Self {
-            text: r.response,
             conversation_id: r.conversation_id.filter(|c| !c.is_empty()),
             goal_id: r.goal_id.filter(|g| !g.is_empty()),
             goal_completed: r.goal_completed,
             suggestions: r.suggestions,
             credits_used: r.credits_used,
             message_id: r.message_id.filter(|m| !m.is_empty()),
+            ..AskReply::with_text(r.response)
         }
     }
 }

@@ -134,10 +134,9 @@ pub(crate) async fn find(client: &Client, entry: &OutboxEntry, wait: impl Fn(u32
 /// empty `text` means the answer was not stored yet; the box says to look in the conversation.
 fn recovered(conversation_id: &str, text: String, goal_id: Option<String>) -> AskReply {
     AskReply {
-        text,
         conversation_id: Some(conversation_id.to_string()),
         goal_id: goal_id.filter(|g| !g.is_empty()),
-        ..Default::default()
+        ..AskReply::with_text(text)
     }
 }
 

@@ -419,14 +419,26 @@ async fn clear_events(State(sim): State<SharedSim>) -> StatusCode {
 #[derive(Deserialize)]
 struct NextReplyBody {
     text: String,
+    /// `text` this many times over (a reply longer than a control request may be).
+    #[serde(default)]
+    repeat: Option<usize>,
 }
+
+/// Replies made with `repeat` are at most this long.
+const MAX_REPEATED_REPLY: usize = 4 * 1024 * 1024;
 
 /// The assistant's next reply is exactly `text` (once), whatever was asked.
 async fn next_reply(State(sim): State<SharedSim>, JsonBody(b): JsonBody<NextReplyBody>) -> ApiResult<StatusCode> {
     if b.text.is_empty() {
         return Err(ApiError::validation("`text` must not be empty.").detail("field", "text"));
     }
-    sim.lock().next_reply = Some(b.text);
+    let times = b.repeat.unwrap_or(1);
+    if times == 0 || b.text.len().saturating_mul(times) > MAX_REPEATED_REPLY {
+        return Err(
+            ApiError::validation("`repeat` must be at least 1 and the reply at most 4 MiB.").detail("field", "repeat")
+        );
+    }
+    sim.lock().next_reply = Some(b.text.repeat(times));
     Ok(StatusCode::NO_CONTENT)
 }
 
