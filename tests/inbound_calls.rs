@@ -197,13 +197,29 @@ async fn popup_follows_the_call_until_it_ends(events: Events) {
     let item = app.tray().await;
     browser_sign_in::sign_in(&item).await;
 
-    let script: Vec<(String, String)> = (1..=12)
-        .map(|i| {
-            let speaker = if i % 2 == 1 { "AI" } else { "HUMAN" };
-            (speaker.to_string(), format!("Line {i:02} of the conversation about Friday's appointment."))
-        })
+    // A clinic moving an appointment, as the receptionist hears it; the popup names the sides
+    // "KallyAI" and the caller.
+    let said = [
+        "Hello, you have reached Alex's assistant. How can I help?",
+        "Hi, this is Grace from Riverside Dental, about Alex's appointment on Thursday.",
+        "Thanks, Grace. What would you like to change?",
+        "Dr. Ruiz is out on Thursday. Could we move it to Friday at ten?",
+        "Friday at ten is free in Alex's calendar.",
+        "Great. Shall I book it, then?",
+        "Alex confirms changes himself: I will ask him to call you back today.",
+        "A call back is fine, on the number I am calling from.",
+        "Noted: Friday at ten with Dr. Ruiz, and a call back to confirm.",
+        "Perfect, thank you.",
+        "Thank you, Grace. Have a good day.",
+        "You too. Bye!",
+    ];
+    let script: Vec<(String, String)> = said
+        .iter()
+        .enumerate()
+        .map(|(i, line)| (if i % 2 == 0 { "AI" } else { "HUMAN" }.to_string(), line.to_string()))
         .collect();
-    let expected: Vec<String> = script.iter().map(|(s, c)| format!("{s}: {c}")).collect();
+    let expected: Vec<String> =
+        script.iter().map(|(s, c)| format!("{}: {c}", if s == "AI" { "KallyAI" } else { "Grace Hopper" })).collect();
     let ring = Ring::new("+15550100777")
         .caller_name("Grace Hopper")
         .summary("Wants to move Thursday's appointment to Friday")
@@ -252,6 +268,25 @@ async fn popup_follows_the_call_until_it_ends(events: Events) {
     }
     let caller = session.text_of("#caller").await.unwrap_or_default();
     assert_eq!(caller, "Grace Hopper");
+    // Who, how long, and the actions and the newest line in view as the transcript grows.
+    let head = session
+        .execute(
+            "const inView = (el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; };
+             const lines = document.querySelectorAll('#transcript li');
+             return [document.getElementById('initials').textContent, document.getElementById('elapsed').textContent,
+                     inView(document.getElementById('takeover')), inView(lines[lines.length - 1])];",
+        )
+        .await;
+    assert_eq!(head[0], "GH", "the caller's initials: {head}");
+    assert!(
+        head[1].as_str().is_some_and(|e| e.len() >= 4 && e.contains(':')),
+        "how long the call has been screened: {head}"
+    );
+    assert_eq!(
+        (head[2].as_bool(), head[3].as_bool()),
+        (Some(true), Some(true)),
+        "actions and the newest line in view: {head}"
+    );
     if events == Events::Stream {
         screenshot(&readme_screenshot("call-popup.png"));
     }

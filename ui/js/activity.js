@@ -1,7 +1,7 @@
 // The Activity window: calls either way, goals, the action log, newest first, a page at a time.
 // The filter reads the kind again from the app; the search narrows what is loaded. A call's
 // transcript and a goal's cost are read when asked; Undo asks the app, which re-reads the log.
-import { startWindow, showFace, invoke, listen, t, button, linkified, serverWord } from "./common.js";
+import { startWindow, showFace, invoke, listen, t, button, linkified, serverWord, speakerName } from "./common.js";
 import { formatCredits, formatDateTime } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -24,15 +24,6 @@ const keyOf = (item) => `${item.kind}-${item.id}`;
 function statusWord(item) {
   const own = `activity.status.${item.kind}.${item.status}`;
   return item.status && t(own) !== own ? t(own) : serverWord("activity.status", item.status);
-}
-
-// Who speaks in a transcript: KallyAI's side by name, the other side as the call names them.
-const AI_SPEAKERS = new Set(["ai", "assistant", "agent", "kallyai"]);
-const OTHER_SPEAKERS = new Set(["human", "caller", "callee", "user"]);
-function speakerName(speaker, item) {
-  const said = String(speaker ?? "").toLowerCase();
-  if (AI_SPEAKERS.has(said)) return t("activity.speaker.ai");
-  return OTHER_SPEAKERS.has(said) && item.who ? item.who : speaker;
 }
 
 function paragraph(text, className = "") {
@@ -157,7 +148,7 @@ function callItem(item) {
     for (const entry of entries) {
       const line = document.createElement("li");
       const speaker = document.createElement("strong");
-      speaker.textContent = `${speakerName(entry.speaker, item)}: `;
+      speaker.textContent = `${speakerName(entry.speaker, item.who)}: `;
       line.append(speaker, ...linkified(entry.content));
       ol.append(line);
     }

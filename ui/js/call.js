@@ -1,18 +1,45 @@
-import { startWindow, showFace, invoke, listen, t } from "./common.js";
+import { startWindow, showFace, invoke, listen, t, transcriptLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
-let current = null; // { callId, live }
+let current = null; // { callId, live, caller, since }
 
-function line(entry) {
-  const li = document.createElement("li");
-  const who = document.createElement("strong");
-  who.textContent = `${entry.speaker}: `;
-  li.append(who, document.createTextNode(entry.content)); // server text is never HTML
-  return li;
+// Lines labelled "KallyAI" and the caller's name (or "Caller" for a number without one).
+const line = (entry) => transcriptLine(entry.speaker, entry.content, current?.caller);
+
+/** Up to two initials of a name; a number (or nothing) shows a handset instead. */
+function initials(name) {
+  const words = String(name ?? "").match(/\p{L}[\p{L}'’-]*/gu) ?? [];
+  const letters = words.length > 1 ? [words[0], words[words.length - 1]] : words;
+  return letters.map((w) => w[0].toUpperCase()).join("") || "☎";
+}
+
+// ---- how long the call has been screened: counted each second while it is live and on screen,
+// never in a hidden window
+let clock = null;
+const mmss = (seconds) => {
+  const s = Math.max(0, Math.floor(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+};
+function showElapsed() {
+  if (!current?.since) return ($("elapsed").textContent = "");
+  $("elapsed").textContent = mmss((Date.now() - current.since) / 1000);
+}
+function runClock() {
+  clearInterval(clock);
+  clock = null;
+  showElapsed();
+  if (current?.live && current.since && document.visibilityState === "visible") clock = setInterval(showElapsed, 1000);
+}
+document.addEventListener("visibilitychange", runClock);
+
+/** Keeps the newest line in view (the actions stay above it). */
+function showNewest() {
+  $("transcript").lastElementChild?.scrollIntoView({ block: "nearest" });
 }
 
 function showEnded(status) {
   current.live = false;
+  runClock();
   $("live").hidden = true;
   $("actions").hidden = true;
   $("reject-form").hidden = true;
@@ -29,8 +56,13 @@ async function load(callId) {
     return;
   }
   if (details.call.id !== current?.callId) shownAt = performance.now();
-  current = { callId: details.call.id, live: details.live };
-  $("caller").textContent = (details.call.is_vip ? "★ " : "") + details.caller;
+  // Counted from when the server says the call came in; else from when the popup first saw it.
+  const since = Date.parse(details.call.created_at ?? "") || (current?.callId === details.call.id ? current.since : Date.now());
+  const named = details.call.caller_name ? details.caller : null;
+  current = { callId: details.call.id, live: details.live, caller: named ?? t("call.caller"), since };
+  $("caller").textContent = details.caller;
+  $("initials").textContent = initials(named);
+  $("vip").hidden = !details.call.is_vip;
   $("number").textContent = details.call.caller_number ?? "";
   $("summary").textContent = details.call.summary ?? "";
   $("action-items").replaceChildren(
@@ -42,11 +74,13 @@ async function load(callId) {
   );
   $("transcript").replaceChildren(...details.transcript.map(line));
   $("transcript-empty").hidden = details.transcript.length > 0;
+  showNewest();
   $("error").textContent = "";
   $("ended").hidden = true;
   $("live").hidden = !details.live;
   $("actions").hidden = !details.live;
   if (!details.live) showEnded(details.call.status);
+  runClock();
   showFace("face-call");
 }
 
@@ -61,6 +95,7 @@ function refreshTranscript(callId) {
     const list = $("transcript");
     list.append(...details.transcript.slice(list.children.length).map(line));
     $("transcript-empty").hidden = list.children.length > 0;
+    showNewest();
   });
 }
 

@@ -94,6 +94,26 @@ export function webLink(href, text) {
   return a;
 }
 
+// Who speaks in a transcript: KallyAI's side by name, the other side by the name the call gives
+// them (`other`), a speaker the app does not know as the server names it.
+const AI_SPEAKERS = new Set(["ai", "assistant", "agent", "kallyai"]);
+const OTHER_SPEAKERS = new Set(["human", "caller", "callee", "user"]);
+export function speakerName(speaker, other) {
+  const said = String(speaker ?? "").toLowerCase();
+  if (AI_SPEAKERS.has(said)) return t("activity.speaker.ai");
+  return OTHER_SPEAKERS.has(said) && other ? other : String(speaker ?? "");
+}
+
+/** A transcript line: who, in bold, then what they said (server text, never HTML). */
+export function transcriptLine(speaker, content, other) {
+  const li = document.createElement("li");
+  const who = document.createElement("strong");
+  who.className = "speaker";
+  who.textContent = `${speakerName(speaker, other)}: `;
+  li.append(who, document.createTextNode(content ?? ""));
+  return li;
+}
+
 /** Shows exactly one of the elements with class "face" (empty, loading, error, signed out...). */
 export function showFace(id) {
   document.querySelectorAll(".face").forEach((el) => (el.hidden = el.id !== id));

@@ -1,7 +1,7 @@
 // "Call someone…": a form that checks the number as it is typed, shows what the call would cost,
 // and places it only on the user's click; then the call's live status and, in place, its result.
 // What a link suggested fills only empty fields: nothing the user typed is replaced.
-import { startWindow, showFace, invoke, listen, t, serverWord } from "./common.js";
+import { startWindow, showFace, invoke, listen, t, serverWord, transcriptLine } from "./common.js";
 import { formatCredits } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -204,15 +204,7 @@ $("show-transcript").addEventListener("click", async () => {
   try {
     const lines = await invoke("activity_transcript", { direction: "outbound", callId: shown.call.id });
     const them = shown.business_name || shown.number_shown;
-    list.replaceChildren(
-      ...lines.map((line) => {
-        const li = document.createElement("li");
-        const speaker = document.createElement("strong");
-        speaker.textContent = `${/^(ai|assistant|agent)$/i.test(line.speaker) ? "KallyAI" : them}: `;
-        li.append(speaker, document.createTextNode(line.content));
-        return li;
-      }),
-    );
+    list.replaceChildren(...lines.map((line) => transcriptLine(line.speaker, line.content, them)));
     list.hidden = false;
     toggle.setAttribute("aria-expanded", "true");
     toggle.textContent = t("dialer.transcript.hide");
