@@ -135,10 +135,16 @@ async fn hotkey_ask_reply_escape_and_conversations() {
     hotkey();
     ask.wait_focused().await;
     ask.mark_page().await;
+    // A bar before anything is asked; taller with a reply; a bar again for a new conversation
+    // (issue 18, acceptance 4).
+    let bar = box_height("the box as a bar", |h| h < 200).await;
 
     let first = "What can you do?";
     ask.ask(first).await;
     let state = ask.wait_reply_to(first).await;
+    let with_reply = box_height("the box grown for the reply", |h| h > bar + 60).await;
+    let input_top = ask.execute("return document.getElementById('ask-input').getBoundingClientRect().top").await;
+    assert!(input_top.as_f64().is_some_and(|t| t < 20.0), "the input stays at the top: {input_top}");
     assert_eq!(
         state["reply"],
         "I can make phone calls, book restaurants and appointments, draft and send emails, and search for services.",
@@ -174,6 +180,8 @@ async fn hotkey_ask_reply_escape_and_conversations() {
     // "New conversation" starts another.
     ask.click("footer", "New conversation").await;
     ask.until("the answer cleared for a new conversation", |s| (s["answer_shown"] == false).then_some(())).await;
+    let shrunk = box_height("the box a bar again", |h| h < with_reply).await;
+    assert_eq!(shrunk, bar, "back to the bar it was");
     let third = "What can you do now?";
     ask.ask(third).await;
     ask.wait_reply_to(third).await;
@@ -593,6 +601,14 @@ async fn hostile_markdown_in_a_reply_is_formatted_safely() {
     ask.wait_reply_to(after).await;
     app.quit().await;
     world.end().await;
+}
+
+/// The quick-ask box's height on screen, once `accept` takes it.
+async fn box_height(what: &str, accept: impl Fn(i64) -> bool) -> i64 {
+    wait::until_sync(what, Duration::from_secs(15), || {
+        x11::window_geometry(ask_box::TITLE).map(|(_, _, _, height)| height).filter(|h| accept(*h))
+    })
+    .await
 }
 
 /// What the desktop's clipboard holds, once `accept` takes it (read with xclip).

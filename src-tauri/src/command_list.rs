@@ -7,6 +7,7 @@ macro_rules! with_commands {
         $then! {
             crate::view::status::app_state,
             crate::view::windows::window_painted,
+            crate::view::windows::ask_fit,
             crate::launch::dispatch::show_window,
             crate::features::ask::take_ask_prefill,
             crate::features::ask::ask_send,

@@ -213,7 +213,7 @@ impl AskBox<'_> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("screenshot dir");
         }
-        let (x, y, width, height) = x11_geometry(TITLE).expect("the box's place on screen");
+        let (x, y, width, height) = x11::window_geometry(TITLE).expect("the box's place on screen");
         let crop = format!("{width}x{height}+{x}+{y}");
         let status = std::process::Command::new("import")
             .args(["-window", "root", "-crop", &crop, "+repage"])
@@ -231,14 +231,4 @@ pub fn screenshot_to(path: &Path) -> PathBuf {
     }
     super::screenshot(path);
     path.to_path_buf()
-}
-
-/// Where the window titled `title` is on screen: (x, y, width, height), from `xwininfo`.
-fn x11_geometry(title: &str) -> Option<(i64, i64, i64, i64)> {
-    let out = std::process::Command::new("xwininfo").args(["-name", title]).output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |name: &str| -> Option<i64> {
-        text.lines().find_map(|l| l.trim().strip_prefix(name)).and_then(|v| v.trim().parse().ok())
-    };
-    Some((field("Absolute upper-left X:")?, field("Absolute upper-left Y:")?, field("Width:")?, field("Height:")?))
 }

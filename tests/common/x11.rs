@@ -6,6 +6,17 @@ pub fn window_viewable(title: &str) -> bool {
     matches!(out, Ok(o) if o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Map State: IsViewable"))
 }
 
+/// Where the top-level window titled `title` is and how big, as the X server has it:
+/// (x, y, width, height) in pixels.
+pub fn window_geometry(title: &str) -> Option<(i64, i64, i64, i64)> {
+    let out = std::process::Command::new("xwininfo").args(["-name", title]).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |name: &str| -> Option<i64> {
+        text.lines().find_map(|l| l.trim().strip_prefix(name)).and_then(|v| v.trim().parse().ok())
+    };
+    Some((field("Absolute upper-left X:")?, field("Absolute upper-left Y:")?, field("Width:")?, field("Height:")?))
+}
+
 /// The title of the top-level window that has the keyboard focus (X input focus; the rig runs no
 /// window manager, so `_NET_ACTIVE_WINDOW` is not there to ask).
 pub fn focused_window_title() -> String {

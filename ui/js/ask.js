@@ -394,6 +394,18 @@ function prefill(text) {
   input.setSelectionRange(input.value.length, input.value.length);
 }
 
+// ---- the window fits the content: a bar when empty, taller with a reply (ask_fit bounds it)
+let fitted = 0;
+const fit = () => {
+  const body = document.body;
+  const height = Math.ceil(body.scrollHeight + body.offsetHeight - body.clientHeight);
+  if (height === fitted) return;
+  fitted = height;
+  invoke("ask_fit", { height }).catch(() => {});
+};
+new ResizeObserver(fit).observe(document.body);
+new MutationObserver(fit).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["hidden"] });
+
 await startWindow((s) => {
   state = s;
   $("face-signed-out").hidden = s.signed_in;

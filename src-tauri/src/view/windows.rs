@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tauri::webview::{NewWindowResponse, PageLoadEvent};
-use tauri::{AppHandle, Manager, PhysicalPosition, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri::{AppHandle, LogicalSize, Manager, PhysicalPosition, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 use super::i18n;
 use crate::core_handle::Core;
@@ -81,7 +81,7 @@ impl Panel {
 
     fn spec(self) -> Spec {
         let (page, width, height, floating) = match self {
-            Panel::Ask => ("ask.html", 640.0, 480.0, true),
+            Panel::Ask => ("ask.html", 640.0, ASK_MIN_HEIGHT, true),
             Panel::Call => ("call.html", 380.0, 520.0, true),
             Panel::Credits => ("credits.html", 420.0, 520.0, false),
             Panel::Settings => ("settings.html", 560.0, 640.0, false),
@@ -130,7 +130,9 @@ fn build(app: &AppHandle, panel: Panel, show_when_loaded: Option<Raise>) -> taur
         .decorations(!spec.floating)
         .always_on_top(spec.floating && (panel != Panel::Call || CALL_ON_TOP.load(Ordering::Relaxed)))
         .skip_taskbar(spec.floating)
-        .resizable(!spec.floating)
+        // The quick-ask box is sized by the app (ask_fit): GTK never shrinks a window the user
+        // cannot resize. It has no decorations, so the user has no edge to drag either way.
+        .resizable(!spec.floating || panel == Panel::Ask)
         // The app's pages only: a link or a script in a page (server text gone wrong, a bug)
         // never loads an outside page inside a KallyAI window, nor opens a window of its own.
         // Links leave through the opener, which sends web links to the browser.
@@ -273,8 +275,13 @@ fn center_on_pointer_monitor(app: &AppHandle, window: &WebviewWindow) {
     let (Some(monitor), Ok(size)) = (monitor, window.outer_size()) else { return };
     let area = monitor.work_area();
     let x = area.position.x + (area.size.width as i32 - size.width as i32) / 2;
-    // A little above the middle, like a spotlight box.
-    let y = area.position.y + (area.size.height as i32 - size.height as i32) / 3;
+    // A little above the middle, like a spotlight box. The quick-ask box is placed for its
+    // tallest, so its top (the input) never moves as it grows and shrinks.
+    let height = match window.label() == Panel::Ask.label() {
+        true => (ASK_MAX_HEIGHT * monitor.scale_factor()) as i32,
+        false => size.height as i32,
+    };
+    let y = area.position.y + (area.size.height as i32 - height).max(0) / 3;
     let _ = window.set_position(PhysicalPosition::new(x, y));
 }
 
@@ -296,6 +303,29 @@ pub fn set_call_on_top(app: &AppHandle, on_top: bool) {
     CALL_ON_TOP.store(on_top, Ordering::Relaxed);
     if let Some(window) = app.get_webview_window(Panel::Call.label()) {
         let _ = window.set_always_on_top(on_top);
+    }
+}
+
+/// The quick-ask box's height: a bar with the input when there is nothing else, up to this much
+/// with a reply (a longer one scrolls inside).
+const ASK_MIN_HEIGHT: f64 = 120.0;
+const ASK_MAX_HEIGHT: f64 = 560.0;
+
+/// The quick-ask box fits its content: its page says how tall the content is (after each change)
+/// and the window takes that height within its range, keeping its width and its top.
+#[tauri::command]
+pub fn ask_fit(window: WebviewWindow, height: f64) {
+    if window.label() != Panel::Ask.label() || !height.is_finite() {
+        return;
+    }
+    let height = height.ceil().clamp(ASK_MIN_HEIGHT, ASK_MAX_HEIGHT);
+    let wanted = LogicalSize::new(Panel::Ask.spec().width, height);
+    let now = window.inner_size().ok().zip(window.scale_factor().ok()).map(|(s, f)| s.to_logical::<f64>(f));
+    if now.is_some_and(|now| (now.height - height).abs() < 1.0) {
+        return;
+    }
+    if let Err(error) = window.set_size(wanted) {
+        tracing::warn!(%error, "could not fit the quick-ask box");
     }
 }
 
