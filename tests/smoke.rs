@@ -51,8 +51,12 @@ async fn tray_second_launch_links_and_quit() {
     let mut app = App::start(&out, "app", &[("KALLYAI_LOG", "debug".into())], &["--api-base", &sim.url()]);
 
     // The tray item appears on the bus with the menu a user needs.
+    // (Its first line says "Checking your sign-in…" until the saved sign-in has been read.)
     let item = tray::wait_for_item(app.pid()).await;
-    assert_eq!(item.labels(), MENU, "tray menu");
+    wait::until_sync("the tray menu once the sign-in is known", Duration::from_secs(15), || {
+        (item.labels() == MENU).then_some(())
+    })
+    .await;
     let status = &item.menu()[0];
     assert!(!status.enabled, "the status line is information, not a button");
 

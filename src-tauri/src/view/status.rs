@@ -199,10 +199,12 @@ pub fn refresh(app: &AppHandle) {
     let tray_state = status.lock().tray_state();
     let status_line = credits_status(app).and_then(|credits| credits_line(state.lang, &credits));
     let status_line = status_line.filter(|_| state.signed_in && state.online);
-    // Signed out because the keyring cannot be read yet, not because nobody signed in.
-    let status_line = match state.keyring_locked && !state.signed_in {
-        true => Some(text(state.lang, "tray.status.keyring_locked")),
-        false => status_line,
+    // Not signed in because the saved sign-in is not read yet (at start; while the keyring is
+    // locked), not because nobody signed in.
+    let status_line = match (state.signed_in, state.keyring_locked, state.session_known) {
+        (false, true, _) => Some(text(state.lang, "tray.status.keyring_locked")),
+        (false, false, false) => Some(text(state.lang, "tray.status.checking")),
+        _ => status_line,
     };
     let (drawer, lang) = (app.clone(), state.lang);
     let queued = app.run_on_main_thread(move || {
