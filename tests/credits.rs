@@ -157,6 +157,52 @@ async fn balance_plan_and_period_follow_the_sim() {
         "return ['breakdown','history','costs'].every(id => document.getElementById(id).children.length > 0) ? 'yes' : '';",
     )
     .await;
+    // The chart: one bar for each day of the period with spending, the days told in words for
+    // screen readers adding up to what the sim's history holds for the period, and the forecast.
+    let history = world.ctl.api_get("/v1/credits/history?limit=100").await;
+    let period_start = balance["period_start"].as_str().expect("the period's start");
+    let in_period: f64 = history["entries"]
+        .as_array()
+        .expect("history entries")
+        .iter()
+        .filter(|e| e["timestamp"].as_str().is_some_and(|at| at >= period_start))
+        .map(|e| e["credits"].as_f64().unwrap_or(0.0))
+        .sum();
+    assert!(in_period > 0.0, "the demo spent credits this period: {history}");
+    let chart = in_credits_window(
+        &app,
+        "the spending chart",
+        "const pace = document.getElementById('pace');
+         if (pace.hidden) return '';
+         const told = [...document.querySelectorAll('#chart-days li')].map(li => li.textContent);
+         return JSON.stringify({bars: document.querySelectorAll('#chart rect.bar').length, told,
+           label: document.getElementById('chart').getAttribute('aria-label'),
+           forecast: document.getElementById('forecast').textContent});",
+    )
+    .await;
+    let chart: Value = serde_json::from_str(&chart).expect("chart facts");
+    let told: Vec<&str> = chart["told"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let spent_days: Vec<f64> = told
+        .iter()
+        .filter_map(|line| line.rsplit(": ").next()?.strip_suffix(" credits")?.parse().ok())
+        .filter(|credits: &f64| *credits > 0.0)
+        .collect();
+    assert_eq!(chart["bars"].as_u64(), Some(spent_days.len() as u64), "a bar for each day with spending: {told:?}");
+    assert!(
+        (spent_days.iter().sum::<f64>() - in_period).abs() < 0.5,
+        "the days add up to the period's history ({in_period}): {told:?}"
+    );
+    let label = chart["label"].as_str().unwrap();
+    assert!(label.starts_with("Credits used per day from "), "the chart has a name: {label:?}");
+    let forecast = chart["forecast"].as_str().unwrap();
+    assert!(
+        forecast.starts_with("At this pace, credits last until ")
+            && forecast
+                .rsplit("the plan renews on ")
+                .next()
+                .is_some_and(|day| renews.iter().all(|part| day.contains(part.as_str()))),
+        "the forecast names the renewal day: {forecast:?}"
+    );
     let png = app.session().screenshot().await;
     std::fs::write(readme_screenshot("credits.png"), png).expect("save the credits screenshot");
     tray_picture::render_menu(&item, &readme_screenshot("tray-menu.png"));

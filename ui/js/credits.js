@@ -1,7 +1,9 @@
 import { startWindow, showFace, invoke, listen, t } from "./common.js";
 import { formatCredits, formatDate } from "./format.js";
+import { drawPace, forecast } from "./pace-chart.js";
 
 const $ = (id) => document.getElementById(id);
+const RECENT = 20;
 
 function items(list, render) {
   return list.map((item) => {
@@ -34,13 +36,19 @@ async function loadDetails() {
   $("breakdown").replaceChildren(
     ...items(details.breakdown?.items ?? [], (i) => `${label(i.action_type)}: ${formatCredits(i.credits_total)} (${i.transaction_count}×)`),
   );
+  // The newest entries only: the rest were read for the chart.
   $("history").replaceChildren(
-    ...items(details.history?.entries ?? [], (e) => `${formatDate(e.timestamp)} · ${e.description ?? label(e.kind)}: ${formatCredits(e.credits)}`),
+    ...items((details.history?.entries ?? []).slice(0, RECENT), (e) => `${formatDate(e.timestamp)} · ${e.description ?? label(e.kind)}: ${formatCredits(e.credits)}`),
   );
   const costs = Object.entries(details.costs?.costs ?? {}).flatMap(([group, table]) =>
     Object.entries(table).map(([what, credits]) => `${label(group)} · ${label(what)}: ${formatCredits(credits)}`),
   );
   $("costs").replaceChildren(...items(costs, (line) => line));
+  $("pace").hidden = !details.pace;
+  if (details.pace) {
+    drawPace($("chart"), $("chart-days"), details.pace);
+    $("forecast").textContent = forecast(details.pace);
+  }
 }
 
 $("manage-plan").addEventListener("click", async () => {

@@ -30,3 +30,10 @@ export function formatDate(iso) {
 export function formatDateTime(iso) {
   return parsed(iso)?.toLocaleString(lang(), { dateStyle: "medium", timeStyle: "short" }) ?? "";
 }
+
+/** A calendar day as core sends it ("2026-12-22", the user's own day) without its year: "Dec 22"
+ * (en), "22 dic" (es); "" for what is not one. Read as a local day, never as UTC midnight. */
+export function formatDay(day) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day ?? "");
+  return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).toLocaleDateString(lang(), { day: "numeric", month: "short" }) : "";
+}

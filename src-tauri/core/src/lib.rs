@@ -24,6 +24,7 @@ pub mod call_action;
 mod client;
 mod clock;
 pub mod config;
+pub mod credit_pace;
 pub mod credit_watch;
 pub mod error;
 pub mod events;

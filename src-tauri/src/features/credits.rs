@@ -4,6 +4,7 @@
 //! when it moved, shows it, and notifies.
 
 use kallyai_core::api::credits::{Balance, Breakdown, Costs, CreditHistory};
+use kallyai_core::credit_pace::{self, CreditPace};
 use kallyai_core::credit_watch::{BalanceNeed, CreditStatus, CreditWatch, SLOW_REFRESH};
 use kallyai_core::settings::CurrentSettings;
 use kallyai_core::Event;
@@ -33,7 +34,14 @@ pub struct CreditsDetails {
     pub breakdown: Option<Breakdown>,
     pub history: Option<CreditHistory>,
     pub costs: Option<Costs>,
+    /// The chart's days and the forecast (none when the balance or its period is not known).
+    pub pace: Option<CreditPace>,
 }
+
+/// History entries read for the chart: a month of a busy user's calls, asks and errands.
+const CHART_HISTORY: u32 = 100;
+/// What is read when a server refuses a limit that large (the reference names no maximum).
+const SHORT_HISTORY: u32 = 20;
 
 /// Starts watching credits: on core's events, and on a slow cadence.
 pub fn start(app: &AppHandle) {
@@ -134,9 +142,18 @@ pub fn credits_state(app: AppHandle) -> CreditsView {
 pub async fn credits_details(app: AppHandle) -> Result<CreditsDetails, CommandError> {
     let client = core(&app).client.clone();
     let credits = client.credits();
-    let (breakdown, history, costs) = tokio::join!(credits.breakdown(), credits.history(Some(20)), credits.costs());
+    let (breakdown, history, costs) =
+        tokio::join!(credits.breakdown(), credits.history(Some(CHART_HISTORY)), credits.costs());
+    let (history, asked_for) = match history {
+        Ok(history) => (Some(history), CHART_HISTORY),
+        Err(_) => (credits.history(Some(SHORT_HISTORY)).await.ok(), SHORT_HISTORY),
+    };
     refresh(&app).await;
-    Ok(CreditsDetails { breakdown: breakdown.ok(), history: history.ok(), costs: costs.ok() })
+    // Fewer entries than asked for: the history holds the whole period.
+    let complete = history.as_ref().is_some_and(|h| h.entries.len() < asked_for as usize);
+    let balance = app.state::<CreditWatch>().status(threshold(&app)).balance;
+    let pace = balance.and_then(|b| credit_pace::pace_now(&b, history.as_ref(), complete));
+    Ok(CreditsDetails { breakdown: breakdown.ok(), history, costs: costs.ok(), pace })
 }
 
 /// The plan page (billing portal), opened in the system browser.
