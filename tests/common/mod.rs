@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod a11y;
+pub mod appearance;
 pub mod ask_box;
 pub mod browser_sign_in;
 pub mod credits_line;
