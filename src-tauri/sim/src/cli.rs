@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use kallyai_sim::client::{ControlRequest, Credits, Fault, Ring, Stream};
-use kallyai_sim::{check_bind_addr, Profile, Seed, SimConfig};
+use kallyai_sim::{check_bind_addr, demo_calls, Profile, Seed, SimConfig};
 use serde_json::{Map, Value};
 
 pub enum Command {
@@ -117,9 +117,23 @@ fn parse_ctl(args: &[String]) -> Result<Command, String> {
         |n: usize, what: &str| positional.get(n).map(|s| s.to_string()).ok_or_else(|| format!("{cmd} needs {what}."));
     let request = match cmd.as_str() {
         "ring" => {
-            let mut ring = Ring::new(&flag("number").unwrap_or_else(|| "+34911222333".into()))
-                .caller_name(&flag("caller-name").unwrap_or_else(|| "Dr. Smith".into()))
-                .vip(flags.contains_key("vip"));
+            // --script NAME rings a ready-made call; the other flags override its parts.
+            let preset = match flag("script") {
+                Some(key) => Some(demo_calls::find(&key).ok_or_else(|| {
+                    let keys: Vec<&str> = demo_calls::ALL.iter().map(|c| c.key).collect();
+                    format!("--script must be one of {}.", keys.join(", "))
+                })?),
+                None => None,
+            };
+            let mut ring =
+                Ring::new(&flag("number").unwrap_or_else(|| preset.map_or("+34911222333", |p| p.caller_number).into()))
+                    .caller_name(
+                        &flag("caller-name").unwrap_or_else(|| preset.map_or("Dr. Smith", |p| p.caller_name).into()),
+                    )
+                    .vip(flags.contains_key("vip") || preset.is_some_and(|p| p.is_vip));
+            if let Some(p) = preset {
+                ring = ring.transcript(p.script.iter().copied()).summary(p.summary);
+            }
             if let Some(s) = flag("summary") {
                 ring = ring.summary(&s);
             }

@@ -19,6 +19,7 @@ mod budget_refusal;
 pub mod client;
 pub mod clock;
 mod conn;
+pub mod demo_calls;
 mod error;
 mod faults;
 mod goals;

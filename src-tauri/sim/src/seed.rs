@@ -448,24 +448,54 @@ fn seed_dinner_question(s: &mut State, dinner: Uuid, now: Millis) {
     });
 }
 
+/// Alex's inbound history: Dr. Smith's office moving a check-up (English, VIP), a missed call,
+/// and an energy company's sales call that Alex rejected while the assistant screened it
+/// (Spanish). Each summary and action item is in the call's language (see `demo_calls`).
 fn seed_inbound(s: &mut State, now: Millis) {
-    for (owner, name, number, vip, status, ago, dur, summary) in [
+    use crate::demo_calls::{CLINIC, SALES};
+    let someone = crate::inbound_calls::default_script("Someone");
+    for (owner, name, number, vip, status, ago, dur, summary, script, items) in [
         (
             DEMO_USER,
-            "Dr. Smith",
-            "+34911222333",
-            true,
+            CLINIC.caller_name,
+            CLINIC.caller_number,
+            CLINIC.is_vip,
             "completed",
             5 * HOUR,
             95,
-            "Wants to move Thursday's appointment to Friday.",
+            CLINIC.summary,
+            CLINIC.script_lines(),
+            CLINIC.action_items,
         ),
-        (DEMO_USER, "", "+34600111222", false, "missed", 26 * HOUR, 0, "Missed call, no message left."),
-        (DEMO_USER, "Unknown caller", "+34900123456", false, "rejected", 2 * DAY, 12, "Sales call, rejected."),
-        (OTHER_USER, "Someone", "+34600999888", false, "completed", DAY, 30, "Not yours."),
+        (
+            DEMO_USER,
+            "",
+            "+34600111222",
+            false,
+            "missed",
+            26 * HOUR,
+            0,
+            "Missed call, no message left.",
+            Vec::new(),
+            &[][..],
+        ),
+        (
+            DEMO_USER,
+            SALES.caller_name,
+            SALES.caller_number,
+            SALES.is_vip,
+            "rejected",
+            2 * DAY,
+            38,
+            SALES.summary,
+            SALES.script_lines(),
+            SALES.action_items,
+        ),
+        (OTHER_USER, "Someone", "+34600999888", false, "completed", DAY, 30, "Not yours.", someone, &[][..]),
     ] {
-        let script = if dur > 0 { crate::inbound_calls::default_script(name) } else { Vec::new() };
         let shown = script.len();
+        // The lines spread over the call, so the last one starts before it ended.
+        let line_interval_ms = if shown > 0 { (dur * 1000 / shown as i64).max(1) } else { 15_000 };
         s.inbound.push(InboundCall {
             id: if owner == OTHER_USER { foreign(crate::foreign_ids::INBOUND_CALL) } else { Uuid::new_v4() },
             owner,
@@ -476,15 +506,11 @@ fn seed_inbound(s: &mut State, now: Millis) {
             created_at: now - ago,
             ended_at: Some(now - ago + dur * 1000),
             summary: summary.into(),
-            action_items: if vip {
-                vec![json!({"description": "Confirm the new slot by email", "status": "pending"})]
-            } else {
-                Vec::new()
-            },
+            action_items: items.iter().map(|d| json!({"description": d, "status": "pending"})).collect(),
             phone_number_id: Uuid::from_u128(0x9a8b_7c6d_5e4f_4a3b_8c1d_0e9f_8a7b_6c5d),
             script,
             shown,
-            line_interval_ms: 15_000,
+            line_interval_ms,
             reason: if status == "rejected" { Some("user_rejected".into()) } else { None },
             transfer_target: None,
         });

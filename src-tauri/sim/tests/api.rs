@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use kallyai_sim::{foreign_ids, Seed, SimConfig};
+use kallyai_sim::{demo_calls, foreign_ids, Seed, SimConfig};
 use kallyai_testkit::wait;
 use reqwest::{header, Method, StatusCode};
 use serde_json::{json, Value};
@@ -409,6 +409,44 @@ async fn inbound_list_filters() {
     expect_error(h.get("/v1/inbound/calls?limit=0").await, 422, "validation_error").await;
     expect_error(h.get("/v1/inbound/calls?limit=101").await, 422, "validation_error").await;
     expect_error(h.get("/v1/inbound/calls?date_from=yesterday").await, 422, "validation_error").await;
+}
+
+// The demo's inbound history reads like real calls: each transcript is its caller's screening,
+// and the summary and action items are in the call's language.
+#[tokio::test]
+async fn the_demo_inbound_calls_sound_like_real_ones() {
+    let h = start().await;
+    let all = h.get_json("/v1/inbound/calls").await;
+    let by_name = |name: &str| {
+        all["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["caller_name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {all}"))
+    };
+    for (call, status) in [(&demo_calls::CLINIC, "completed"), (&demo_calls::SALES, "rejected")] {
+        let c = by_name(call.caller_name);
+        assert_eq!((c["status"].as_str(), c["is_vip"].as_bool()), (Some(status), Some(call.is_vip)), "{c}");
+        assert_eq!(c["summary"], call.summary);
+        let items: Vec<&str> =
+            c["action_items"].as_array().unwrap().iter().filter_map(|i| i["description"].as_str()).collect();
+        assert_eq!(items, call.action_items, "{c}");
+        let t = h.get_json(&format!("/v1/inbound/calls/{}/transcript", c["id"].as_str().unwrap())).await;
+        let said: Vec<(&str, &str)> = t["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["speaker"].as_str().unwrap(), e["content"].as_str().unwrap()))
+            .collect();
+        assert_eq!(said, call.script, "{t}");
+        let last = t["entries"].as_array().unwrap().last().unwrap()["timestamp"].as_str().unwrap().to_string();
+        let secs: i64 = last.split(':').fold(0, |acc, part| acc * 60 + part.parse::<i64>().unwrap());
+        assert!(secs < c["duration_seconds"].as_i64().unwrap(), "the last line starts before the call ended: {t}");
+    }
+    assert!(by_name(demo_calls::CLINIC.caller_name)["summary"].as_str().unwrap().contains("Friday at 9:30"));
+    assert!(by_name(demo_calls::SALES.caller_name)["summary"].as_str().unwrap().contains("rechazaste"));
 }
 
 #[tokio::test]

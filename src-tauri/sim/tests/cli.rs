@@ -55,6 +55,11 @@ fn the_binary_serves_and_ctl_drives_it() {
     let (code, out, err) = ctl(&sim.url, &["ring", "--caller-name", "Dr. Who", "--number", "+34600123123", "--vip"]);
     assert_eq!(code, 0, "{err}");
     let id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["id"].as_str().unwrap().to_string();
+    let (code, out, err) = ctl(&sim.url, &["ring", "--script", "courier", "--interval-ms", "60000"]);
+    assert_eq!(code, 0, "{err}");
+    let courier = serde_json::from_str::<serde_json::Value>(&out).unwrap()["id"].as_str().unwrap().to_string();
+    let (code, _, err) = ctl(&sim.url, &["end", &courier]);
+    assert_eq!(code, 0, "{err}");
     for args in [
         vec!["advance", "2"],
         vec!["credits", "12", "--allocated", "200"],
@@ -101,6 +106,7 @@ fn bad_arguments_exit_2_with_one_sentence() {
         vec!["ctl", "--url", "http://127.0.0.1:9", "explode"],
         vec!["ctl", "--url", "http://127.0.0.1:9", "credits", "lots"],
         vec!["ctl", "--url", "http://127.0.0.1:9", "next-refusal"],
+        vec!["ctl", "--url", "http://127.0.0.1:9", "ring", "--script", "nobody"],
     ] {
         let out = Command::new(BIN).args(&args).env_remove("KALLYAI_SIM_URL").output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
