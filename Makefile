@@ -35,7 +35,7 @@ test: deps lint official-cli
 ## Tests never write into the tree, so `make test` leaves `git status` clean; this target is the
 ## deliberate refresh. It fails if a picture in docs/screenshots/ was not taken again.
 .PHONY: screenshots
-SCREENSHOT_SUITES := --test appearance --test credits --test inbound_calls --test quick_ask --test settings --test inbox --test activity \
+SCREENSHOT_SUITES := --test appearance --test signin --test credits --test inbound_calls --test quick_ask --test settings --test inbox --test activity \
   --test dialer
 SCREENSHOT_TESTS := balance_plan_and_period_follow_the_sim take_over_and_reject_from_the_notification::stream \
   popup_follows_the_call_until_it_ends::stream hotkey_ask_reply_escape_and_conversations \
@@ -44,7 +44,8 @@ SCREENSHOT_TESTS := balance_plan_and_period_follow_the_sim take_over_and_reject_
   every_kind_is_handled_where_the_user_is the_inbox_works_by_keyboard_in_spanish \
   activity_shows_what_kallyai_did_and_undoes_it activity_works_by_keyboard_in_spanish \
   a_call_is_placed_once_and_its_result_shown the_dialer_works_by_keyboard_in_spanish \
-  every_window_follows_the_desktops_colour_scheme_and_passes_an_accessibility_audit
+  every_window_follows_the_desktops_colour_scheme_and_passes_an_accessibility_audit \
+  a_first_run_is_welcomed_and_never_again_once_signed_in
 screenshots: deps
 	rm -rf test-output/screenshots
 	KALLYAI_TEST_PROFILE=default scripts/with-desktop $(CARGO) test -p kallyai-desktop --locked $(SCREENSHOT_SUITES) \

@@ -17,7 +17,9 @@ use common::launcher::{process_alive, running_apps, second_launch, KillOnDrop, L
 use common::notification_bus::BusMonitor;
 use common::private_bus::PrivateBus;
 use common::signed_in_app;
-use common::{keychain, leaks, output_dir, profile, require_desktop, tray, wait, x11, ONE_APP_AT_A_TIME};
+use common::{
+    keychain, leaks, output_dir, profile, readme_screenshot, require_desktop, tray, wait, x11, ONE_APP_AT_A_TIME,
+};
 use kallyai_sim::client::{self, Control, Fault};
 use kallyai_sim::{SimConfig, SimServer};
 use url::Url;
@@ -638,5 +640,55 @@ async fn without_a_secret_service_the_session_lives_in_memory_only() {
     assert!(!keychain::has_entry(&world.url), "nothing reached the desktop's keyring either");
     app.quit().await;
     drop(bus);
+    world.end().await;
+}
+
+// First run (issue 18): signed out, and nobody ever signed in here: the app opens the sign-in
+// window by itself as a welcome (what the app does, the hotkey, Sign in). Once someone signed in,
+// a start signed out never opens it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_run_is_welcomed_and_never_again_once_signed_in() {
+    require_desktop();
+    let _turn = ONE_APP_AT_A_TIME.lock().await;
+    let world = World::new("signin-welcome", SimConfig::default()).await;
+    let data = std::env::var_os("XDG_DATA_HOME").map_or_else(|| test_home().join(".local/share"), PathBuf::from);
+    let marker = data.join("ai.kally.desktop/signed-in-before");
+    let _ = std::fs::remove_file(&marker);
+
+    let app = world.start_app("first", &[], &[]).await;
+    wait::until_sync("the welcome on screen", Duration::from_secs(20), || {
+        x11::window_viewable(SIGNIN_WINDOW_TITLE).then_some(())
+    })
+    .await;
+    let welcome = in_signin_window(
+        &app,
+        "the welcome with the hotkey",
+        "const hotkey = document.getElementById('welcome-hotkey').textContent;
+         return !document.getElementById('face-idle').hidden && hotkey ? document.getElementById('welcome').innerText : '';",
+    )
+    .await;
+    assert!(welcome.contains("lives in your tray"), "what the app does: {welcome}");
+    assert!(welcome.contains("Press Ctrl+Alt+K anywhere"), "the hotkey: {welcome}");
+    let sign_in = app.session().text_of("#start").await;
+    assert_eq!(sign_in.as_deref(), Some("Sign in with your browser"));
+    std::fs::write(readme_screenshot("welcome.png"), app.session().screenshot().await).expect("save the welcome");
+
+    wait_for_link_handler().await;
+    let item = sign_in_from_the_tray(&app).await;
+    assert_name_shown(&app).await;
+    assert!(marker.exists(), "the first sign-in is remembered");
+    item.click(SIGN_OUT);
+    wait_for_entry(&item, SIGN_IN, Duration::from_secs(20)).await;
+    app.quit().await;
+
+    // Signed out, started again: no welcome.
+    let again = world.start_app("again", &[], &[]).await;
+    wait::until_sync("the start to decide on a welcome", Duration::from_secs(20), || {
+        again.log_text().contains("signed in here before: no welcome").then_some(())
+    })
+    .await;
+    assert!(!again.log_text().contains("first run: welcoming"), "welcomed twice");
+    assert!(!x11::window_viewable(SIGNIN_WINDOW_TITLE), "no window opened by itself");
+    again.quit().await;
     world.end().await;
 }

@@ -18,6 +18,10 @@ let strings = {};
 export const t = (key, vars = {}) =>
   (strings[key] ?? key).replace(/\{(\w+)\}/g, (placeholder, name) => (Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : placeholder));
 
+/** A shortcut as the keys a person presses (the stored form says CommandOrControl for macOS). */
+export const shortcutText = (hotkey) =>
+  (hotkey ?? "").replace("CommandOrControl", navigator.platform.startsWith("Mac") ? "Cmd" : "Ctrl");
+
 /** Fills every element marked with data-i18n / data-i18n-placeholder / data-i18n-label. */
 export function applyStrings(root = document) {
   root.querySelectorAll("[data-i18n]").forEach((el) => (el.textContent = t(el.dataset.i18n)));

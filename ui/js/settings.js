@@ -1,4 +1,4 @@
-import { startWindow, invoke, t } from "./common.js";
+import { startWindow, invoke, t, shortcutText } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const CHECKBOXES = ["autostart", "notify_calls", "notify_approvals", "notify_messages", "notify_low_credits", "popup_on_top"];
@@ -6,8 +6,7 @@ let current = null;
 
 function fill(view) {
   current = view.settings;
-  // Shown as the keys a person presses (the stored form says CommandOrControl for macOS).
-  $("hotkey").value = current.hotkey.replace("CommandOrControl", navigator.platform.startsWith("Mac") ? "Cmd" : "Ctrl");
+  $("hotkey").value = shortcutText(current.hotkey);
   for (const id of CHECKBOXES) $(id).checked = current[id];
   $("language").value = current.language ?? "";
   $("call_alert").value = current.call_alert;

@@ -1,4 +1,4 @@
-import { startWindow, showFace, invoke, t, currentWindow } from "./common.js";
+import { startWindow, showFace, invoke, t, currentWindow, shortcutText } from "./common.js";
 
 // Buttons ask the shell; the shell answers with a new app state (app://state), which redraws.
 const act = (command) => async () => {
@@ -30,6 +30,7 @@ await startWindow((state) => {
     showFace("face-failed");
   } else {
     document.getElementById("keyring-locked").hidden = !state.keyring_locked;
+    document.getElementById("welcome-hotkey").textContent = t("signin.welcome.hotkey", { hotkey: shortcutText(state.hotkey) });
     showFace("face-idle");
   }
 });

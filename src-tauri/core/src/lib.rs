@@ -28,6 +28,7 @@ pub mod credit_pace;
 pub mod credit_watch;
 pub mod error;
 pub mod events;
+pub mod first_run;
 mod fsio;
 mod idempotency;
 pub mod inbox;

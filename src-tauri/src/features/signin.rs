@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use kallyai_core::auth::{Keychain, ProbedKeychain, TokenSet};
 use kallyai_core::signin::{self, Flow, Redirect, SignIn, SignInError, SignInSlot};
-use kallyai_core::Event;
+use kallyai_core::{first_run, Event};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_opener::OpenerExt;
 
@@ -58,9 +58,21 @@ async fn follow_keychain(app: &AppHandle) {
     let mut found = keychain.probe().await;
     status::set_keychain(app, found);
     restore(app).await;
+    let mut welcomed = false;
     loop {
         if found != Keychain::Waiting {
             status::set_session_known(app);
+            // A first run: nobody signed in here yet, and no saved sign-in to read. The sign-in
+            // window welcomes the user once (what the app does, the hotkey, Sign in).
+            if !welcomed && !core(app).session.is_signed_in().await {
+                if first_run::signed_in_before() {
+                    tracing::info!("signed in here before: no welcome");
+                } else {
+                    tracing::info!("first run: welcoming");
+                    windows::show(app, Panel::SignIn);
+                }
+            }
+            welcomed = true;
         }
         if found == Keychain::Usable {
             return;
@@ -78,7 +90,11 @@ async fn follow_keychain(app: &AppHandle) {
 
 async fn restore(app: &AppHandle) {
     match core(app).session.restore().await {
-        Ok(true) => load_account(app).await,
+        Ok(true) => {
+            // Signed in before the app kept this (an update): no welcome later either.
+            first_run::remember_signed_in();
+            load_account(app).await
+        }
         Ok(false) => tracing::info!("not signed in"),
         Err(error) => tracing::warn!(%error, "could not read the saved sign-in"),
     }
@@ -145,6 +161,7 @@ async fn finish(app: &AppHandle, result: Result<TokenSet, SignInError>) {
                 tracing::warn!(%error, "sign-in not saved");
             }
             tracing::info!("signed in");
+            first_run::remember_signed_in();
             status::set_signin(app, Phase::Idle, None);
             load_account(app).await;
             windows::show(app, Panel::SignIn);

@@ -41,6 +41,8 @@ pub struct AppState {
     /// Whether `signed_in` is the answer: false while a saved sign-in may still be read (at start,
     /// and while the keyring is locked). Nothing that belongs to an account is forgotten before.
     pub session_known: bool,
+    /// The quick-ask shortcut as stored (`CommandOrControl+Alt+K`): the welcome names it.
+    pub hotkey: String,
     pub signin: SignInView,
 }
 
@@ -153,6 +155,7 @@ fn state_at(app: &AppHandle, revision: u64) -> AppState {
         session_saved: keychain == Keychain::Usable,
         keyring_locked: keychain == Keychain::Waiting,
         session_known: status.session_known.load(Ordering::Relaxed),
+        hotkey: app.try_state::<CurrentSettings>().map(|s| s.get().hotkey).unwrap_or_default(),
         signin: inner.signin,
     }
 }

@@ -85,7 +85,7 @@ impl Panel {
             Panel::Call => ("call.html", 380.0, 520.0, true),
             Panel::Credits => ("credits.html", 420.0, 520.0, false),
             Panel::Settings => ("settings.html", 560.0, 640.0, false),
-            Panel::SignIn => ("signin.html", 440.0, 320.0, false),
+            Panel::SignIn => ("signin.html", 440.0, 360.0, false),
             Panel::Activity => ("activity.html", 560.0, 640.0, false),
             Panel::Inbox => ("inbox.html", 560.0, 640.0, false),
             Panel::Dialer => ("dialer.html", 480.0, 620.0, false),
