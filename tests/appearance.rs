@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::appearance::{set_scheme, LightAgain, Scheme};
+use common::appearance::{set_scheme, wait_for_scheme, LightAgain, Scheme};
 use common::demo::{self, Demo};
 use common::launcher::Launched;
 use common::signed_in_app::{self, show_every_window, SHOWABLE};
@@ -18,36 +18,12 @@ use serde_json::{json, Value};
 
 const SOON: Duration = Duration::from_secs(20);
 
-/// The page's background in each scheme (ui/css/app.css `--bg`).
-fn background(scheme: Scheme) -> &'static str {
-    match scheme {
-        Scheme::Light => "rgb(255, 255, 255)",
-        Scheme::Dark => "rgb(30, 30, 32)",
-    }
-}
-
 /// axe-core as scripts/install-deps keeps it (outside the tree, under the real home's cache).
 fn axe_source() -> String {
     let home = std::env::var("KALLYAI_REAL_HOME").or_else(|_| std::env::var("HOME")).expect("a home");
     let path = PathBuf::from(home).join(".cache/kallyai-desktop/axe/node_modules/axe-core/axe.min.js");
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("axe-core at {} (scripts/install-deps): {e}", path.display()))
-}
-
-/// Waits until the window showing `page` is drawn in `scheme`.
-async fn wait_for_scheme(app: &Launched, page: &str, scheme: Scheme) {
-    let session = app.session();
-    assert!(session.switch_to_page(page).await, "the {page} window exists");
-    let script = format!(
-        "return matchMedia('(prefers-color-scheme: dark)').matches === {dark}
-           && getComputedStyle(document.body).backgroundColor === {bg:?};",
-        dark = scheme == Scheme::Dark,
-        bg = background(scheme),
-    );
-    wait::until(&format!("{page} drawn in the {scheme:?} scheme"), SOON, || async {
-        (session.execute(&script).await == json!(true)).then_some(())
-    })
-    .await;
 }
 
 /// Runs axe-core's WCAG 2 A and AA rules on the current page; returns its violations.

@@ -11,6 +11,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::appearance::{set_scheme, wait_for_scheme, LightAgain, Scheme};
 use common::ask_box::{self, AskBox};
 use common::browser_sign_in::{self, wait_for_link_handler};
 use common::credits_line::expected_tray_line;
@@ -521,6 +522,14 @@ async fn hostile_markdown_in_a_reply_is_formatted_safely() {
     let state = ask.wait_reply_to(question).await;
     assert!(state["reply"].as_str().is_some_and(|r| r.starts_with("Here is your Thursday:")), "{state:#}");
     ask.screenshot(&readme_screenshot("quick-ask-formatted.png")).await;
+    {
+        // The same reply on a dark desktop, for the README.
+        let _light_again = LightAgain;
+        set_scheme(Scheme::Dark);
+        wait_for_scheme(&app, "ask.html", Scheme::Dark).await;
+        ask.screenshot(&readme_screenshot("quick-ask-formatted-dark.png")).await;
+    }
+    wait_for_scheme(&app, "ask.html", Scheme::Light).await;
 
     let deep: String = (0..300).map(|i| format!("{}- level {i}\n", "  ".repeat(i))).collect();
     let hostile = format!(

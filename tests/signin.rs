@@ -12,6 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::appearance::{set_scheme, wait_for_scheme, LightAgain, Scheme};
 use common::browser_sign_in::{self, wait_for_link_handler};
 use common::launcher::{process_alive, running_apps, second_launch, KillOnDrop, Launched};
 use common::notification_bus::BusMonitor;
@@ -672,6 +673,12 @@ async fn a_first_run_is_welcomed_and_never_again_once_signed_in() {
     let sign_in = app.session().text_of("#start").await;
     assert_eq!(sign_in.as_deref(), Some("Sign in with your browser"));
     std::fs::write(readme_screenshot("welcome.png"), app.session().screenshot().await).expect("save the welcome");
+    {
+        let _light_again = LightAgain;
+        set_scheme(Scheme::Dark);
+        wait_for_scheme(&app, "signin.html", Scheme::Dark).await;
+        std::fs::write(readme_screenshot("welcome-dark.png"), app.session().screenshot().await).expect("save it dark");
+    }
 
     wait_for_link_handler().await;
     let item = sign_in_from_the_tray(&app).await;

@@ -4,6 +4,12 @@
 //! dark does, live.
 
 use std::process::Command;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::launcher::Launched;
+use super::wait;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
@@ -34,4 +40,28 @@ impl Drop for LightAgain {
     fn drop(&mut self) {
         set_scheme(Scheme::Light);
     }
+}
+
+/// The page's background in each scheme (ui/css/app.css `--bg`).
+pub fn background(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::Light => "rgb(255, 255, 255)",
+        Scheme::Dark => "rgb(30, 30, 32)",
+    }
+}
+
+/// Waits until the window showing `page` is drawn in `scheme` (and leaves WebDriver on it).
+pub async fn wait_for_scheme(app: &Launched, page: &str, scheme: Scheme) {
+    let session = app.session();
+    assert!(session.switch_to_page(page).await, "the {page} window exists");
+    let script = format!(
+        "return matchMedia('(prefers-color-scheme: dark)').matches === {dark}
+           && getComputedStyle(document.body).backgroundColor === {bg:?};",
+        dark = scheme == Scheme::Dark,
+        bg = background(scheme),
+    );
+    wait::until(&format!("{page} drawn in the {scheme:?} scheme"), Duration::from_secs(20), || async {
+        (session.execute(&script).await == json!(true)).then_some(())
+    })
+    .await;
 }
