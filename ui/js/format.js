@@ -21,9 +21,11 @@ function parsed(iso) {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+const DAY_AND_MONTH = { day: "numeric", month: "short" };
+
 /** A day without its year: "Mar 1" (en), "1 mar" (es); "" for what is not a date. */
 export function formatDate(iso) {
-  return parsed(iso)?.toLocaleDateString(lang(), { day: "numeric", month: "short" }) ?? "";
+  return parsed(iso)?.toLocaleDateString(lang(), DAY_AND_MONTH) ?? "";
 }
 
 /** A moment: "Mar 1, 2026, 3:04 PM" (en), "1 mar 2026, 15:04" (es); "" for what is not a date. */
@@ -35,5 +37,5 @@ export function formatDateTime(iso) {
  * (en), "22 dic" (es); "" for what is not one. Read as a local day, never as UTC midnight. */
 export function formatDay(day) {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day ?? "");
-  return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).toLocaleDateString(lang(), { day: "numeric", month: "short" }) : "";
+  return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])).toLocaleDateString(lang(), DAY_AND_MONTH) : "";
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::paths;
+use crate::{fsio, paths};
 
 const MARKER: &str = "signed-in-before";
 
@@ -30,8 +30,8 @@ fn remember_signed_in_in(dir: &Path) {
     if signed_in_before_in(dir) {
         return;
     }
-    let written = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(dir.join(MARKER), b""));
-    if let Err(error) = written {
+    // The app's one private writer, as for every state file; called on the async runtime.
+    if let Err(error) = fsio::write_private_in_place(&dir.join(MARKER), b"") {
         tracing::warn!(%error, "could not remember the first sign-in");
     }
 }

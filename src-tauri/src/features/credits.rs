@@ -146,7 +146,12 @@ pub async fn credits_details(app: AppHandle) -> Result<CreditsDetails, CommandEr
         tokio::join!(credits.breakdown(), credits.history(Some(CHART_HISTORY)), credits.costs());
     let (history, asked_for) = match history {
         Ok(history) => (Some(history), CHART_HISTORY),
-        Err(_) => (credits.history(Some(SHORT_HISTORY)).await.ok(), SHORT_HISTORY),
+        // Only a server that refused the request itself is asked again, for less; offline, signed
+        // out or failing, one more request would fail the same way.
+        Err(error) if matches!(error.status(), Some(400 | 422)) => {
+            (credits.history(Some(SHORT_HISTORY)).await.ok(), SHORT_HISTORY)
+        }
+        Err(_) => (None, CHART_HISTORY),
     };
     refresh(&app).await;
     // Fewer entries than asked for: the history holds the whole period.
