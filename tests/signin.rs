@@ -573,7 +573,7 @@ async fn a_saved_sign_in_is_read_once_the_keyring_answers() {
     app.quit().await;
     assert!(keychain::has_entry(&world.url), "the sign-in is saved");
 
-    let locked = kallyai_testkit::keyring::LockedKeyring::lock();
+    let locked = kallyai_testkit::keyring::LockedKeyring::lock().await;
     let quick = [("KALLYAI_KEYRING_TIMEOUT_SECS", "1".to_string()), ("KALLYAI_KEYRING_REPROBE_SECS", "1".to_string())];
     let app = world.start_app("locked-run", &quick, &[]).await;
     let item = app.tray().await;

@@ -36,15 +36,23 @@ pub struct LockedKeyring(());
 const LOGIN: &str = "/org/freedesktop/secrets/collection/login";
 
 impl LockedKeyring {
-    pub fn lock() -> LockedKeyring {
+    pub async fn lock() -> LockedKeyring {
         let locked = Command::new("busctl")
             .args(["--user", "call", "org.freedesktop.secrets", "/org/freedesktop/secrets"])
             .args(["org.freedesktop.Secret.Service", "Lock", "ao", "1", LOGIN])
             .status()
             .expect("busctl");
+        // Taken before the checks: if they fail, dropping it still unlocks the keyring for the
+        // tests that follow (a keyring left locked failed the next test's sign-in in CI once).
+        let guard = LockedKeyring(());
         assert!(locked.success(), "busctl could not lock the login keyring");
-        assert!(is_locked(), "the login keyring says it is locked");
-        LockedKeyring(())
+        // The daemon may answer `Lock` before `Locked` reads true (seen once in CI, after a test
+        // had replaced the daemon): wait for the property, with a deadline.
+        crate::wait::until_sync("the login keyring to say it is locked", std::time::Duration::from_secs(10), || {
+            is_locked().then_some(())
+        })
+        .await;
+        guard
     }
 }
 
