@@ -93,7 +93,25 @@ function showDecided(question, said) {
 
 // ---- the outbox: asks not answered yet, and asks the server refused
 const entries = new Map();
+// Rows are drawn once a frame while the box is on screen (at once while hidden, where no frame
+// comes): an ask answered within a frame of being saved goes from the input straight to its
+// reply, and nothing is laid out and painted in between to hold the reply up. `sentText`: the
+// text of an ask just saved, taken out of the input with that frame (or with its reply) if the
+// input still holds it; anything typed since stays.
+let queueFrame = 0;
+let sentText = null;
+function renderQueueSoon() {
+  if (document.hidden) return renderQueue();
+  if (!queueFrame) queueFrame = requestAnimationFrame(renderQueue);
+}
+function takeSentText() {
+  if (sentText !== null && input.value === sentText) input.value = "";
+  sentText = null;
+}
 function renderQueue() {
+  cancelAnimationFrame(queueFrame);
+  queueFrame = 0;
+  takeSentText();
   const items = [...entries.values()].map((entry) => {
     const li = document.createElement("li");
     li.dataset.localId = entry.local_id;
@@ -153,7 +171,7 @@ function statusText(entry) {
 
 function setEntry(localId, patch) {
   entries.set(localId, { ...(entries.get(localId) ?? { local_id: localId, text: "" }), ...patch });
-  renderQueue();
+  renderQueueSoon();
 }
 
 // ---- Copy: the reply as plain text, as it reads on screen (the whole text when only part of a
@@ -248,19 +266,24 @@ async function loadGoal(goalId) {
 
 // ---- sending
 async function send() {
-  const text = input.value.trim();
+  const typed = input.value;
+  const text = typed.trim();
   if (!text) return;
   try {
     // Saved to the outbox before anything is sent: only then is the box cleared.
     const entry = await invoke("ask_send", { text });
     remember(text);
+    sentText = typed;
     if (answeredEarly.delete(entry.local_id)) {
       if (replyShownFor === entry.local_id) $("question").textContent = entry.text;
+      // The reply is on screen already: the text leaves the input now.
+      takeSentText();
     } else {
-      // An event may have said where it is already (sending, failed): only its text is new.
-      setEntry(entry.local_id, entries.has(entry.local_id) ? { text: entry.text } : { text: entry.text, kind: "queued" });
+      // An event may have said where it is already (failed, waiting): only its text is new.
+      // Otherwise it goes out now when it can (the app passes "sending" on only once a send
+      // has lasted), or waits behind the asks before it.
+      setEntry(entry.local_id, entries.has(entry.local_id) ? { text: entry.text } : { text: entry.text, kind: goesOutNow(entry.local_id) ? "sending" : "queued" });
     }
-    input.value = "";
     // An estimate still pending for the sent text must not bring its hint back.
     clearTimeout(estimateTimer);
     estimateSeq += 1;
@@ -270,10 +293,18 @@ async function send() {
   }
 }
 
+// Online, signed in, and no ask still waiting before it.
+function goesOutNow(localId) {
+  const waiting = [...entries.values()].some((e) => e.local_id !== localId && ["queued", "sending", "checking"].includes(e.kind));
+  return Boolean(state?.online && state?.signed_in) && !waiting;
+}
+
 // ---- cost preview while typing (debounced, never blocking)
 let estimateTimer = null;
 let estimateSeq = 0;
 input.addEventListener("input", () => {
+  // Typed since the last send: what the input holds now is the user's, never taken out.
+  sentText = null;
   clearTimeout(estimateTimer);
   const text = input.value.trim();
   if (text.length < 8) return ($("cost-hint").textContent = "");
@@ -395,16 +426,29 @@ function prefill(text) {
 }
 
 // ---- the window fits the content: a bar when empty, taller with a reply (ask_fit bounds it)
+// While the box is on screen it is measured once a frame, not after every change: a change
+// never forces a layout of its own, and a row that lives for less than a frame (an ask answered
+// at once) never resizes the window, which would hold up the reply behind an X round trip and a
+// repaint. While hidden there is no frame to wait for, and the box must be the right size when
+// it shows, so it is measured at once.
 let fitted = 0;
+let fitQueued = false;
 const fit = () => {
+  fitQueued = false;
   const body = document.body;
   const height = Math.ceil(body.scrollHeight + body.offsetHeight - body.clientHeight);
   if (height === fitted) return;
   fitted = height;
   invoke("ask_fit", { height }).catch(() => {});
 };
+const fitSoon = () => {
+  if (document.hidden) return fit();
+  if (fitQueued) return;
+  fitQueued = true;
+  requestAnimationFrame(fit);
+};
 new ResizeObserver(fit).observe(document.body);
-new MutationObserver(fit).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["hidden"] });
+new MutationObserver(fitSoon).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["hidden"] });
 
 await startWindow((s) => {
   state = s;
