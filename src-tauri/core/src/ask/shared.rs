@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::{Mutex, Notify};
 
 use super::conversation::DEFAULT_IDLE_TIMEOUT;
@@ -107,6 +108,14 @@ impl Shared {
         let saved = match durability {
             // One `write` to the page cache: cheaper than a hop to the blocking pool.
             Durability::Lazy => self.store().save(data, durability),
+            // The one sync an ask waits for. On a multi-thread runtime it is made right here,
+            // the worker's other tasks handed to another thread meanwhile (`block_in_place`):
+            // a round trip through the blocking pool is two thread wake-ups, which on a small
+            // machine cost more than the sync itself. A current-thread runtime cannot hand its
+            // tasks on, so there the write goes to the pool.
+            Durability::Durable if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.store().save(data, durability))
+            }
             Durability::Durable => {
                 let (store, data) = (self.store.clone(), data.clone());
                 tokio::task::spawn_blocking(move || lock(&store).save(&data, durability))
