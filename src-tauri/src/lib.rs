@@ -29,6 +29,7 @@ use crate::background::Background;
 use crate::core_handle::{core, Connection};
 use crate::launch::action::Action;
 use crate::launch::cli::Launch;
+use crate::view::event_forwarding::HeldSteps;
 use crate::view::i18n::Language;
 use crate::view::notify::Notices;
 use crate::view::status::Status;
@@ -96,6 +97,7 @@ pub fn run(launch: Launch) -> ExitCode {
         .manage(Background::default())
         .manage(Language::new(Lang::from_environment()))
         .manage(Status::new())
+        .manage(HeldSteps::default())
         .manage(Notices::default())
         .invoke_handler(with_commands!(invoke_handler))
         .setup(move |app| {

@@ -3,6 +3,7 @@
 //! calls a feature.
 
 pub mod browser;
+pub mod event_forwarding;
 pub mod i18n;
 pub mod notify;
 pub mod status;

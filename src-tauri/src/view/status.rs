@@ -1,7 +1,7 @@
 //! What the app says about itself: the tray's icon and first line, and the app state every
 //! window reads (`app_state`, `app://state`). It follows core's events for what they change here
 //! (signed in, online, calls being screened, items pending) and passes every event on to the
-//! windows (`core://event`). The sign-in feature tells it the sign-in window's phase and who is
+//! windows (`core://event`, through `event_forwarding`). The sign-in feature tells it the sign-in window's phase and who is
 //! signed in; the credits line comes from core's credit watch.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +15,7 @@ use kallyai_core::Event;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 
+use super::event_forwarding;
 use super::i18n::{self, format_credits, short_date, t, text};
 use super::tray::{self, TrayState};
 use crate::background::{follow, Heard};
@@ -256,7 +257,7 @@ pub fn follow_events(app: &AppHandle) {
                 tray.show_inbox_count(i18n::lang(app), pending);
             }
         }
-        let _ = app.emit("core://event", event);
+        event_forwarding::forward(app, event);
     });
 }
 
