@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use kallyai_core::api::coordination::{Conversation, HistoryMessage};
 use kallyai_core::ask::{
     exceeds_balance, AskState, ConversationInfo, CostPreview, GoalActionKind, GoalView, Goals, Outbox, OutboxEntry,
-    OutboxError,
+    OutboxError, AFTER_ANSWER_SETTLE,
 };
 use kallyai_core::credit_watch::CreditWatch;
 use kallyai_core::Event;
@@ -64,8 +64,13 @@ pub fn start(app: &AppHandle) {
                 | Event::PendingItem { .. }
                 | Event::PendingItemResolved { .. }
         ) {
-            let app = app.clone();
-            tauri::async_runtime::spawn(async move { show_goals_in_tray(&app).await });
+            let (app, settle) = (app.clone(), matches!(event, Event::AskSent { .. }));
+            tauri::async_runtime::spawn(async move {
+                if settle {
+                    tokio::time::sleep(AFTER_ANSWER_SETTLE).await;
+                }
+                show_goals_in_tray(&app).await
+            });
         }
     });
 }

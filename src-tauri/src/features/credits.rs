@@ -4,6 +4,7 @@
 //! when it moved, shows it, and notifies.
 
 use kallyai_core::api::credits::{Balance, Breakdown, Costs, CreditHistory};
+use kallyai_core::ask::AFTER_ANSWER_SETTLE;
 use kallyai_core::credit_pace::{self, CreditPace};
 use kallyai_core::credit_watch::{BalanceNeed, CreditStatus, CreditWatch, SLOW_REFRESH};
 use kallyai_core::settings::CurrentSettings;
@@ -56,8 +57,13 @@ pub fn start(app: &AppHandle) {
             BalanceNeed::None => {}
             BalanceNeed::OutOfCredits => publish(app),
             BalanceNeed::Read => {
-                let app = app.clone();
-                tauri::async_runtime::spawn(async move { refresh(&app).await });
+                let (app, settle) = (app.clone(), matches!(event, Event::AskSent { .. }));
+                tauri::async_runtime::spawn(async move {
+                    if settle {
+                        tokio::time::sleep(AFTER_ANSWER_SETTLE).await;
+                    }
+                    refresh(&app).await
+                });
             }
         }
     });

@@ -41,6 +41,10 @@ mod shared;
 mod store;
 
 pub use crate::reply::AskReply;
+
+/// How long the reads an answer prompts (the balance, the pending items, the tray's goals) wait
+/// after it: the answer is drawn first, not while the app and the server are busy with those.
+pub const AFTER_ANSWER_SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 pub use conversation::DEFAULT_IDLE_TIMEOUT;
 pub use cost::{exceeds_balance, task_kind, CostPreview};
 pub use goals::{ActiveGoal, GoalActionKind, GoalStepView, GoalView, Goals};
