@@ -31,7 +31,7 @@ METHODS = {
     "side on the same desktop, no window shown yet, the app signed in against the sim with its event stream on.",
     "memory_after_windows_pss_mib": "PSS as for `idle_memory_pss_mib`, once every window has been opened and "
     "closed again, on the same processes right after the idle window. The app shows each window with a second "
-    "launch, `kallyai-desktop --show NAME` (ask, credits, settings, signin, calls, one after the other; same "
+    "launch, `kallyai-desktop --show NAME` (ask, credits, settings, signin, activity, one after the other; same "
     "environment, the single-instance plugin hands it to the running app); the harness waits until `xwininfo "
     "-name TITLE` reports it viewable and the page has logged its painted frame, then Esc closes it "
     "(ui/js/common.js: the app keeps the quick-ask box loaded and hidden, and destroys every other window with its "
