@@ -143,7 +143,7 @@ async fn hotkey_ask_reply_escape_and_conversations() {
     let first = "What can you do?";
     ask.ask(first).await;
     let state = ask.wait_reply_to(first).await;
-    let with_reply = box_height("the box grown for the reply", |h| h > bar + 60).await;
+    box_height("the box grown for the reply", |h| h > bar + 60).await;
     let input_top = ask.execute("return document.getElementById('ask-input').getBoundingClientRect().top").await;
     assert!(input_top.as_f64().is_some_and(|t| t < 20.0), "the input stays at the top: {input_top}");
     assert_eq!(
@@ -181,8 +181,9 @@ async fn hotkey_ask_reply_escape_and_conversations() {
     // "New conversation" starts another.
     ask.click("footer", "New conversation").await;
     ask.until("the answer cleared for a new conversation", |s| (s["answer_shown"] == false).then_some(())).await;
-    let shrunk = box_height("the box a bar again", |h| h < with_reply).await;
-    assert_eq!(shrunk, bar, "back to the bar it was");
+    // The box fits itself once a frame: the first height seen after the click can still be the
+    // second reply's, so this waits for the bar itself.
+    box_height("the box back to the bar it was", |h| h == bar).await;
     let third = "What can you do now?";
     ask.ask(third).await;
     ask.wait_reply_to(third).await;
