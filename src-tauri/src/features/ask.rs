@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use kallyai_core::api::coordination::{Conversation, HistoryMessage};
 use kallyai_core::ask::{
-    exceeds_balance, AskState, ConversationInfo, CostPreview, GoalActionKind, GoalView, Goals, Outbox, OutboxEntry,
-    OutboxError, AFTER_ANSWER_SETTLE,
+    exceeds_balance, wait_before_reads, AskState, ConversationInfo, CostPreview, GoalActionKind, GoalView, Goals,
+    Outbox, OutboxEntry, OutboxError,
 };
 use kallyai_core::credit_watch::CreditWatch;
 use kallyai_core::Event;
@@ -64,11 +64,9 @@ pub fn start(app: &AppHandle) {
                 | Event::PendingItem { .. }
                 | Event::PendingItemResolved { .. }
         ) {
-            let (app, settle) = (app.clone(), matches!(event, Event::AskSent { .. }));
+            let (app, wait) = (app.clone(), wait_before_reads(event));
             tauri::async_runtime::spawn(async move {
-                if settle {
-                    tokio::time::sleep(AFTER_ANSWER_SETTLE).await;
-                }
+                tokio::time::sleep(wait).await;
                 show_goals_in_tray(&app).await
             });
         }

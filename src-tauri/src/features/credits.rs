@@ -4,7 +4,7 @@
 //! when it moved, shows it, and notifies.
 
 use kallyai_core::api::credits::{Balance, Breakdown, Costs, CreditHistory};
-use kallyai_core::ask::AFTER_ANSWER_SETTLE;
+use kallyai_core::ask::wait_before_reads;
 use kallyai_core::credit_pace::{self, CreditPace};
 use kallyai_core::credit_watch::{BalanceNeed, CreditStatus, CreditWatch, SLOW_REFRESH};
 use kallyai_core::settings::CurrentSettings;
@@ -57,11 +57,9 @@ pub fn start(app: &AppHandle) {
             BalanceNeed::None => {}
             BalanceNeed::OutOfCredits => publish(app),
             BalanceNeed::Read => {
-                let (app, settle) = (app.clone(), matches!(event, Event::AskSent { .. }));
+                let (app, wait) = (app.clone(), wait_before_reads(event));
                 tauri::async_runtime::spawn(async move {
-                    if settle {
-                        tokio::time::sleep(AFTER_ANSWER_SETTLE).await;
-                    }
+                    tokio::time::sleep(wait).await;
                     refresh(&app).await
                 });
             }

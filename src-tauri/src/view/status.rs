@@ -1,8 +1,8 @@
 //! What the app says about itself: the tray's icon and first line, and the app state every
 //! window reads (`app_state`, `app://state`). It follows core's events for what they change here
 //! (signed in, online, calls being screened, items pending) and passes every event on to the
-//! windows (`core://event`, through `event_forwarding`). The sign-in feature tells it the sign-in window's phase and who is
-//! signed in; the credits line comes from core's credit watch.
+//! windows (`core://event`, through `event_forwarding`). The sign-in feature tells it the
+//! sign-in window's phase and who is signed in; the credits line comes from core's credit watch.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;

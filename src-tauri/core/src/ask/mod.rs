@@ -41,10 +41,6 @@ mod shared;
 mod store;
 
 pub use crate::reply::AskReply;
-
-/// How long the reads an answer prompts (the balance, the pending items, the tray's goals) wait
-/// after it: the answer is drawn first, not while the app and the server are busy with those.
-pub const AFTER_ANSWER_SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 pub use conversation::DEFAULT_IDLE_TIMEOUT;
 pub use cost::{exceeds_balance, task_kind, CostPreview};
 pub use goals::{ActiveGoal, GoalActionKind, GoalStepView, GoalView, Goals};
@@ -52,6 +48,19 @@ pub use mark::HistoryMark;
 pub use outbox::Outbox;
 pub use shared::{OutboxError, OutboxSettings};
 pub use store::{read_on_disk, AskState, ConversationInfo, OutboxEntry};
+
+/// How long the reads an answer prompts (the balance, the pending items, the tray's goals) wait
+/// after it: the answer is drawn first, not while the app and the server are busy with those.
+pub const AFTER_ANSWER_SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// How long the reads `event` prompts wait before they start: [`AFTER_ANSWER_SETTLE`] after an
+/// answer, nothing after anything else. The one rule for every reader (watcher, credits, goals).
+pub fn wait_before_reads(event: &crate::Event) -> std::time::Duration {
+    match event {
+        crate::Event::AskSent { .. } => AFTER_ANSWER_SETTLE,
+        _ => std::time::Duration::ZERO,
+    }
+}
 
 #[cfg(test)]
 mod tests {

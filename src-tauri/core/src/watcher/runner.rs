@@ -13,7 +13,7 @@ use tokio::time::{sleep_until, timeout, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::inbound::{InboundQuery, InboundStatus, StreamInfo};
-use crate::ask::AFTER_ANSWER_SETTLE;
+use crate::ask::wait_before_reads;
 use crate::client::{Client, Fetched};
 use crate::error::{codes, ApiError};
 use crate::events::{Event, EventBus};
@@ -247,12 +247,13 @@ impl Runner {
                 self.online = online;
                 false
             }
-            Ok(Event::AskSent { .. }) => {
-                self.pending_due = self.pending_due.min(Instant::now() + AFTER_ANSWER_SETTLE);
-                true
-            }
-            Ok(Event::AskFailed { .. } | Event::GoalDecided { .. } | Event::PendingHandled { .. }) => {
-                self.pending_due = self.pending_due.min(Instant::now());
+            Ok(
+                event @ (Event::AskSent { .. }
+                | Event::AskFailed { .. }
+                | Event::GoalDecided { .. }
+                | Event::PendingHandled { .. }),
+            ) => {
+                self.pending_due = self.pending_due.min(Instant::now() + wait_before_reads(&event));
                 true
             }
             _ => false,
